@@ -1,0 +1,169 @@
+/**
+ * Agora's slave ↔ master protocol: JSON text frames over one WebSocket at the master's
+ * `/api/v1/agent`. Every frame is one message with a `type` discriminator; both ends
+ * validate what they receive with {@link parseAgentMessage}/{@link parseMasterMessage}
+ * and answer garbage with an `error` message instead of crashing.
+ *
+ * Flow (mirrors Mesos's agent ↔ master messages):
+ * - slave → `register` → master → `registered` (new agent id `<masterId>-S<n>`)
+ * - after a reconnect: slave → `reregister` (its id, frameworks, tasks, unacknowledged
+ *   updates) → master → `reregistered`
+ * - master → `ping` every ping interval, slave → `pong`; the master removes a slave that
+ *   misses `maxPingTimeouts` pongs in a row, the slave reconnects when pings stop.
+ * - master → `run_task`/`run_task_group`/`kill_task`/`shutdown_framework`
+ * - slave → `status_update` (with uuid) → master forwards to the framework; the framework's
+ *   ACKNOWLEDGE comes back as `status_update_ack`, and until then the slave resends.
+ *
+ * @module
+ */
+import { z } from 'zod';
+import {
+  AgentID, AgentInfo, ExecutorID, ExecutorInfo, FrameworkID, FrameworkInfo, KillPolicy,
+  MasterInfo, TaskGroupInfo, TaskID, TaskInfo, TaskState, TaskStatus, stripNulls,
+} from './mesos.js';
+
+/** A status update as the slave reports it: the task's status for one framework. */
+export const StatusUpdate = z.object({
+  framework_id: FrameworkID,
+  executor_id: ExecutorID.optional(),
+  status: TaskStatus,
+});
+export type StatusUpdate = z.infer<typeof StatusUpdate>;
+
+/** A task a slave holds, as it reports it when re-registering. */
+export const AgentTask = z.object({
+  framework_id: FrameworkID,
+  executor_id: ExecutorID.optional(),
+  task: TaskInfo,
+  state: TaskState,
+});
+export type AgentTask = z.infer<typeof AgentTask>;
+
+// ---- slave → master ----
+export const RegisterMessage = z.object({
+  type: z.literal('register'),
+  agent_info: AgentInfo,
+  version: z.string().optional(),
+});
+export const ReregisterMessage = z.object({
+  type: z.literal('reregister'),
+  agent_id: AgentID,
+  agent_info: AgentInfo,
+  version: z.string().optional(),
+  frameworks: z.array(FrameworkInfo).optional(),
+  tasks: z.array(AgentTask).optional(),
+  /** Updates not yet acknowledged, oldest first per task; the master forwards them again. */
+  unacknowledged_updates: z.array(StatusUpdate).optional(),
+});
+export const StatusUpdateMessage = z.object({ type: z.literal('status_update'), update: StatusUpdate });
+export const PongMessage = z.object({ type: z.literal('pong') });
+export const ExecutorExitedMessage = z.object({
+  type: z.literal('executor_exited'),
+  framework_id: FrameworkID,
+  executor_id: ExecutorID,
+  /** Wait status of the executor process, as Mesos's FAILURE event carries it. */
+  status: z.number().int().optional(),
+});
+export const ExecutorToFrameworkMessage = z.object({
+  type: z.literal('executor_to_framework'),
+  framework_id: FrameworkID,
+  executor_id: ExecutorID,
+  data: z.string(),
+});
+
+export const AgentMessage = z.discriminatedUnion('type', [
+  RegisterMessage, ReregisterMessage, StatusUpdateMessage, PongMessage, ExecutorExitedMessage,
+  ExecutorToFrameworkMessage,
+]);
+/** A message a slave sends to the master. */
+export type AgentMessage = z.infer<typeof AgentMessage>;
+
+// ---- master → slave ----
+export const RegisteredMessage = z.object({
+  type: z.literal('registered'),
+  agent_id: AgentID,
+  master_info: MasterInfo,
+  ping_interval_seconds: z.number().positive(),
+});
+export const ReregisteredMessage = z.object({
+  type: z.literal('reregistered'),
+  agent_id: AgentID,
+  master_info: MasterInfo,
+  ping_interval_seconds: z.number().positive(),
+});
+export const PingMessage = z.object({ type: z.literal('ping') });
+export const RunTaskMessage = z.object({
+  type: z.literal('run_task'),
+  framework: FrameworkInfo,
+  task: TaskInfo,
+});
+export const RunTaskGroupMessage = z.object({
+  type: z.literal('run_task_group'),
+  framework: FrameworkInfo,
+  executor: ExecutorInfo,
+  task_group: TaskGroupInfo,
+});
+export const KillTaskMessage = z.object({
+  type: z.literal('kill_task'),
+  framework_id: FrameworkID,
+  task_id: TaskID,
+  kill_policy: KillPolicy.optional(),
+});
+export const ShutdownFrameworkMessage = z.object({ type: z.literal('shutdown_framework'), framework_id: FrameworkID });
+export const ShutdownExecutorMessage = z.object({
+  type: z.literal('shutdown_executor'),
+  framework_id: FrameworkID,
+  executor_id: ExecutorID,
+});
+export const StatusUpdateAckMessage = z.object({
+  type: z.literal('status_update_ack'),
+  framework_id: FrameworkID,
+  task_id: TaskID,
+  uuid: z.string(),
+});
+export const FrameworkToExecutorMessage = z.object({
+  type: z.literal('framework_to_executor'),
+  framework_id: FrameworkID,
+  executor_id: ExecutorID,
+  data: z.string(),
+});
+export const ShutdownAgentMessage = z.object({ type: z.literal('shutdown'), message: z.string() });
+export const ErrorMessage = z.object({ type: z.literal('error'), message: z.string() });
+
+export const MasterMessage = z.discriminatedUnion('type', [
+  RegisteredMessage, ReregisteredMessage, PingMessage, RunTaskMessage, RunTaskGroupMessage,
+  KillTaskMessage, ShutdownFrameworkMessage, ShutdownExecutorMessage, StatusUpdateAckMessage,
+  FrameworkToExecutorMessage, ShutdownAgentMessage, ErrorMessage,
+]);
+/** A message the master sends to a slave. */
+export type MasterMessage = z.infer<typeof MasterMessage>;
+
+export type AgentMessageOf<T extends AgentMessage['type']> = Extract<AgentMessage, { type: T }>;
+export type MasterMessageOf<T extends MasterMessage['type']> = Extract<MasterMessage, { type: T }>;
+
+/** Largest frame either end accepts; larger ones are refused (ws `maxPayload`). */
+export const MAX_AGENT_FRAME_BYTES = 16 * 1024 * 1024;
+
+export type ParseResult<T> = { ok: true; message: T } | { ok: false; error: string };
+
+function parseWith<T>(schema: z.ZodType<T>, frame: string): ParseResult<T> {
+  let json: unknown;
+  try {
+    json = JSON.parse(frame);
+  } catch (err) {
+    return { ok: false, error: `malformed JSON: ${(err as Error).message}` };
+  }
+  const result = schema.safeParse(stripNulls(json));
+  if (!result.success) return { ok: false, error: z.prettifyError(result.error).replace(/\n/g, '; ') };
+  return { ok: true, message: result.data };
+}
+
+/** Parses and validates a frame a slave sent. */
+export function parseAgentMessage(frame: string): ParseResult<AgentMessage> {
+  return parseWith(AgentMessage, frame);
+}
+
+/** Parses and validates a frame the master sent. */
+export function parseMasterMessage(frame: string): ParseResult<MasterMessage> {
+  return parseWith(MasterMessage, frame);
+}

@@ -1,0 +1,6 @@
+/** Wire types and codecs shared by every Agora process. */
+export * from './mesos.js';
+export * from './scheduler.js';
+export * from './executor.js';
+export * from './agent.js';
+export * from './recordio.js';
