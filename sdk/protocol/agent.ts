@@ -153,7 +153,13 @@ function parseWith<T>(schema: z.ZodType<T>, frame: string): ParseResult<T> {
   } catch (err) {
     return { ok: false, error: `malformed JSON: ${(err as Error).message}` };
   }
-  const result = schema.safeParse(stripNulls(json));
+  let result: ReturnType<typeof schema.safeParse>;
+  try {
+    result = schema.safeParse(stripNulls(json));
+  } catch (err) {
+    // stripNulls recurses: a deeply nested frame (a few KB of `[[[…]]]`) overflows the stack.
+    return { ok: false, error: `unprocessable message: ${(err as Error).message}` };
+  }
   if (!result.success) return { ok: false, error: z.prettifyError(result.error).replace(/\n/g, '; ') };
   return { ok: true, message: result.data };
 }

@@ -39,7 +39,9 @@ export type Labels = z.infer<typeof Labels>;
 export const ValueType = z.enum(['SCALAR', 'RANGES', 'SET', 'TEXT']);
 export type ValueType = z.infer<typeof ValueType>;
 export const Scalar = z.object({ value: z.number().finite() });
-export const Range = z.object({ begin: z.number().int().nonnegative(), end: z.number().int().nonnegative() });
+/** uint64 as protobuf's JSON mapping allows it: a number or a decimal string. */
+const UInt64 = z.union([z.number().int().nonnegative(), z.string().regex(/^\d{1,16}$/).transform(Number)]);
+export const Range = z.object({ begin: UInt64, end: UInt64 });
 export type Range = z.infer<typeof Range>;
 export const Ranges = z.object({ range: z.array(Range).optional() });
 export const ValueSet = z.object({ item: z.array(z.string()).optional() });
@@ -316,18 +318,32 @@ export type OfferOperation = z.infer<typeof OfferOperation>;
 /**
  * Removes every `null`-valued object key, recursively, and `null` array elements, so that
  * clients that serialise absent optional/repeated fields as `null` validate like those that
- * omit them. Returns a new value; the input is not mutated.
+ * omit them. Returns a new value; the input is not mutated. Iterative (an explicit stack),
+ * so a hostile, deeply nested document cannot overflow the call stack.
  */
 export function stripNulls(value: unknown): unknown {
-  if (Array.isArray(value)) {
-    const out: unknown[] = [];
-    for (const v of value) if (v !== null) out.push(stripNulls(v));
-    return out;
+  const copy = (v: unknown): unknown => (Array.isArray(v) ? [] : v !== null && typeof v === 'object' ? {} : v);
+  const root = copy(value);
+  const stack: Array<[unknown, unknown]> = [[value, root]];
+  while (stack.length > 0) {
+    const [src, dst] = stack.pop()!;
+    if (Array.isArray(src)) {
+      const out = dst as unknown[];
+      for (const v of src) {
+        if (v === null) continue;
+        const c = copy(v);
+        out.push(c);
+        if (c !== v) stack.push([v, c]);
+      }
+    } else if (src !== null && typeof src === 'object') {
+      const out = dst as Record<string, unknown>;
+      for (const [k, v] of Object.entries(src)) {
+        if (v === null) continue;
+        const c = copy(v);
+        out[k] = c;
+        if (c !== v) stack.push([v, c]);
+      }
+    }
   }
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) if (v !== null) out[k] = stripNulls(v);
-    return out;
-  }
-  return value;
+  return root;
 }

@@ -1,0 +1,59 @@
+/**
+ * `agora master`: runs a master process until SIGINT/SIGTERM.
+ *
+ * @module
+ */
+import { Command, Option } from 'commander';
+import { die, durationOption, exitOnSignal, intOption, portOption } from '../cli-support.js';
+
+interface MasterFlags {
+  port: number;
+  workDir: string;
+  exitWithParent?: boolean;
+  hostname?: string;
+  ip?: string;
+  bind?: string;
+  agentPingTimeout?: number;
+  maxAgentPingTimeouts?: number;
+  offerTimeout?: number;
+  zk?: string;
+}
+
+export function masterCommand(): Command {
+  return new Command('master')
+    .description('run a master: gathers the slaves\' resources and offers them to frameworks (Mesos v1 scheduler API)')
+    .addOption(new Option('--port <port>', 'HTTP port (0: the OS picks one)').default(5050).argParser(portOption))
+    .requiredOption('--work-dir <dir>', 'directory for the master\'s state')
+    .option('--hostname <host>', 'hostname advertised to slaves and frameworks (default: this host\'s name)')
+    .option('--ip <ip>', 'IP address advertised to slaves and frameworks (default: the bind address, or this host\'s first IPv4)')
+    .option('--bind <addr>', 'address to listen on (default: all interfaces)')
+    .option('--agent-ping-timeout <dur>', 'how long a slave may leave a ping unanswered (Mesos: 15secs)', durationOption)
+    .option('--max-agent-ping-timeouts <n>', 'missed pings before a slave is removed (Mesos: 5)', intOption(1))
+    .option('--offer-timeout <dur>', 'rescind offers not used within this duration (default: never)', durationOption)
+    .option('--zk <url>', 'zk://host:port,…/path: elect a leader through ZooKeeper (not available yet)')
+    .addOption(new Option('--exit-with-parent', 'stop when stdin closes (used by agora local)').hideHelp())
+    .action(async (flags: MasterFlags) => {
+      if (flags.zk !== undefined) die('ZooKeeper mode is not available yet (--zk comes with high availability)');
+      // Loaded here so that the other subcommands do not pay for the master.
+      const { startMaster } = await import('../../master/main.js');
+      const { createLogger } = await import('../../sdk/core/log.js');
+      const logger = createLogger('master');
+      let master: Awaited<ReturnType<typeof startMaster>>;
+      try {
+        master = await startMaster({
+          port: flags.port,
+          host: flags.bind,
+          hostname: flags.hostname,
+          advertiseIp: flags.ip,
+          workDir: flags.workDir,
+          agentPingTimeoutMs: flags.agentPingTimeout,
+          maxAgentPingTimeouts: flags.maxAgentPingTimeouts,
+          offerTimeoutMs: flags.offerTimeout,
+          logger,
+        });
+      } catch (err) {
+        die(`master failed to start: ${(err as Error).message}`);
+      }
+      exitOnSignal(() => master.close(), { log: (msg) => logger.info(msg), exitWithParent: flags.exitWithParent === true });
+    });
+}

@@ -1,0 +1,66 @@
+/**
+ * `agora slave`: runs a slave (agent) process until SIGINT/SIGTERM.
+ *
+ * @module
+ */
+import { Command, Option } from 'commander';
+import { die, durationOption, exitOnSignal, masterAddressOption, portOption } from '../cli-support.js';
+
+interface SlaveFlags {
+  master: string;
+  port: number;
+  workDir: string;
+  exitWithParent?: boolean;
+  resources?: string;
+  attributes?: string;
+  hostname?: string;
+  ip?: string;
+  bind?: string;
+  cleanupOnExit?: boolean;
+  recoveryTimeout?: number;
+  executorShutdownGrace?: number;
+}
+
+export function slaveCommand(): Command {
+  return new Command('slave')
+    .alias('agent')
+    .description('run a slave (agent): offers this host\'s resources to the master and runs tasks through executors')
+    .requiredOption('--master <host:port>', 'the master to register with', masterAddressOption)
+    .addOption(new Option('--port <port>', 'HTTP port, also used by executors (0: the OS picks one)').default(5051).argParser(portOption))
+    .requiredOption('--work-dir <dir>', 'directory for sandboxes and the slave\'s state')
+    .option('--resources <spec>', 'resources to offer, e.g. "cpus:4;mem:4096;disk:10000;ports:[31000-32000]" (default: detected from the host)')
+    .option('--attributes <spec>', 'attributes, e.g. "rack:r1;zone:a"')
+    .option('--hostname <host>', 'hostname advertised in offers (default: this host\'s name)')
+    .option('--ip <ip>', 'IP address advertised to the master and executors (default: the bind address, or this host\'s first IPv4)')
+    .option('--bind <addr>', 'address to listen on (default: all interfaces)')
+    .option('--cleanup-on-exit', 'kill every executor and task when the slave stops (default: tasks outlive the slave)')
+    .option('--recovery-timeout <dur>', 'how long executors wait for a restarted slave before killing their tasks (Mesos: 15mins)', durationOption)
+    .option('--executor-shutdown-grace <dur>', 'how long an executor may take to shut down (Mesos: 5secs)', durationOption)
+    .addOption(new Option('--exit-with-parent', 'stop when stdin closes (used by agora local)').hideHelp())
+    .action(async (flags: SlaveFlags) => {
+      // Loaded here so that the other subcommands do not pay for the slave.
+      const { startSlave } = await import('../../slave/main.js');
+      const { createLogger } = await import('../../sdk/core/log.js');
+      const logger = createLogger('slave');
+      let slave: Awaited<ReturnType<typeof startSlave>>;
+      try {
+        slave = await startSlave({
+          master: flags.master,
+          port: flags.port,
+          host: flags.bind,
+          hostname: flags.hostname,
+          advertiseIp: flags.ip,
+          workDir: flags.workDir,
+          resources: flags.resources,
+          attributes: flags.attributes,
+          cleanupOnExit: flags.cleanupOnExit ?? false,
+          recoveryTimeoutMs: flags.recoveryTimeout,
+          executorShutdownGraceMs: flags.executorShutdownGrace,
+          logger,
+        });
+      } catch (err) {
+        die(`slave failed to start: ${(err as Error).message}`);
+      }
+      exitOnSignal(() => slave.close(), { log: (msg) => logger.info(msg), exitWithParent: flags.exitWithParent === true });
+    });
+}

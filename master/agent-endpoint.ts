@@ -1,0 +1,114 @@
+/**
+ * The slaves' WebSocket edge at `/api/v1/agent` (ws, `noServer`, frames capped at
+ * MAX_AGENT_FRAME_BYTES). Every text frame is validated with `parseAgentMessage`; garbage
+ * gets an `error` message back and changes nothing, and a socket that keeps sending garbage
+ * is closed (1008). Valid messages go to the {@link AgentMessageHandler}.
+ *
+ * @module
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, WebSocket, type RawData } from 'ws';
+import type { Logger } from '../sdk/core/log.js';
+import {
+  MAX_AGENT_FRAME_BYTES, parseAgentMessage, type AgentMessage, type MasterMessage,
+} from '../sdk/protocol/index.js';
+import type { AgentLink } from './connections.js';
+
+export const AGENT_PATH = '/api/v1/agent';
+/** Invalid frames tolerated on one socket before it is closed. */
+export const MAX_GARBAGE_FRAMES = 10;
+
+export interface AgentMessageHandler {
+  onAgentMessage(link: AgentLink, message: AgentMessage): void;
+  /** The socket closed (either side). */
+  onAgentDisconnected(link: AgentLink): void;
+}
+
+function normaliseAddress(address: string | undefined): string {
+  if (address === undefined) return '0.0.0.0';
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}
+
+class WsAgentLink implements AgentLink {
+  agentId?: string;
+  garbage = 0;
+
+  constructor(private readonly ws: WebSocket, readonly remoteAddress: string, private readonly logger: Logger) {}
+
+  send(message: MasterMessage): boolean {
+    if (this.ws.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(JSON.stringify(message), (err) => {
+      if (err) this.logger.debug({ err, agentId: this.agentId }, 'send to agent failed');
+    });
+    return true;
+  }
+
+  close(code = 1000, reason = ''): void {
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close(code, reason);
+  }
+
+  terminate(): void {
+    this.ws.terminate();
+  }
+}
+
+export class AgentEndpoint {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_AGENT_FRAME_BYTES });
+  private readonly links = new Set<WsAgentLink>();
+
+  constructor(private readonly handler: AgentMessageHandler, private readonly logger: Logger) {
+    this.wss.on('error', (err) => logger.warn({ err }, 'agent websocket server error'));
+  }
+
+  /** Completes a WebSocket upgrade for `/api/v1/agent`. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, normaliseAddress(req.socket.remoteAddress)));
+  }
+
+  private accept(ws: WebSocket, remoteAddress: string): void {
+    const link = new WsAgentLink(ws, remoteAddress, this.logger);
+    this.links.add(link);
+    ws.on('error', (err) => this.logger.debug({ err, agentId: link.agentId }, 'agent socket error'));
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      if (isBinary) {
+        this.garbage(link, 'binary frames are not accepted; send JSON text frames');
+        return;
+      }
+      const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+      const parsed = parseAgentMessage(text);
+      if (!parsed.ok) {
+        this.garbage(link, `invalid message: ${parsed.error}`);
+        return;
+      }
+      try {
+        this.handler.onAgentMessage(link, parsed.message);
+      } catch (err) {
+        this.logger.error({ err, type: parsed.message.type, agentId: link.agentId }, 'agent message handler failed');
+        link.send({ type: 'error', message: `internal error handling ${parsed.message.type}` });
+      }
+    });
+    ws.on('close', () => {
+      this.links.delete(link);
+      try {
+        this.handler.onAgentDisconnected(link);
+      } catch (err) {
+        this.logger.error({ err, agentId: link.agentId }, 'agent disconnect handler failed');
+      }
+    });
+  }
+
+  private garbage(link: WsAgentLink, message: string): void {
+    link.garbage++;
+    this.logger.warn({ agentId: link.agentId, remote: link.remoteAddress, message }, 'garbage from agent');
+    link.send({ type: 'error', message });
+    if (link.garbage >= MAX_GARBAGE_FRAMES) link.close(1008, 'too many invalid messages');
+  }
+
+  /** Drops every agent socket and the server. */
+  close(): void {
+    for (const link of this.links) link.terminate();
+    this.links.clear();
+    this.wss.close();
+  }
+}

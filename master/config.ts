@@ -1,0 +1,89 @@
+/**
+ * Master options: what callers pass to `startMaster` ({@link MasterOptions}) and the
+ * compiled, validated form the rest of the master reads ({@link MasterConfig}). Options are
+ * checked once here; inside the master nothing re-checks them.
+ *
+ * @module
+ */
+import type { Clock } from '../sdk/core/clock.js';
+import { AgoraError } from '../sdk/core/errors.js';
+import type { Logger } from '../sdk/core/log.js';
+
+/** Options of {@link startMaster} (master/main.ts). */
+export interface MasterOptions {
+  /** Port to listen on; 0 lets the OS pick one. */
+  port: number;
+  /** Address to bind; default `0.0.0.0`. */
+  host?: string;
+  /** Hostname advertised in MasterInfo; default `os.hostname()`. */
+  hostname?: string;
+  /** IPv4 advertised in MasterInfo; default the bind host when specific, else the first non-internal IPv4, else 127.0.0.1. */
+  advertiseIp?: string;
+  /** Directory for the master's files (created when missing). */
+  workDir: string;
+  /** Interval between pings to a slave, and how long a ping may go unanswered; default 15000. */
+  agentPingTimeoutMs?: number;
+  /** Missed pings (or ping periods spent disconnected) after which a slave is removed; default 5. */
+  maxAgentPingTimeouts?: number;
+  /** Offers older than this are rescinded; default none (offers never time out). */
+  offerTimeoutMs?: number;
+  /** Interval of HEARTBEAT events on scheduler streams; default 15000. */
+  heartbeatIntervalMs?: number;
+  /** Largest scheduler call body accepted; default 8 MiB (larger → 413). */
+  maxCallBodyBytes?: number;
+  logger?: Logger;
+  clock?: Clock;
+}
+
+/** {@link MasterOptions} with defaults filled and values checked. */
+export interface MasterConfig {
+  port: number;
+  host: string;
+  hostname?: string;
+  advertiseIp?: string;
+  workDir: string;
+  agentPingTimeoutMs: number;
+  maxAgentPingTimeouts: number;
+  offerTimeoutMs?: number;
+  heartbeatIntervalMs: number;
+  maxCallBodyBytes: number;
+}
+
+export const DEFAULT_AGENT_PING_TIMEOUT_MS = 15_000;
+export const DEFAULT_MAX_AGENT_PING_TIMEOUTS = 5;
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 15_000;
+export const DEFAULT_MAX_CALL_BODY_BYTES = 8 * 1024 * 1024;
+
+function positive(name: string, value: number | undefined, fallback: number | undefined): number | undefined {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new AgoraError('AGORA_MASTER_BAD_OPTION', `${name} must be a positive number, got ${value}`);
+  }
+  return value;
+}
+
+/** Validates options and fills defaults. Throws `AGORA_MASTER_BAD_OPTION`. */
+export function compileMasterOptions(o: MasterOptions): MasterConfig {
+  if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) {
+    throw new AgoraError('AGORA_MASTER_BAD_OPTION', `port must be an integer in 0..65535, got ${o.port}`);
+  }
+  if (typeof o.workDir !== 'string' || o.workDir.length === 0) {
+    throw new AgoraError('AGORA_MASTER_BAD_OPTION', 'workDir is required');
+  }
+  const maxPings = positive('maxAgentPingTimeouts', o.maxAgentPingTimeouts, DEFAULT_MAX_AGENT_PING_TIMEOUTS)!;
+  if (!Number.isInteger(maxPings)) {
+    throw new AgoraError('AGORA_MASTER_BAD_OPTION', `maxAgentPingTimeouts must be an integer, got ${maxPings}`);
+  }
+  return {
+    port: o.port,
+    host: o.host ?? '0.0.0.0',
+    hostname: o.hostname,
+    advertiseIp: o.advertiseIp,
+    workDir: o.workDir,
+    agentPingTimeoutMs: positive('agentPingTimeoutMs', o.agentPingTimeoutMs, DEFAULT_AGENT_PING_TIMEOUT_MS)!,
+    maxAgentPingTimeouts: maxPings,
+    offerTimeoutMs: positive('offerTimeoutMs', o.offerTimeoutMs, undefined),
+    heartbeatIntervalMs: positive('heartbeatIntervalMs', o.heartbeatIntervalMs, DEFAULT_HEARTBEAT_INTERVAL_MS)!,
+    maxCallBodyBytes: positive('maxCallBodyBytes', o.maxCallBodyBytes, DEFAULT_MAX_CALL_BODY_BYTES)!,
+  };
+}

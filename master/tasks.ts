@@ -1,0 +1,93 @@
+/**
+ * Task state transitions on the model: adding a launched task, applying a status, retiring a
+ * task into `completedTasks`, and the terminal-state counters.
+ *
+ * @module
+ */
+import { isTerminalState, type TaskState, type TaskStatus } from '../sdk/protocol/index.js';
+import { releaseUsed, addUsed } from './accounting.js';
+import {
+  MAX_COMPLETED_TASKS, type FrameworkRecord, type MasterCounters, type MasterState, type TaskRecord,
+} from './model.js';
+
+/** Statuses remembered per task (oldest dropped first). */
+export const MAX_STATUSES_PER_TASK = 50;
+
+export function isPartitionAware(fw: FrameworkRecord | undefined): boolean {
+  return fw?.capabilities.has('PARTITION_AWARE') ?? false;
+}
+
+export function getTask(state: MasterState, frameworkId: string, taskId: string): TaskRecord | undefined {
+  return state.tasks.get(frameworkId)?.get(taskId);
+}
+
+/** Records a task and charges its resources to its agent and framework (if not terminal). */
+export function addTask(state: MasterState, task: TaskRecord): void {
+  let tasks = state.tasks.get(task.frameworkId);
+  if (tasks === undefined) {
+    tasks = new Map();
+    state.tasks.set(task.frameworkId, tasks);
+  }
+  tasks.set(task.info.task_id.value, task);
+  if (!isTerminalState(task.state)) addUsed(state, task.frameworkId, task.agentId, task.resources);
+}
+
+/** Bumps the counter of a terminal state (`/metrics/snapshot` master/tasks_*). */
+export function countTerminal(counters: MasterCounters, state: TaskState): void {
+  switch (state) {
+    case 'TASK_FINISHED': counters.tasksFinished++; break;
+    case 'TASK_FAILED': counters.tasksFailed++; break;
+    case 'TASK_KILLED': counters.tasksKilled++; break;
+    case 'TASK_LOST': counters.tasksLost++; break;
+    case 'TASK_ERROR': counters.tasksError++; break;
+    case 'TASK_DROPPED': counters.tasksDropped++; break;
+    case 'TASK_GONE':
+    case 'TASK_GONE_BY_OPERATOR': counters.tasksGone++; break;
+    case 'TASK_UNREACHABLE': counters.tasksUnreachable++; break;
+    default: break;
+  }
+}
+
+/**
+ * Applies a status to a task. A terminal task keeps its state (Mesos ignores transitions out
+ * of a terminal state) but the status is still recorded. Returns true when the task just
+ * became terminal, in which case its resources were released.
+ */
+export function applyStatus(state: MasterState, task: TaskRecord, status: TaskStatus): boolean {
+  task.statuses.push(status);
+  if (task.statuses.length > MAX_STATUSES_PER_TASK) task.statuses.splice(0, task.statuses.length - MAX_STATUSES_PER_TASK);
+  task.latestStatus = status;
+  if (status.uuid !== undefined) task.unacknowledgedUuid = status.uuid;
+  if (isTerminalState(task.state)) return false;
+  task.state = status.state;
+  if (isTerminalState(status.state)) {
+    releaseUsed(state, task.frameworkId, task.agentId, task.resources);
+    countTerminal(state.counters, status.state);
+    return true;
+  }
+  if (status.state === 'TASK_UNREACHABLE') countTerminal(state.counters, status.state);
+  return false;
+}
+
+/** Moves a task out of `tasks` into the bounded `completedTasks`, releasing resources if it still held them. */
+export function completeTask(state: MasterState, task: TaskRecord): void {
+  const tasks = state.tasks.get(task.frameworkId);
+  if (tasks?.get(task.info.task_id.value) === task) {
+    tasks.delete(task.info.task_id.value);
+    if (tasks.size === 0) state.tasks.delete(task.frameworkId);
+  }
+  if (!isTerminalState(task.state)) {
+    releaseUsed(state, task.frameworkId, task.agentId, task.resources);
+  }
+  state.completedTasks.push(task);
+  if (state.completedTasks.length > MAX_COMPLETED_TASKS) {
+    state.completedTasks.splice(0, state.completedTasks.length - MAX_COMPLETED_TASKS);
+  }
+}
+
+/** Every task of every framework on one agent. */
+export function tasksOnAgent(state: MasterState, agentId: string): TaskRecord[] {
+  const out: TaskRecord[] = [];
+  for (const tasks of state.tasks.values()) for (const t of tasks.values()) if (t.agentId === agentId) out.push(t);
+  return out;
+}

@@ -1,0 +1,130 @@
+/**
+ * How the executor driver reaches its slave. The driver only needs two operations, so the
+ * protocol core has no socket code and tests can hand it an in-memory transport.
+ *
+ * @module
+ */
+import http from 'node:http';
+import { AgoraError } from '../core/errors.js';
+import type { ExecutorCall } from '../protocol/executor.js';
+
+/** An open SUBSCRIBE response: the raw RecordIO bytes as they arrive. */
+export interface SubscriptionStream extends AsyncIterable<Uint8Array> {
+  /** Drops the connection; the iteration ends (possibly with an error). */
+  close(): void;
+}
+
+/** The two operations of the v1 executor API the driver uses. */
+export interface ExecutorTransport {
+  /** POSTs a SUBSCRIBE call; resolves once the slave answered 200 with its event stream. */
+  subscribe(call: ExecutorCall): Promise<SubscriptionStream>;
+  /** POSTs any other call; resolves on 202, rejects with `AgoraError` otherwise. */
+  send(call: ExecutorCall): Promise<void>;
+}
+
+/** Options of {@link HttpExecutorTransport}. */
+export interface HttpExecutorTransportOptions {
+  /** `host:port` of the slave (MESOS_AGENT_ENDPOINT). */
+  agentEndpoint: string;
+  /** Path of the executor API; default `/api/v1/executor`. */
+  path?: string;
+}
+
+/**
+ * The v1 executor API over HTTP/1.1 with JSON bodies (Mesos `ContentType::JSON`).
+ *
+ * Errors: `AGORA_EXECUTOR_HTTP` for a refused call (with the status and the slave's body),
+ * `AGORA_EXECUTOR_CONNECT` when the slave cannot be reached.
+ *
+ * @example
+ * ```ts
+ * const transport = new HttpExecutorTransport({ agentEndpoint: '127.0.0.1:5051' });
+ * ```
+ */
+export class HttpExecutorTransport implements ExecutorTransport {
+  private readonly host: string;
+  private readonly port: number;
+  private readonly path: string;
+
+  constructor(options: HttpExecutorTransportOptions) {
+    const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(options.agentEndpoint);
+    if (match === null) {
+      throw new AgoraError('AGORA_EXECUTOR_CONFIG', `agent endpoint must be host:port, got ${JSON.stringify(options.agentEndpoint)}`);
+    }
+    this.host = match[1] ?? match[2]!;
+    this.port = Number(match[3]);
+    this.path = options.path ?? '/api/v1/executor';
+  }
+
+  subscribe(call: ExecutorCall): Promise<SubscriptionStream> {
+    return new Promise((resolve, reject) => {
+      const req = this.request(call, (res) => {
+        if (res.statusCode !== 200) {
+          readBody(res).then(
+            (body) => reject(new AgoraError('AGORA_EXECUTOR_HTTP', `SUBSCRIBE refused by the agent: ${res.statusCode} ${body}`.trim())),
+            reject,
+          );
+          return;
+        }
+        resolve({
+          [Symbol.asyncIterator]: () => res[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>,
+          close: () => {
+            res.destroy();
+            req.destroy();
+          },
+        });
+      });
+      req.on('error', (err) => reject(new AgoraError('AGORA_EXECUTOR_CONNECT', `cannot reach the agent at ${this.host}:${this.port}: ${err.message}`, { cause: err })));
+    });
+  }
+
+  send(call: ExecutorCall): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const req = this.request(call, (res) => {
+        readBody(res).then((body) => {
+          if (res.statusCode === 202 || res.statusCode === 200) resolve();
+          else reject(new AgoraError('AGORA_EXECUTOR_HTTP', `${call.type} refused by the agent: ${res.statusCode} ${body}`.trim(), { cause: { status: res.statusCode } }));
+        }, reject);
+      });
+      req.on('error', (err) => reject(new AgoraError('AGORA_EXECUTOR_CONNECT', `cannot reach the agent at ${this.host}:${this.port}: ${err.message}`, { cause: err })));
+    });
+  }
+
+  private request(call: ExecutorCall, onResponse: (res: http.IncomingMessage) => void): http.ClientRequest {
+    const body = Buffer.from(JSON.stringify(call), 'utf8');
+    const req = http.request({
+      host: this.host,
+      port: this.port,
+      path: this.path,
+      method: 'POST',
+      agent: false,
+      headers: {
+        'Content-Type': 'application/json',
+        Accept: 'application/json',
+        'Content-Length': body.length,
+      },
+    }, onResponse);
+    req.end(body);
+    return req;
+  }
+}
+
+/** HTTP status of a refused call, when the error carries one. */
+export function httpStatusOf(err: unknown): number | undefined {
+  if (err instanceof AgoraError && err.code === 'AGORA_EXECUTOR_HTTP') {
+    const cause = err.cause as { status?: unknown } | undefined;
+    if (cause !== undefined && typeof cause.status === 'number') return cause.status;
+  }
+  return undefined;
+}
+
+async function readBody(res: http.IncomingMessage, limit = 4096): Promise<string> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res) {
+    const buf = chunk as Buffer;
+    if (size < limit) parts.push(buf);
+    size += buf.length;
+  }
+  return Buffer.concat(parts).toString('utf8').slice(0, limit);
+}

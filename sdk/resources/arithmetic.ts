@@ -1,0 +1,225 @@
+/**
+ * Resource arithmetic over lists of Mesos `Resource`s: add, subtract, contains, flatten.
+ *
+ * Every function is pure: inputs are never mutated and results are fresh objects. Lists are
+ * first flattened per identity ({@link resourceIdentity}); values are normalised (scalars
+ * to 3-decimal fixed point, ranges sorted and coalesced, set items de-duplicated and
+ * sorted) and entries that end up zero/empty are dropped.
+ *
+ * @module
+ */
+import type { Range, Resource } from '../protocol/mesos.js';
+import { resourceIdentity } from './identity.js';
+import { addRanges, coalesceRanges, rangesContain, rangesSize, subtractRanges } from './ranges.js';
+import { fromMilli, toMilli } from './scalar.js';
+
+/** Deep copy of a resource with its value normalised. */
+function normalised(r: Resource): Resource {
+  const copy = structuredClone(r) as Resource;
+  switch (r.type) {
+    case 'SCALAR':
+      copy.scalar = { value: fromMilli(Math.max(0, toMilli(r.scalar?.value ?? 0))) };
+      break;
+    case 'RANGES':
+      copy.ranges = { range: coalesceRanges(r.ranges?.range ?? []) };
+      break;
+    case 'SET':
+      copy.set = { item: [...new Set(r.set?.item ?? [])].sort() };
+      break;
+    case 'TEXT':
+      break;
+  }
+  return copy;
+}
+
+/** True when a (normalised) resource holds nothing. TEXT resources are never empty. */
+function isEmptyEntry(r: Resource): boolean {
+  switch (r.type) {
+    case 'SCALAR':
+      return toMilli(r.scalar?.value ?? 0) <= 0;
+    case 'RANGES':
+      return (r.ranges?.range ?? []).length === 0;
+    case 'SET':
+      return (r.set?.item ?? []).length === 0;
+    case 'TEXT':
+      return false;
+  }
+}
+
+/** Adds `b`'s value into `into` (same identity). Mutates `into`, which is a private copy. */
+function mergeInto(into: Resource, b: Resource): void {
+  switch (into.type) {
+    case 'SCALAR':
+      into.scalar = { value: fromMilli(toMilli(into.scalar?.value ?? 0) + Math.max(0, toMilli(b.scalar?.value ?? 0))) };
+      break;
+    case 'RANGES':
+      into.ranges = { range: addRanges(into.ranges?.range ?? [], b.ranges?.range ?? []) };
+      break;
+    case 'SET':
+      into.set = { item: [...new Set([...(into.set?.item ?? []), ...(b.set?.item ?? [])])].sort() };
+      break;
+    case 'TEXT':
+      break;
+  }
+}
+
+/** Flattened entries keyed by identity, in first-seen order. */
+function byIdentity(rs: readonly Resource[]): Map<string, Resource> {
+  const out = new Map<string, Resource>();
+  for (const r of rs) {
+    const key = resourceIdentity(r);
+    const existing = out.get(key);
+    if (existing === undefined) out.set(key, normalised(r));
+    else mergeInto(existing, r);
+  }
+  for (const [key, r] of out) if (isEmptyEntry(r)) out.delete(key);
+  return out;
+}
+
+/**
+ * Merges entries with the same identity into one per identity, in first-seen order, with
+ * values normalised and zero/empty entries dropped.
+ *
+ * @example
+ * flattenResources([scalarResource('cpus', 1), scalarResource('cpus', 0.5)]) // cpus:1.5
+ */
+export function flattenResources(rs: readonly Resource[]): Resource[] {
+  return [...byIdentity(rs).values()];
+}
+
+/** `a + b`, flattened. Ranges and sets are unions. */
+export function addResources(a: readonly Resource[], b: readonly Resource[]): Resource[] {
+  return flattenResources([...a, ...b]);
+}
+
+/**
+ * `a - b` per identity: scalars subtract (clamped at 0), ranges are split, sets are
+ * set-differences. Entries that reach zero/empty are dropped; parts of `b` with no
+ * matching identity in `a` are ignored. Never negative.
+ */
+export function subtractResources(a: readonly Resource[], b: readonly Resource[]): Resource[] {
+  const left = byIdentity(a);
+  const right = byIdentity(b);
+  const out: Resource[] = [];
+  for (const [key, r] of left) {
+    const s = right.get(key);
+    if (s !== undefined) {
+      switch (r.type) {
+        case 'SCALAR':
+          r.scalar = { value: fromMilli(Math.max(0, toMilli(r.scalar?.value ?? 0) - toMilli(s.scalar?.value ?? 0))) };
+          break;
+        case 'RANGES':
+          r.ranges = { range: subtractRanges(r.ranges?.range ?? [], s.ranges?.range ?? []) };
+          break;
+        case 'SET': {
+          const remove = new Set(s.set?.item ?? []);
+          r.set = { item: (r.set?.item ?? []).filter((i) => !remove.has(i)) };
+          break;
+        }
+        case 'TEXT':
+          continue; // an equal TEXT entry is removed entirely
+      }
+      if (isEmptyEntry(r)) continue;
+    }
+    out.push(r);
+  }
+  return out;
+}
+
+/**
+ * True when `a` ⊇ `b`: for every identity in `b`, `a` holds the same identity with at least
+ * as much (scalars `>=`, ranges covered, set items included). Resources of a different role,
+ * reservation or allocation never satisfy each other.
+ */
+export function containsResources(a: readonly Resource[], b: readonly Resource[]): boolean {
+  const have = byIdentity(a);
+  for (const [key, want] of byIdentity(b)) {
+    const got = have.get(key);
+    if (got === undefined) return false;
+    switch (want.type) {
+      case 'SCALAR':
+        if (toMilli(got.scalar?.value ?? 0) < toMilli(want.scalar?.value ?? 0)) return false;
+        break;
+      case 'RANGES':
+        if (!rangesContain(got.ranges?.range ?? [], want.ranges?.range ?? [])) return false;
+        break;
+      case 'SET': {
+        const items = new Set(got.set?.item ?? []);
+        if (!(want.set?.item ?? []).every((i) => items.has(i))) return false;
+        break;
+      }
+      case 'TEXT':
+        break;
+    }
+  }
+  return true;
+}
+
+/** Copies of the resources with `allocation_info.role` set (how offers carry them to a framework). */
+export function allocateResources(rs: readonly Resource[], role: string): Resource[] {
+  return rs.map((r) => ({ ...structuredClone(r), allocation_info: { role } }));
+}
+
+/** Copies of the resources without `allocation_info`. */
+export function unallocateResources(rs: readonly Resource[]): Resource[] {
+  return rs.map((r) => {
+    const { allocation_info: _dropped, ...rest } = structuredClone(r);
+    return rest;
+  });
+}
+
+/** Sum of a SCALAR resource over every identity (role, reservation, allocation); 0 when absent. */
+export function scalarOf(rs: readonly Resource[], name: string): number {
+  let milli = 0;
+  for (const r of rs) if (r.name === name && r.type === 'SCALAR') milli += Math.max(0, toMilli(r.scalar?.value ?? 0));
+  return fromMilli(milli);
+}
+
+/** Union of a RANGES resource over every identity, coalesced; `[]` when absent. */
+export function rangesOf(rs: readonly Resource[], name: string): Range[] {
+  const all: Range[] = [];
+  for (const r of rs) if (r.name === name && r.type === 'RANGES') all.push(...(r.ranges?.range ?? []));
+  return coalesceRanges(all);
+}
+
+/** True when the list holds nothing (no entries, or only zero/empty ones). */
+export function isEmptyResources(rs: readonly Resource[]): boolean {
+  return rs.every((r) => isEmptyEntry(normalised(r)));
+}
+
+/**
+ * Name → quantity over every identity, for DRF shares: scalars sum (fixed point), ranges
+ * count the integers they cover (number of ports), sets count their items. TEXT is skipped.
+ */
+export function resourceTotals(rs: readonly Resource[]): Map<string, number> {
+  const milli = new Map<string, number>();
+  const ranges = new Map<string, Range[]>();
+  const sets = new Map<string, Set<string>>();
+  for (const r of rs) {
+    switch (r.type) {
+      case 'SCALAR':
+        milli.set(r.name, (milli.get(r.name) ?? 0) + Math.max(0, toMilli(r.scalar?.value ?? 0)));
+        break;
+      case 'RANGES': {
+        // Ranges of different identities are disjoint on a sane agent; union avoids double counting.
+        const list = ranges.get(r.name) ?? [];
+        list.push(...(r.ranges?.range ?? []));
+        ranges.set(r.name, list);
+        break;
+      }
+      case 'SET': {
+        const set = sets.get(r.name) ?? new Set<string>();
+        for (const i of r.set?.item ?? []) set.add(i);
+        sets.set(r.name, set);
+        break;
+      }
+      case 'TEXT':
+        break;
+    }
+  }
+  const out = new Map<string, number>();
+  for (const [name, m] of milli) out.set(name, fromMilli(m));
+  for (const [name, list] of ranges) out.set(name, (out.get(name) ?? 0) + rangesSize(list));
+  for (const [name, set] of sets) out.set(name, (out.get(name) ?? 0) + set.size);
+  return out;
+}

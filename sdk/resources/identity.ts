@@ -1,0 +1,58 @@
+/**
+ * Resource identity: which entries are "the same resource" and may be merged, subtracted or
+ * compared. Two entries share an identity when name, type, legacy role (`*` when absent),
+ * reservations (deep-equal), allocation role and the disk/revocable/shared/provider fields
+ * all match (Mesos `Resources::addable`/`subtractable`).
+ *
+ * @module
+ */
+import type { Resource } from '../protocol/mesos.js';
+
+/** Deterministic JSON: object keys sorted, `undefined` members dropped. */
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value).sort()) {
+      const v = (value as Record<string, unknown>)[key];
+      if (v !== undefined) out[key] = canonical(v);
+    }
+    return out;
+  }
+  return value;
+}
+
+/**
+ * The identity key of a resource: equal keys mean the entries are the same resource and
+ * their values can be added, subtracted and compared.
+ */
+export function resourceIdentity(r: Resource): string {
+  return JSON.stringify(canonical([
+    r.name,
+    r.type,
+    r.role ?? '*',
+    r.reservation ?? null,
+    r.reservations && r.reservations.length > 0 ? r.reservations : null,
+    r.allocation_info?.role ?? null,
+    r.disk ?? null,
+    r.revocable ? true : null,
+    r.shared ? true : null,
+    r.provider_id?.value ?? null,
+  ]));
+}
+
+/**
+ * The role a resource is reserved for: the last (most refined) entry of `reservations`,
+ * else the deprecated `reservation`/`role` fields, else `*` (unreserved).
+ */
+export function reservationRole(r: Resource): string {
+  const last = r.reservations?.[r.reservations.length - 1];
+  if (last?.role) return last.role;
+  if (r.reservation?.role) return r.reservation.role;
+  return r.role ?? '*';
+}
+
+/** True when the resource is reserved for some role (statically or dynamically). */
+export function isReserved(r: Resource): boolean {
+  return reservationRole(r) !== '*';
+}

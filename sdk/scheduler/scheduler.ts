@@ -1,0 +1,489 @@
+/**
+ * The framework scheduler: subscribes to a master, dispatches its events to typed handlers,
+ * acknowledges status updates, keeps the subscription alive across master restarts and
+ * network trouble, and sends calls.
+ *
+ * Two loops, kept apart (mesos-go's controller): the **reconnect loop**
+ * (`superviseSubscription`) subscribes, hands the stream to the **event loop**
+ * ({@link runEventLoop}), and when that returns decides between resubscribing after a
+ * backoff and stopping. The event loop only decodes, validates and dispatches.
+ *
+ * @module
+ */
+import type { Logger } from 'pino';
+import type { TimerHandle } from '../core/clock.js';
+import { AgoraError } from '../core/errors.js';
+import type {
+  Filters, FrameworkInfo, KillPolicy, MasterInfo, OfferOperation, SchedulerCall, SchedulerEvent, TaskInfo, TaskStatus,
+} from '../protocol/index.js';
+import { backoffDelayMs } from './backoff.js';
+import { calls, operations, type ReconcileTask } from './calls.js';
+import {
+  CallRejectedError, FRAMEWORK_ERROR, HEARTBEAT_TIMEOUT, SCHEDULER_NOT_SUBSCRIBED, SCHEDULER_OPTIONS_INVALID,
+  SCHEDULER_STOPPED, STREAM_ENDED, SubscribeRejectedError,
+} from './errors.js';
+import { runEventLoop, type DispatchResult } from './event-loop.js';
+import { SCHEDULER_HANDLER_TYPES, type Awaitable, type SchedulerHandlers, type SchedulerHandlerType } from './handlers.js';
+import { HttpSchedulerTransport } from './http-transport.js';
+import { assertTransition, type SchedulerState } from './lifecycle.js';
+import { compileSchedulerOptions, type CompiledSchedulerOptions, type SchedulerOptions } from './options.js';
+import type { SchedulerTransport, SubscriptionStream } from './transport.js';
+
+type AnyHandler = (...args: never[]) => Awaitable;
+
+function toError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+function filterOptions(filters: Filters | undefined): { refuseSeconds?: number } | undefined {
+  return filters?.refuse_seconds === undefined ? undefined : { refuseSeconds: filters.refuse_seconds };
+}
+
+/**
+ * A Mesos v1 HTTP scheduler.
+ *
+ * @example
+ * const scheduler = new Scheduler({ master: 'localhost:5050', frameworkInfo: { user: 'me', name: 'hello' } });
+ * scheduler
+ *   .on('OFFERS', async (offers) => {
+ *     const [offer, ...rest] = offers;
+ *     const resources = offer && matchOffer(offer, { cpus: 0.1, mem: 32 });
+ *     if (offer && resources) {
+ *       await scheduler.launch([offer.id.value], [commandTask({ taskId: 'hello', agentId: offer.agent_id.value, command: 'echo hi', resources })]);
+ *     }
+ *     if (rest.length) await scheduler.decline(rest.map((o) => o.id.value));
+ *   })
+ *   .on('UPDATE', async (status) => { if (isTerminalState(status.state)) await scheduler.teardown(); });
+ * const frameworkId = await scheduler.start();
+ */
+export class Scheduler {
+  private readonly opts: CompiledSchedulerOptions;
+  private readonly transport: SchedulerTransport;
+  private readonly log: Logger;
+  private readonly handlers = new Map<SchedulerHandlerType, AnyHandler[]>();
+  private current: SchedulerState = 'idle';
+  private subscribedFrameworkId: string | undefined;
+  private subscribedMasterInfo: MasterInfo | undefined;
+  /** The open subscription (set between the 200 answer and the end of its event loop). */
+  private stream: SubscriptionStream | undefined;
+  private everSubscribed = false;
+  private tearingDown = false;
+  private reconnectAttempt = 0;
+  private startWaiter: { resolve: (id: string) => void; reject: (err: Error) => void } | undefined;
+  /** Pending clock sleeps (backoff, call retries), woken early by stop. */
+  private readonly sleeps = new Set<{ timer: TimerHandle | undefined; wake: () => void }>();
+  /** The reconnect loop, once started; it settles after the last event loop exited. */
+  private supervisor: Promise<void> | undefined;
+  private readonly stoppedPromise: Promise<Error | undefined>;
+  private resolveStopped!: (reason: Error | undefined) => void;
+
+  /** @throws AgoraError `AGORA_SCHEDULER_OPTIONS_INVALID` naming the bad option. */
+  constructor(options: SchedulerOptions) {
+    this.opts = compileSchedulerOptions(options);
+    this.log = this.opts.logger;
+    this.transport = this.opts.transport
+      ?? new HttpSchedulerTransport({ master: this.opts.master, maxRedirects: this.opts.maxRedirects, logger: this.log });
+    this.subscribedFrameworkId = this.opts.frameworkInfo.id?.value;
+    this.stoppedPromise = new Promise((resolve) => { this.resolveStopped = resolve; });
+  }
+
+  /** Where the scheduler is in its lifecycle. */
+  get state(): SchedulerState {
+    return this.current;
+  }
+
+  /** The framework id: from SUBSCRIBED, or the one given in `frameworkInfo.id` before that. */
+  get frameworkId(): string | undefined {
+    return this.subscribedFrameworkId;
+  }
+
+  /** The leading master's MasterInfo, from the last SUBSCRIBED. */
+  get masterInfo(): MasterInfo | undefined {
+    return this.subscribedMasterInfo;
+  }
+
+  /** The `Mesos-Stream-Id` of the open subscription, if any. */
+  get streamId(): string | undefined {
+    return this.stream?.streamId;
+  }
+
+  /**
+   * Adds a handler for an event type or lifecycle notification. Several handlers per type
+   * run in the order they were added; each is awaited before the next, and the next event
+   * waits for all of them. A handler that throws is logged; the others still run, but an
+   * UPDATE whose handler threw is not auto-acknowledged (the master will resend it).
+   *
+   * @example
+   * scheduler.on('UPDATE', (status) => console.log(status.task_id.value, status.state));
+   */
+  on<K extends SchedulerHandlerType>(type: K, handler: SchedulerHandlers[K]): this {
+    if (!SCHEDULER_HANDLER_TYPES.includes(type)) {
+      throw new AgoraError(SCHEDULER_OPTIONS_INVALID, `unknown scheduler event type "${String(type)}" (expected one of ${SCHEDULER_HANDLER_TYPES.join(', ')})`);
+    }
+    if (typeof handler !== 'function') throw new AgoraError(SCHEDULER_OPTIONS_INVALID, `handler for ${type} must be a function`);
+    const list = this.handlers.get(type) ?? [];
+    list.push(handler as AnyHandler);
+    this.handlers.set(type, list);
+    return this;
+  }
+
+  /**
+   * Subscribes (following 307 redirects to the leader) and resolves with the framework id
+   * once SUBSCRIBED arrived and its handlers ran. Unreachable masters and 5xx answers are
+   * retried with backoff; it rejects if the scheduler stops first (4xx answer, ERROR event,
+   * `stop()`, or the first failure when `reconnect` is off).
+   *
+   * @throws AgoraError `AGORA_SCHEDULER_STATE` (synchronously) unless the scheduler is idle.
+   * @example
+   * const frameworkId = await scheduler.start();
+   */
+  start(): Promise<string> {
+    this.transition('subscribing', 'start');
+    const started = new Promise<string>((resolve, reject) => { this.startWaiter = { resolve, reject }; });
+    this.supervisor = this.superviseSubscription().catch((err: unknown) => {
+      this.log.error({ err }, 'scheduler reconnect loop failed');
+      this.stopWith(toError(err));
+    });
+    return started;
+  }
+
+  /**
+   * Resolves when the scheduler has stopped, with the reason (undefined after `stop()` or
+   * `teardown()`, an AgoraError after an ERROR event or a fatal rejection), once the
+   * `stopped` handlers ran and the event loop has exited. Do not await it inside an event
+   * handler: the event loop waits for that handler.
+   *
+   * @example
+   * const reason = await scheduler.whenStopped();
+   * process.exitCode = reason ? 1 : 0;
+   */
+  whenStopped(): Promise<Error | undefined> {
+    return this.stoppedPromise;
+  }
+
+  /**
+   * Sends a call with `framework_id` filled in and `Mesos-Stream-Id` set. Answers 503 are
+   * retried `callRetries` times with backoff.
+   *
+   * @throws CallRejectedError (`AGORA_CALL_REJECTED`, with `status` and `body`) on any other non-202 answer;
+   *   AgoraError `AGORA_SCHEDULER_NOT_SUBSCRIBED` naming the state when not subscribed.
+   * @example
+   * await scheduler.call(calls.revive(['batch']));
+   */
+  async call(call: Omit<SchedulerCall, 'framework_id'>): Promise<void> {
+    if (call.type === 'SUBSCRIBE') throw new AgoraError(SCHEDULER_OPTIONS_INVALID, 'SUBSCRIBE is sent by start(), not call()');
+    for (let attempt = 0; ; attempt++) {
+      const stream = this.stream;
+      const frameworkId = this.subscribedFrameworkId;
+      if (this.current !== 'subscribed' || stream === undefined || frameworkId === undefined) {
+        throw new AgoraError(SCHEDULER_NOT_SUBSCRIBED, `cannot send ${call.type}: scheduler is ${this.current}`);
+      }
+      try {
+        await this.transport.send({ ...call, framework_id: { value: frameworkId } }, stream.streamId);
+        return;
+      } catch (err) {
+        if (err instanceof CallRejectedError && err.status === 503 && attempt < this.opts.callRetries) {
+          const delayMs = backoffDelayMs(attempt, this.opts.backoffMs, this.opts.maxBackoffMs, this.opts.random);
+          this.log.warn({ call: call.type, delayMs, attempt: attempt + 1 }, 'master unavailable (503); retrying the call');
+          await this.sleep(delayMs);
+          continue;
+        }
+        throw err;
+      }
+    }
+  }
+
+  /**
+   * ACCEPTs offers with operations.
+   * @example await scheduler.accept([offer.id.value], [operations.launch([task])], { refuse_seconds: 5 });
+   */
+  accept(offerIds: string[], ops: OfferOperation[], filters?: Filters): Promise<void> {
+    return this.call(calls.accept(offerIds, ops, filterOptions(filters)));
+  }
+
+  /**
+   * ACCEPTs offers with one LAUNCH of these tasks.
+   * @example await scheduler.launch([offer.id.value], [task]);
+   */
+  launch(offerIds: string[], tasks: TaskInfo[], filters?: Filters): Promise<void> {
+    return this.accept(offerIds, [operations.launch(tasks)], filters);
+  }
+
+  /**
+   * DECLINEs offers.
+   * @example await scheduler.decline(offers.map((o) => o.id.value), { refuse_seconds: 30 });
+   */
+  decline(offerIds: string[], filters?: Filters): Promise<void> {
+    return this.call(calls.decline(offerIds, filterOptions(filters)));
+  }
+
+  /** REVIVEs offers (all roles or these). @example await scheduler.revive(); */
+  revive(roles?: string[]): Promise<void> {
+    return this.call(calls.revive(roles));
+  }
+
+  /** SUPPRESSes offers (all roles or these). @example await scheduler.suppress(); */
+  suppress(roles?: string[]): Promise<void> {
+    return this.call(calls.suppress(roles));
+  }
+
+  /** KILLs a task. @example await scheduler.kill('task-1', 'agent-1'); */
+  kill(taskId: string, agentId?: string, killPolicy?: KillPolicy): Promise<void> {
+    return this.call(calls.kill(taskId, agentId, killPolicy));
+  }
+
+  /** SHUTDOWNs an executor. @example await scheduler.shutdown('custom-executor', 'agent-1'); */
+  shutdown(executorId: string, agentId: string): Promise<void> {
+    return this.call(calls.shutdown(executorId, agentId));
+  }
+
+  /**
+   * ACKNOWLEDGEs a status update. Does nothing for a status without uuid (reconciliation
+   * and master-generated updates need no acknowledgement). Only needed with `autoAcknowledge: false`.
+   *
+   * @throws AgoraError `AGORA_SCHEDULER_OPTIONS_INVALID` when the status has a uuid but no agent id.
+   * @example scheduler.on('UPDATE', async (status) => { await save(status); await scheduler.acknowledge(status); });
+   */
+  async acknowledge(status: TaskStatus): Promise<void> {
+    if (status.uuid === undefined || status.uuid === '') return;
+    if (status.agent_id === undefined) {
+      throw new AgoraError(SCHEDULER_OPTIONS_INVALID, `cannot acknowledge the update of ${status.task_id.value}: it has no agent_id`);
+    }
+    await this.call(calls.acknowledge(status.agent_id.value, status.task_id.value, status.uuid));
+  }
+
+  /**
+   * RECONCILEs these tasks, or all of the framework's tasks (implicit) when none are given.
+   * @example await scheduler.reconcile(); await scheduler.reconcile([{ taskId: 't1', agentId: 'a1' }]);
+   */
+  reconcile(tasks: ReconcileTask[] = []): Promise<void> {
+    return this.call(calls.reconcile(tasks));
+  }
+
+  /** Sends a MESSAGE to an executor. @example await scheduler.message('agent-1', 'custom-executor', 'ping'); */
+  message(agentId: string, executorId: string, data: Buffer | string): Promise<void> {
+    return this.call(calls.message(agentId, executorId, data));
+  }
+
+  /**
+   * TEARDOWN: the master kills every task of the framework and forgets it; then stops.
+   * @example await scheduler.teardown();
+   */
+  async teardown(): Promise<void> {
+    this.tearingDown = true;
+    try {
+      await this.call(calls.teardown());
+    } catch (err) {
+      this.tearingDown = false;
+      throw err;
+    }
+    this.stopWith(undefined);
+  }
+
+  /**
+   * Closes the stream without tearing the framework down (the master keeps its tasks for
+   * `failover_timeout`, and another scheduler may resubscribe with the same id). No
+   * reconnection follows. Idempotent; allowed in every state.
+   *
+   * @example process.on('SIGTERM', () => void scheduler.stop());
+   */
+  async stop(): Promise<void> {
+    this.stopWith(undefined);
+  }
+
+  // ---- reconnect loop ---------------------------------------------------------------
+
+  private is(state: SchedulerState): boolean {
+    return this.current === state;
+  }
+
+  private transition(to: SchedulerState, action?: string): void {
+    this.current = assertTransition(this.current, to, action);
+  }
+
+  /** The FrameworkInfo to subscribe with: the configured one, with the id once known. */
+  private subscribeInfo(): FrameworkInfo {
+    const info = structuredClone(this.opts.frameworkInfo);
+    if (this.subscribedFrameworkId !== undefined) info.id = { value: this.subscribedFrameworkId };
+    return info;
+  }
+
+  private async superviseSubscription(): Promise<void> {
+    while (this.is('subscribing')) {
+      const lost = await this.subscribeOnce();
+      if (this.is('stopped')) return;
+      if (this.tearingDown) {
+        // TEARDOWN closes the stream, possibly before the call's 202 arrives.
+        this.stopWith(undefined);
+        return;
+      }
+      if ((lost instanceof SubscribeRejectedError && lost.fatal) || !this.opts.reconnect) {
+        this.log.error({ err: lost.message }, 'subscription lost; not reconnecting');
+        this.stopWith(lost);
+        return;
+      }
+      const wasSubscribed = this.is('subscribed');
+      this.transition('reconnecting');
+      if (wasSubscribed) await this.runHandlers('disconnected', [{ reason: lost }]);
+      if (!this.is('reconnecting')) return; // a handler stopped us
+      const attempt = this.reconnectAttempt++;
+      const delayMs = backoffDelayMs(attempt, this.opts.backoffMs, this.opts.maxBackoffMs, this.opts.random);
+      this.log.warn({ err: lost.message, delayMs, attempt: attempt + 1 }, wasSubscribed ? 'subscription lost; resubscribing' : 'cannot subscribe; retrying');
+      await this.sleep(delayMs);
+      if (!this.is('reconnecting')) return;
+      this.transition('subscribing');
+    }
+  }
+
+  /** One subscription: SUBSCRIBE, then the event loop until the stream is gone. Returns why. */
+  private async subscribeOnce(): Promise<Error> {
+    let stream: SubscriptionStream;
+    try {
+      stream = await this.transport.subscribe(calls.subscribe(this.subscribeInfo()));
+    } catch (err) {
+      return toError(err);
+    }
+    if (this.is('stopped')) {
+      stream.close();
+      return new AgoraError(SCHEDULER_STOPPED, 'scheduler stopped');
+    }
+    this.stream = stream;
+    this.log.debug({ streamId: stream.streamId }, 'event stream open');
+    const end = await runEventLoop({
+      stream,
+      dispatch: (event) => this.dispatch(event),
+      clock: this.opts.clock,
+      logger: this.log,
+      missedHeartbeats: this.opts.missedHeartbeats,
+    });
+    this.stream = undefined;
+    switch (end.reason) {
+      case 'ended':
+        return new AgoraError(STREAM_ENDED, 'the master closed the event stream');
+      case 'error':
+        return new AgoraError(STREAM_ENDED, `the event stream broke: ${end.error.message}`, { cause: end.error });
+      case 'heartbeat-timeout':
+        return new AgoraError(HEARTBEAT_TIMEOUT, `nothing received from the master for ${end.silentMs} ms (${this.opts.missedHeartbeats} heartbeats)`);
+      case 'stopped':
+        return new AgoraError(SCHEDULER_STOPPED, 'scheduler stopped');
+    }
+  }
+
+  // ---- event dispatch ----------------------------------------------------------------
+
+  /** Runs the handlers of one event (and the auto-acknowledgement). */
+  private async dispatch(event: SchedulerEvent): Promise<DispatchResult> {
+    if (this.is('stopped')) return 'stop';
+    switch (event.type) {
+      case 'SUBSCRIBED': {
+        const subscribed = event.subscribed!;
+        const isReconnection = this.everSubscribed;
+        this.subscribedFrameworkId = subscribed.framework_id.value;
+        this.subscribedMasterInfo = subscribed.master_info;
+        this.everSubscribed = true;
+        this.reconnectAttempt = 0;
+        if (this.is('subscribing')) this.transition('subscribed');
+        this.log.info({ frameworkId: subscribed.framework_id.value, heartbeatSeconds: subscribed.heartbeat_interval_seconds }, isReconnection ? 'resubscribed' : 'subscribed');
+        await this.runHandlers('SUBSCRIBED', [subscribed, event]);
+        const waiter = this.startWaiter;
+        this.startWaiter = undefined;
+        waiter?.resolve(subscribed.framework_id.value);
+        if (isReconnection) await this.runHandlers('reconnected', [{ frameworkId: subscribed.framework_id.value }]);
+        break;
+      }
+      case 'OFFERS':
+        await this.runHandlers('OFFERS', [event.offers?.offers ?? [], event]);
+        break;
+      case 'RESCIND':
+        await this.runHandlers('RESCIND', [event.rescind!.offer_id.value, event]);
+        break;
+      case 'UPDATE': {
+        const status = event.update!.status;
+        const failed = await this.runHandlers('UPDATE', [status, event]);
+        if (this.opts.autoAcknowledge && status.uuid !== undefined && status.uuid !== '' && !this.is('stopped')) {
+          if (failed) {
+            this.log.warn({ taskId: status.task_id.value, state: status.state }, 'UPDATE handler threw; not acknowledging (the master will resend)');
+          } else if (status.agent_id === undefined) {
+            this.log.warn({ taskId: status.task_id.value }, 'update with uuid but without agent_id; cannot acknowledge');
+          } else {
+            await this.acknowledge(status).catch((err: unknown) => {
+              this.log.warn({ err, taskId: status.task_id.value }, 'acknowledgement failed (the update will be resent)');
+            });
+          }
+        }
+        break;
+      }
+      case 'MESSAGE':
+        await this.runHandlers('MESSAGE', [event.message!, event]);
+        break;
+      case 'FAILURE':
+        await this.runHandlers('FAILURE', [event.failure ?? {}, event]);
+        break;
+      case 'ERROR': {
+        const error = event.error ?? { message: '' };
+        this.log.error({ message: error.message }, 'the master sent ERROR; stopping');
+        await this.runHandlers('ERROR', [error, event]);
+        await this.runHandlers('*', [event]);
+        this.stopWith(new AgoraError(FRAMEWORK_ERROR, `the master reported an unrecoverable error: ${error.message}`));
+        return 'stop';
+      }
+      case 'HEARTBEAT':
+      case 'INVERSE_OFFERS':
+      case 'RESCIND_INVERSE_OFFER':
+      case 'UPDATE_OPERATION_STATUS':
+        await this.runHandlers(event.type, [event]);
+        break;
+    }
+    await this.runHandlers('*', [event]);
+    return this.is('stopped') ? 'stop' : 'continue';
+  }
+
+  /** Runs a type's handlers in order; true when one of them threw. */
+  private async runHandlers(type: SchedulerHandlerType, args: unknown[]): Promise<boolean> {
+    const list = this.handlers.get(type);
+    if (list === undefined) return false;
+    let failed = false;
+    for (const handler of [...list]) {
+      try {
+        await (handler as (...a: unknown[]) => Awaitable)(...args);
+      } catch (err) {
+        failed = true;
+        this.log.error({ err, handler: type }, 'scheduler handler threw');
+      }
+    }
+    return failed;
+  }
+
+  // ---- stopping and timers -------------------------------------------------------------
+
+  private stopWith(reason: Error | undefined): void {
+    if (this.is('stopped')) return;
+    this.transition('stopped', 'stop');
+    for (const sleep of [...this.sleeps]) sleep.wake();
+    this.stream?.close();
+    this.transport.close();
+    const waiter = this.startWaiter;
+    this.startWaiter = undefined;
+    waiter?.reject(reason ?? new AgoraError(SCHEDULER_STOPPED, 'the scheduler was stopped before it subscribed'));
+    if (reason) this.log.warn({ err: reason.message }, 'scheduler stopped');
+    else this.log.info('scheduler stopped');
+    const stoppedHandlers = this.runHandlers('stopped', [reason === undefined ? {} : { reason }]);
+    void Promise.all([stoppedHandlers, this.supervisor]).finally(() => this.resolveStopped(reason));
+  }
+
+  /** Waits `ms` on the injected clock; stop() wakes every sleeper early. */
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const entry: { timer: TimerHandle | undefined; wake: () => void } = {
+        timer: undefined,
+        wake: () => {
+          entry.timer?.cancel();
+          this.sleeps.delete(entry);
+          resolve();
+        },
+      };
+      entry.timer = this.opts.clock.setTimeout(() => entry.wake(), ms);
+      this.sleeps.add(entry);
+    });
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * `POST /api/v1/executor`: the Mesos v1 executor HTTP API (JSON only), as a raw node:http
+ * handler so the SUBSCRIBE response can stay open as a chunked RecordIO stream.
+ *
+ * Status codes follow Mesos: 405 for other methods, 415 for a non-JSON Content-Type, 406
+ * when the client does not accept JSON, 413 for an oversize body, 400 for malformed JSON,
+ * an invalid call or an unknown framework/executor, 403 when the executor has not
+ * subscribed yet, 200 + stream for SUBSCRIBE, 202 for UPDATE/MESSAGE/HEARTBEAT. Error
+ * bodies are plain text.
+ *
+ * @module
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../sdk/core/log.js';
+import { ExecutorCall, type ExecutorEvent } from '../sdk/protocol/executor.js';
+import { stripNulls } from '../sdk/protocol/mesos.js';
+import { encodeRecord } from '../sdk/protocol/recordio.js';
+import { z } from 'zod';
+import type { CallResult, ExecutorManager } from './executors.js';
+import type { ExecutorStream } from './model.js';
+
+/** Largest call body accepted (Mesos has none; unacknowledged updates can be large). */
+export const MAX_EXECUTOR_CALL_BYTES = 16 * 1024 * 1024;
+
+function reply(res: ServerResponse, status: number, message?: string, headers: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  res.writeHead(status, { ...(message !== undefined ? { 'Content-Type': 'text/plain; charset=utf-8' } : {}), ...headers });
+  res.end(message);
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too_large'> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) tooLarge = true;
+      else chunks.push(c);
+    });
+    req.on('end', () => resolve(tooLarge ? 'too_large' : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+/** A SUBSCRIBE response as an {@link ExecutorStream}: headers go out with the first event. */
+class HttpExecutorStream implements ExecutorStream {
+  private isClosed = false;
+  constructor(private readonly res: ServerResponse, onClose: (s: HttpExecutorStream) => void) {
+    res.on('close', () => {
+      if (this.isClosed) return;
+      this.isClosed = true;
+      onClose(this);
+    });
+  }
+  get closed(): boolean {
+    return this.isClosed || this.res.writableEnded || this.res.destroyed;
+  }
+  send(event: ExecutorEvent): void {
+    if (this.closed) return;
+    if (!this.res.headersSent) {
+      this.res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache' });
+      this.res.flushHeaders();
+    }
+    this.res.write(encodeRecord(JSON.stringify(event)));
+  }
+  end(): void {
+    if (this.res.writableEnded) return;
+    this.isClosed = true;
+    this.res.end();
+  }
+}
+
+/** Builds the handler for `/api/v1/executor`. */
+export function executorApiHandler(manager: ExecutorManager, logger: Logger): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    void handle(req, res).catch((e: unknown) => {
+      logger.warn({ err: (e as Error).message }, 'executor API request failed');
+      reply(res, 500, 'Internal error');
+    });
+  };
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'POST') {
+      req.resume();
+      reply(res, 405, `Expecting a 'POST' request, received '${req.method ?? ''}'`, { Allow: 'POST' });
+      return;
+    }
+    const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (contentType !== 'application/json') {
+      req.resume();
+      reply(res, 415, contentType === '' ? "Expecting 'Content-Type' to be present" : `Expecting 'Content-Type' of application/json, received '${contentType}'`);
+      return;
+    }
+    const accept = req.headers.accept;
+    if (accept !== undefined && !/(application\/json|application\/\*|\*\/\*)/i.test(accept)) {
+      req.resume();
+      reply(res, 406, `Expecting 'Accept' to allow application/json`);
+      return;
+    }
+    const body = await readBody(req, MAX_EXECUTOR_CALL_BYTES);
+    if (body === 'too_large') {
+      reply(res, 413, `Request body exceeds ${MAX_EXECUTOR_CALL_BYTES} bytes`);
+      return;
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(body.toString('utf8'));
+    } catch (e) {
+      reply(res, 400, `Failed to parse body into JSON: ${(e as Error).message}`);
+      return;
+    }
+    const parsed = ExecutorCall.safeParse(stripNulls(json));
+    if (!parsed.success) {
+      reply(res, 400, `Failed to validate executor::Call: ${z.prettifyError(parsed.error).replace(/\n/g, '; ')}`);
+      return;
+    }
+    const call = parsed.data;
+    let result: CallResult;
+    switch (call.type) {
+      case 'SUBSCRIBE': {
+        req.socket.setTimeout(0);
+        req.socket.setKeepAlive(true);
+        const stream = new HttpExecutorStream(res, (s) => manager.streamClosed(s));
+        result = manager.subscribe(call, stream);
+        if (result.ok) {
+          if (!res.headersSent) stream.send({ type: 'HEARTBEAT' });
+          return;
+        }
+        break;
+      }
+      case 'UPDATE':
+        result = manager.update(call);
+        break;
+      case 'MESSAGE':
+        result = manager.message(call);
+        break;
+      case 'HEARTBEAT':
+        result = manager.executorHeartbeat(call);
+        break;
+    }
+    if (result.ok) reply(res, 202);
+    else reply(res, result.status, result.message);
+  }
+}

@@ -1,0 +1,369 @@
+/**
+ * Agora's built-in command executor (Mesos `mesos-executor`, src/launcher/executor.cpp, and
+ * for LAUNCH_GROUP the default executor, src/launcher/default_executor.cpp), built on the
+ * executor SDK. One process hosts every command task of one framework on one slave.
+ *
+ * Per task: sandbox `<executor sandbox>/tasks/<taskId>`, URIs fetched into it, the command
+ * spawned in its own process group (`sh -c value`, or argv when `shell` is false) with the
+ * environment of task-env.ts, and TASK_STARTING → TASK_RUNNING → TASK_FINISHED / TASK_FAILED /
+ * TASK_KILLED. A kill sends TASK_KILLING when the framework has the TASK_KILLING_STATE
+ * capability, SIGTERM to the process group, SIGKILL after the grace period. In a task group,
+ * a task ending in anything but TASK_FINISHED kills the rest of its group.
+ *
+ * @module
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { systemClock, type Clock, type TimerHandle } from '../../sdk/core/clock.js';
+import { AgoraError } from '../../sdk/core/errors.js';
+import { silentLogger } from '../../sdk/core/log.js';
+import type { ExecutorDriver, StatusUpdateInput } from '../../sdk/executor/driver.js';
+import { nanosecondsToMs } from '../../sdk/executor/duration.js';
+import type { KillPolicy, TaskGroupInfo, TaskID, TaskInfo, TaskStatusReason } from '../../sdk/protocol/mesos.js';
+import { fetchUris } from '../fetcher.js';
+import { terminalOutcome } from './exit-status.js';
+import { buildTaskEnv } from './task-env.js';
+
+/** Mesos's default kill grace period for command tasks. */
+export const DEFAULT_KILL_GRACE_MS = 3_000;
+
+/** Where a task is in its life inside this executor. */
+type TaskPhase = 'launching' | 'running' | 'exited';
+
+interface TaskRecord {
+  readonly info: TaskInfo;
+  /** Ids of the other tasks of its task group, when launched by LAUNCH_GROUP. */
+  readonly group: readonly string[];
+  phase: TaskPhase;
+  child: ChildProcess | undefined;
+  /** Process group id (= the child's pid) while the process may be alive. */
+  pgid: number | undefined;
+  killRequested: boolean;
+  /** When the pending SIGKILL fires (clock ms), while a kill is in progress. */
+  escalateAt: number | undefined;
+  escalation: TimerHandle | undefined;
+  /** Resolves once the task has reached a terminal state. */
+  readonly done: Promise<void>;
+  markDone: () => void;
+}
+
+export interface CommandExecutorOptions {
+  driver: ExecutorDriver;
+  /** The executor's environment, the base of every task's environment; default `process.env`. */
+  env?: NodeJS.ProcessEnv;
+  clock?: Clock;
+  logger?: Logger;
+  /** Fetcher; default slave/fetcher.ts `fetchUris`. */
+  fetch?: typeof fetchUris;
+  /** Grace period when neither KILL nor the task has a kill policy; default 3 s. */
+  defaultGracePeriodMs?: number;
+}
+
+/**
+ * Runs command tasks for the slave. `run()` subscribes and resolves with the exit status
+ * for the process: 0 after SHUTDOWN, 1 after the recovery timeout.
+ *
+ * @example
+ * ```ts
+ * const driver = new ExecutorDriver({ env: process.env, logger });
+ * const code = await new CommandExecutor({ driver, logger }).run();
+ * process.exit(code);
+ * ```
+ */
+export class CommandExecutor {
+  private readonly driver: ExecutorDriver;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly fetch: typeof fetchUris;
+  private readonly defaultGraceMs: number;
+  private readonly tasks = new Map<string, TaskRecord>();
+  private shuttingDown = false;
+  private finished = false;
+  private resolveRun: ((code: number) => void) | undefined;
+
+  constructor(options: CommandExecutorOptions) {
+    this.driver = options.driver;
+    this.env = options.env ?? process.env;
+    this.clock = options.clock ?? systemClock;
+    this.logger = options.logger ?? silentLogger();
+    this.fetch = options.fetch ?? fetchUris;
+    this.defaultGraceMs = options.defaultGracePeriodMs ?? DEFAULT_KILL_GRACE_MS;
+  }
+
+  /** Subscribes and runs until SHUTDOWN or the recovery timeout; resolves with the exit status. */
+  run(): Promise<number> {
+    const result = new Promise<number>((resolve) => {
+      this.resolveRun = resolve;
+    });
+    this.driver
+      .onSubscribed((info) => {
+        this.logger.info({ agent: info.agentInfo.hostname, containerId: info.containerId }, 'subscribed to the agent');
+      })
+      .onLaunch((task) => this.launch(task, []))
+      .onLaunchGroup((group) => this.launchGroup(group))
+      .onKill((taskId, policy) => this.kill(taskId, policy))
+      .onShutdown(() => this.shutdown('SHUTDOWN from the agent', 0))
+      .onRecoveryTimeout(() => this.shutdown('recovery timeout', 1))
+      .onError((err) => {
+        this.logger.error({ err }, 'executor error');
+      });
+    this.driver.start();
+    return result;
+  }
+
+  /** Ids of the tasks whose process may still be alive. */
+  liveTaskIds(): string[] {
+    return [...this.tasks.values()].filter((t) => t.phase !== 'exited').map((t) => t.info.task_id.value);
+  }
+
+  /** SIGKILLs every task's process group now (last resort when the executor itself is dying). Synchronous. */
+  killAllNow(): void {
+    for (const task of this.tasks.values()) {
+      if (task.pgid !== undefined) signalGroup(task.pgid, 'SIGKILL');
+    }
+  }
+
+  /** Kills every task with its grace (capped at `graceCapMs`), waits for the terminal updates, then finishes with `code`. */
+  async shutdown(reason: string, code: number): Promise<void> {
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
+    const canReport = code === 0;
+    const budgetMs = this.driver.config.shutdownGracePeriodMs;
+    // Leave the slave's own shutdown grace a margin to receive the terminal updates.
+    const graceCapMs = Math.max(0, Math.min(budgetMs * 0.8, budgetMs - 1_000));
+    this.logger.info({ reason, tasks: this.liveTaskIds() }, 'shutting down');
+    const deadline = this.clock.setTimeout(() => {
+      this.logger.warn({ tasks: this.liveTaskIds() }, 'shutdown grace period over; killing what is left');
+      this.killAllNow();
+      this.finish(code);
+    }, budgetMs);
+    for (const task of this.tasks.values()) {
+      if (task.phase !== 'exited') this.killTask(task, undefined, graceCapMs, canReport);
+    }
+    await Promise.all([...this.tasks.values()].map((t) => t.done));
+    if (canReport) {
+      const acked = await this.driver.waitForAcknowledgements(budgetMs);
+      if (!acked) this.logger.warn('exiting with unacknowledged status updates');
+    }
+    deadline.cancel();
+    this.finish(code);
+  }
+
+  private finish(code: number): void {
+    if (this.finished) return;
+    this.finished = true;
+    void this.driver.stop().then(() => this.resolveRun?.(code));
+  }
+
+  // ---- launching ----
+
+  private launchGroup(group: TaskGroupInfo): void {
+    const tasks = group.tasks ?? [];
+    const ids = tasks.map((t) => t.task_id.value);
+    for (const task of tasks) {
+      void this.launch(task, ids.filter((id) => id !== task.task_id.value));
+    }
+  }
+
+  private async launch(task: TaskInfo, group: readonly string[]): Promise<void> {
+    const id = task.task_id.value;
+    if (this.tasks.has(id)) {
+      this.logger.warn({ taskId: id }, 'ignoring LAUNCH of a task this executor already has');
+      return;
+    }
+    if (this.shuttingDown) {
+      this.logger.warn({ taskId: id }, 'ignoring LAUNCH while shutting down');
+      return;
+    }
+    let markDone!: () => void;
+    const done = new Promise<void>((resolve) => {
+      markDone = resolve;
+    });
+    const record: TaskRecord = {
+      info: task, group, phase: 'launching', child: undefined, pgid: undefined, killRequested: false,
+      escalateAt: undefined, escalation: undefined, done, markDone,
+    };
+    this.tasks.set(id, record);
+    this.logger.info({ taskId: id, name: task.name }, 'launching task');
+    await this.send(task.task_id, { state: 'TASK_STARTING' });
+
+    if (!isSafePathComponent(id)) {
+      return this.terminate(record, 'TASK_FAILED', `Task id ${JSON.stringify(id)} cannot name a sandbox directory`, 'REASON_TASK_INVALID');
+    }
+    const command = task.command;
+    if (command?.value === undefined || command.value === '') {
+      return this.terminate(record, 'TASK_FAILED', 'Task has no command to run (CommandInfo.value is empty)', 'REASON_TASK_INVALID');
+    }
+    const sandboxDir = path.join(this.driver.config.sandboxDir, 'tasks', id);
+    let env: Record<string, string>;
+    try {
+      await mkdir(sandboxDir, { recursive: true });
+      await this.fetch(command.uris ?? [], sandboxDir, { logger: this.logger.child({ taskId: id }) });
+    } catch (err) {
+      if (record.killRequested) return this.terminate(record, 'TASK_KILLED', 'Task killed before it started', 'REASON_TASK_KILLED_DURING_LAUNCH');
+      return this.terminate(record, 'TASK_FAILED', `Failed to fetch URIs: ${(err as Error).message}`, 'REASON_CONTAINER_LAUNCH_FAILED');
+    }
+    if (record.killRequested) {
+      return this.terminate(record, 'TASK_KILLED', 'Task killed before it started', 'REASON_TASK_KILLED_DURING_LAUNCH');
+    }
+    try {
+      env = buildTaskEnv({
+        executorEnv: this.env,
+        task,
+        sandboxDir,
+        frameworkId: this.driver.config.frameworkId,
+        agentId: this.driver.agentId,
+        hostname: this.driver.subscription?.agentInfo.hostname ?? '',
+      });
+    } catch (err) {
+      return this.terminate(record, 'TASK_FAILED', (err as Error).message, 'REASON_TASK_INVALID');
+    }
+    this.spawnTask(record, sandboxDir, env);
+  }
+
+  private spawnTask(record: TaskRecord, sandboxDir: string, env: Record<string, string>): void {
+    const id = record.info.task_id.value;
+    const command = record.info.command!;
+    const shell = command.shell !== false;
+    const file = shell ? '/bin/sh' : command.value!;
+    // Mesos passes `arguments` as the whole argv, argv[0] included.
+    const args = shell ? ['-c', command.value!] : (command.arguments ?? []).slice(1);
+    const argv0 = shell ? 'sh' : (command.arguments?.[0] ?? command.value!);
+    let stdoutFd: number | undefined;
+    let stderrFd: number | undefined;
+    let child: ChildProcess;
+    try {
+      stdoutFd = openSync(path.join(sandboxDir, 'stdout'), 'a');
+      stderrFd = openSync(path.join(sandboxDir, 'stderr'), 'a');
+      child = spawn(file, args, { argv0, cwd: sandboxDir, env, detached: true, stdio: ['ignore', stdoutFd, stderrFd] });
+    } catch (err) {
+      void this.terminate(record, 'TASK_FAILED', `Failed to launch the command: ${(err as Error).message}`, 'REASON_CONTAINER_LAUNCH_FAILED');
+      return;
+    } finally {
+      if (stdoutFd !== undefined) closeSync(stdoutFd);
+      if (stderrFd !== undefined) closeSync(stderrFd);
+    }
+    record.child = child;
+    record.pgid = child.pid;
+    child.once('spawn', () => {
+      record.phase = 'running';
+      this.logger.info({ taskId: id, pid: child.pid }, 'task running');
+      void this.send(record.info.task_id, { state: 'TASK_RUNNING' });
+      // A KILL that came while the process was starting.
+      if (record.killRequested && record.escalateAt === undefined) this.killTask(record, undefined, undefined, true);
+    });
+    child.once('error', (err) => {
+      if (record.phase !== 'launching') {
+        this.logger.warn({ err, taskId: id }, 'task process error');
+        return;
+      }
+      record.pgid = undefined;
+      void this.terminate(record, 'TASK_FAILED', `Failed to launch the command: ${err.message}`, 'REASON_CONTAINER_LAUNCH_FAILED');
+    });
+    child.once('exit', (code, signal) => {
+      // Mesos destroys the whole container when the task's process ends; here that is its process group.
+      if (record.pgid !== undefined) signalGroup(record.pgid, 'SIGKILL');
+      record.pgid = undefined;
+      const outcome = terminalOutcome({ code, signal, killed: record.killRequested });
+      this.logger.info({ taskId: id, code, signal, state: outcome.state }, 'task process exited');
+      void this.terminate(record, outcome.state, outcome.message);
+    });
+  }
+
+  // ---- killing ----
+
+  private kill(taskId: TaskID, policy: KillPolicy | undefined): void {
+    const record = this.tasks.get(taskId.value);
+    if (record === undefined) {
+      this.logger.warn({ taskId: taskId.value }, 'KILL for an unknown task ignored');
+      return;
+    }
+    this.killTask(record, policy, undefined, true);
+  }
+
+  /**
+   * Starts (or shortens) a kill. `graceCapMs` bounds the grace period (shutdown);
+   * `report` is false when updates can no longer be sent (recovery timeout).
+   */
+  private killTask(record: TaskRecord, policy: KillPolicy | undefined, graceCapMs: number | undefined, report: boolean): void {
+    if (record.phase === 'exited') return;
+    const nanos = policy?.grace_period?.nanoseconds ?? record.info.kill_policy?.grace_period?.nanoseconds;
+    let graceMs = nanos !== undefined ? Math.max(0, nanosecondsToMs(nanos)) : this.defaultGraceMs;
+    if (graceCapMs !== undefined) graceMs = Math.min(graceMs, graceCapMs);
+    const firstKill = !record.killRequested;
+    record.killRequested = true;
+    // Still fetching or starting: the launch path checks killRequested once it gets there.
+    if (record.phase === 'launching') return;
+    const pgid = record.pgid;
+    if (pgid === undefined) return;
+    const escalateAt = this.clock.now() + graceMs;
+    if (record.escalateAt !== undefined && record.escalateAt <= escalateAt) return; // a kill with an earlier deadline is running
+    if (firstKill || record.escalateAt === undefined) {
+      this.logger.info({ taskId: record.info.task_id.value, graceMs }, 'killing task');
+      if (report && this.frameworkHas('TASK_KILLING_STATE')) void this.send(record.info.task_id, { state: 'TASK_KILLING' });
+      signalGroup(pgid, 'SIGTERM');
+    }
+    record.escalation?.cancel();
+    record.escalateAt = escalateAt;
+    record.escalation = this.clock.setTimeout(() => {
+      if (record.pgid !== undefined) {
+        this.logger.warn({ taskId: record.info.task_id.value }, 'grace period over; sending SIGKILL');
+        signalGroup(record.pgid, 'SIGKILL');
+      }
+    }, graceMs);
+  }
+
+  // ---- endings ----
+
+  private async terminate(record: TaskRecord, state: 'TASK_FINISHED' | 'TASK_FAILED' | 'TASK_KILLED', message: string, reason?: TaskStatusReason): Promise<void> {
+    if (record.phase === 'exited') return;
+    record.phase = 'exited';
+    record.escalation?.cancel();
+    record.escalation = undefined;
+    await this.send(record.info.task_id, { state, message, ...(reason !== undefined ? { reason } : {}) });
+    record.markDone();
+    // Mesos's default executor kills the rest of a task group when one task does not finish.
+    if (state !== 'TASK_FINISHED' && record.group.length > 0) {
+      for (const otherId of record.group) {
+        const other = this.tasks.get(otherId);
+        if (other !== undefined && other.phase !== 'exited' && !other.killRequested) {
+          this.logger.info({ taskId: otherId, because: record.info.task_id.value }, 'killing the rest of the task group');
+          this.killTask(other, undefined, undefined, true);
+        }
+      }
+    }
+  }
+
+  private async send(taskId: TaskID, update: Omit<StatusUpdateInput, 'task_id'>): Promise<void> {
+    if (this.driver.state === 'stopped') return;
+    try {
+      await this.driver.update({ task_id: taskId, ...update });
+    } catch (err) {
+      this.logger.error({ err, taskId: taskId.value, state: update.state }, 'status update failed');
+    }
+  }
+
+  private frameworkHas(capability: string): boolean {
+    return (this.driver.subscription?.frameworkInfo.capabilities ?? []).some((c) => c.type === capability);
+  }
+}
+
+/** Signals a process group, ignoring one that is already gone. */
+function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') {
+      throw new AgoraError('AGORA_EXECUTOR_KILL', `cannot send ${signal} to process group ${pgid}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+}
+
+/** Mesos task ids become directory names; these cannot. */
+function isSafePathComponent(id: string): boolean {
+  return id !== '' && id !== '.' && id !== '..' && !id.includes('/') && !id.includes('\0');
+}

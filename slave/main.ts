@@ -1,0 +1,85 @@
+/**
+ * The slave's composition root: the only place that uses inversify. It compiles the
+ * options, chooses the implementations (clock, logger, containerizer) and starts a
+ * {@link Slave}.
+ *
+ * @example
+ * const slave = await startSlave({ master: '127.0.0.1:5050', port: 5051, workDir: '/var/lib/agora' });
+ * console.log(slave.url, slave.agentId());
+ * await slave.close();
+ *
+ * @module
+ */
+import 'reflect-metadata';
+import { Container } from 'inversify';
+import { systemClock, type Clock } from '../sdk/core/clock.js';
+import { createLogger, type Logger } from '../sdk/core/log.js';
+import { PosixContainerizer, type Containerizer } from './containerizer.js';
+import { SandboxFiles } from './files.js';
+import { MasterLink } from './master-link.js';
+import { compileSlaveOptions, type SlaveConfig, type SlaveOptions } from './options.js';
+import { Slave } from './slave.js';
+import { TOKENS } from './tokens.js';
+
+export type { SlaveOptions } from './options.js';
+
+/** A running slave. */
+export interface SlaveHandle {
+  /** The bound HTTP port. */
+  port: number;
+  /** `http://<advertised ip>:<port>`. */
+  url: string;
+  /** The agent id the master gave, once registered. */
+  agentId(): string | undefined;
+  /** Disconnects and stops serving; with `cleanupOnExit` kills every executor and task. */
+  close(): Promise<void>;
+}
+
+/** Builds the container for one slave. */
+export function slaveContainer(o: SlaveOptions): Container {
+  const container = new Container();
+  const config = compileSlaveOptions(o);
+  container.bind<SlaveConfig>(TOKENS.Config).toConstantValue(config);
+  container.bind<Clock>(TOKENS.Clock).toConstantValue(o.clock ?? systemClock);
+  container.bind<Logger>(TOKENS.Logger).toConstantValue(o.logger ?? createLogger('agora-slave'));
+  container.bind<Containerizer>(TOKENS.Containerizer).toConstantValue(new PosixContainerizer());
+  container.bind<SandboxFiles>(TOKENS.SandboxFiles).toDynamicValue((ctx) => new SandboxFiles(ctx.get<SlaveConfig>(TOKENS.Config).workDir)).inSingletonScope();
+  container.bind<MasterLink>(TOKENS.MasterLink).toDynamicValue((ctx) => {
+    const c = ctx.get<SlaveConfig>(TOKENS.Config);
+    return new MasterLink({
+      url: c.masterUrl,
+      clock: ctx.get<Clock>(TOKENS.Clock),
+      logger: ctx.get<Logger>(TOKENS.Logger),
+      backoffMs: c.registrationBackoffMs,
+      backoffMaxMs: c.registrationBackoffMaxMs,
+    });
+  }).inSingletonScope();
+  container.bind<Slave>(TOKENS.Slave).toDynamicValue((ctx) => new Slave({
+    config: ctx.get<SlaveConfig>(TOKENS.Config),
+    clock: ctx.get<Clock>(TOKENS.Clock),
+    logger: ctx.get<Logger>(TOKENS.Logger),
+    containerizer: ctx.get<Containerizer>(TOKENS.Containerizer),
+    link: ctx.get<MasterLink>(TOKENS.MasterLink),
+    files: ctx.get<SandboxFiles>(TOKENS.SandboxFiles),
+  })).inSingletonScope();
+  return container;
+}
+
+/**
+ * Starts a slave: listens on `port` (0 = OS picks), logs `listening` with `{port, url}`,
+ * connects to the master and logs `registered` with `{agent_id}` on every (re)registration.
+ *
+ * @throws AgoraError `AGORA_SLAVE_OPTIONS_INVALID` / `AGORA_RESOURCES_INVALID` / `AGORA_ATTRIBUTES_INVALID` for bad options; the listen error when the port is taken.
+ */
+export async function startSlave(o: SlaveOptions): Promise<SlaveHandle> {
+  const container = slaveContainer(o);
+  const slave = container.get<Slave>(TOKENS.Slave);
+  const link = container.get<MasterLink>(TOKENS.MasterLink);
+  await slave.start();
+  return {
+    port: slave.port,
+    url: slave.url,
+    agentId: () => link.agentId(),
+    close: () => slave.close(),
+  };
+}

@@ -1,0 +1,246 @@
+/**
+ * The slave's end of the agent protocol (sdk/protocol/agent.ts): one WebSocket to the
+ * master's `/api/v1/agent`.
+ *
+ * Lifecycle: `disconnected → connecting → registering → registered`, back to
+ * `disconnected` when the socket closes, `closed` for good after {@link MasterLink.close}.
+ * - On open it sends `register` (no agent id yet) or `reregister` (built by the handler),
+ *   and repeats it with backoff until the master answers.
+ * - Reconnects with jittered exponential backoff (`backoffMs` doubling to `backoffMaxMs`).
+ * - Answers `ping` with `pong`; when no ping arrives for 3 × `ping_interval_seconds` it
+ *   drops the socket and reconnects (the master is gone or partitioned).
+ * - Every frame is validated with `parseMasterMessage`; garbage is logged and ignored.
+ *
+ * @module
+ */
+import WebSocket from 'ws';
+import type { Clock, TimerHandle } from '../sdk/core/clock.js';
+import type { Logger } from '../sdk/core/log.js';
+import {
+  MAX_AGENT_FRAME_BYTES, parseMasterMessage, type AgentMessage, type MasterMessage, type MasterMessageOf,
+} from '../sdk/protocol/agent.js';
+import type { MasterInfo } from '../sdk/protocol/mesos.js';
+import { registrationDelay } from './backoff.js';
+
+export type MasterLinkState = 'disconnected' | 'connecting' | 'registering' | 'registered' | 'closed';
+
+/** Messages the link hands on to the slave (the link itself handles registration and pings). */
+export type MasterCommand = Exclude<MasterMessage, { type: 'registered' | 'reregistered' | 'ping' }>;
+
+export interface MasterLinkHandler {
+  /** The registration message to send: `register` when `agentId` is undefined, else `reregister`. */
+  registration(agentId: string | undefined): AgentMessage;
+  /** The master accepted us; `previousAgentId` is the id we asked for (undefined on a fresh registration). */
+  onRegistered(e: { agentId: string; previousAgentId: string | undefined; reregistered: boolean; masterInfo: MasterInfo }): void;
+  /** Every other validated message. */
+  onCommand(msg: MasterCommand): void;
+}
+
+export interface MasterLinkOptions {
+  url: string;
+  clock: Clock;
+  logger: Logger;
+  backoffMs: number;
+  backoffMaxMs: number;
+  /** Pings missed in a row before the link is considered dead (default 3). */
+  maxMissedPings?: number;
+}
+
+/** WebSocket client to the master with registration, reconnect and ping supervision. */
+export class MasterLink {
+  private ws: WebSocket | undefined;
+  private linkState: MasterLinkState = 'disconnected';
+  private handler: MasterLinkHandler | undefined;
+  private currentAgentId: string | undefined;
+  private info: MasterInfo | undefined;
+  private reconnectAttempt = 0;
+  private registrationAttempt = 0;
+  private reconnectTimer: TimerHandle | undefined;
+  private registrationTimer: TimerHandle | undefined;
+  private pingWatchdog: TimerHandle | undefined;
+  private pingIntervalMs = 15_000;
+  private readonly maxMissedPings: number;
+
+  constructor(private readonly o: MasterLinkOptions) {
+    this.maxMissedPings = o.maxMissedPings ?? 3;
+  }
+
+  get state(): MasterLinkState {
+    return this.linkState;
+  }
+
+  /** The id the master gave this agent, once registered. */
+  agentId(): string | undefined {
+    return this.currentAgentId;
+  }
+
+  /** The master we are registered with (or were, last). */
+  masterInfo(): MasterInfo | undefined {
+    return this.info;
+  }
+
+  /** Connects and keeps connected until {@link close}. */
+  start(handler: MasterLinkHandler): void {
+    if (this.handler !== undefined) throw new Error('MasterLink already started');
+    this.handler = handler;
+    this.connect();
+  }
+
+  /** Sends a message when registered; returns false (and sends nothing) otherwise. */
+  send(msg: AgentMessage): boolean {
+    if (this.linkState !== 'registered') return false;
+    return this.sendRaw(msg);
+  }
+
+  /** Forgets the agent id: the next registration is a fresh `register` (after a `shutdown`). */
+  forgetAgentId(): void {
+    this.currentAgentId = undefined;
+  }
+
+  /** Drops the socket and connects again right away. */
+  reconnectNow(): void {
+    if (this.linkState === 'closed') return;
+    const ws = this.ws;
+    this.teardownSocket();
+    ws?.terminate();
+    this.reconnectAttempt = 0;
+    this.connect();
+  }
+
+  /** Closes the socket and stops reconnecting. */
+  async close(): Promise<void> {
+    if (this.linkState === 'closed') return;
+    const ws = this.ws;
+    this.teardownSocket();
+    this.linkState = 'closed';
+    this.reconnectTimer?.cancel();
+    if (ws === undefined || ws.readyState === WebSocket.CLOSED) return;
+    await new Promise<void>((resolve) => {
+      const done = (): void => resolve();
+      ws.once('close', done);
+      const t = this.o.clock.setTimeout(() => { ws.terminate(); resolve(); }, 1000);
+      ws.once('close', () => t.cancel());
+      if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
+      else ws.close(1000, 'agent closing');
+    });
+  }
+
+  private connect(): void {
+    if (this.linkState === 'closed') return;
+    this.linkState = 'connecting';
+    this.o.logger.debug({ url: this.o.url }, 'connecting to master');
+    const ws = new WebSocket(this.o.url, { maxPayload: MAX_AGENT_FRAME_BYTES, handshakeTimeout: 10_000 });
+    this.ws = ws;
+    ws.on('open', () => {
+      if (ws !== this.ws) return;
+      this.linkState = 'registering';
+      this.registrationAttempt = 0;
+      this.sendRegistration();
+    });
+    ws.on('message', (data: WebSocket.RawData) => {
+      if (ws !== this.ws) return;
+      const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+      this.onFrame(text);
+    });
+    ws.on('error', (err) => {
+      if (ws === this.ws) this.o.logger.debug({ err: err.message }, 'master connection error');
+    });
+    ws.on('close', (code) => {
+      if (ws !== this.ws) return;
+      const wasRegistered = this.linkState === 'registered';
+      this.teardownSocket();
+      if (this.linkState === 'closed') return;
+      this.linkState = 'disconnected';
+      if (wasRegistered) this.o.logger.warn({ code }, 'disconnected from master');
+      this.scheduleReconnect();
+    });
+  }
+
+  private scheduleReconnect(): void {
+    const delay = registrationDelay(this.reconnectAttempt++, this.o.backoffMs, this.o.backoffMaxMs);
+    this.reconnectTimer?.cancel();
+    this.reconnectTimer = this.o.clock.setTimeout(() => {
+      this.reconnectTimer = undefined;
+      this.connect();
+    }, delay);
+  }
+
+  /** Sends register/reregister and arms a retry in case the master does not answer. */
+  private sendRegistration(): void {
+    if (this.linkState !== 'registering' || this.handler === undefined) return;
+    this.sendRaw(this.handler.registration(this.currentAgentId));
+    this.registrationTimer?.cancel();
+    const delay = registrationDelay(this.registrationAttempt++, this.o.backoffMs, this.o.backoffMaxMs);
+    this.registrationTimer = this.o.clock.setTimeout(() => this.sendRegistration(), delay);
+  }
+
+  private sendRaw(msg: AgentMessage): boolean {
+    const ws = this.ws;
+    if (ws === undefined || ws.readyState !== WebSocket.OPEN) return false;
+    ws.send(JSON.stringify(msg));
+    return true;
+  }
+
+  private teardownSocket(): void {
+    this.registrationTimer?.cancel();
+    this.registrationTimer = undefined;
+    this.pingWatchdog?.cancel();
+    this.pingWatchdog = undefined;
+    this.ws = undefined;
+  }
+
+  private armPingWatchdog(): void {
+    this.pingWatchdog?.cancel();
+    this.pingWatchdog = this.o.clock.setTimeout(() => {
+      this.o.logger.warn({ missed: this.maxMissedPings, ping_interval_ms: this.pingIntervalMs }, 'no ping from master; reconnecting');
+      this.reconnectNow();
+    }, this.pingIntervalMs * this.maxMissedPings);
+  }
+
+  private onFrame(frame: string): void {
+    const parsed = parseMasterMessage(frame);
+    if (!parsed.ok) {
+      this.o.logger.warn({ error: parsed.error, frame: frame.slice(0, 200) }, 'ignoring invalid message from master');
+      return;
+    }
+    const msg = parsed.message;
+    switch (msg.type) {
+      case 'registered':
+      case 'reregistered':
+        this.onRegistered(msg);
+        return;
+      case 'ping':
+        this.sendRaw({ type: 'pong' });
+        if (this.linkState === 'registered') this.armPingWatchdog();
+        return;
+      case 'error':
+        this.o.logger.warn({ message: msg.message }, 'master reported an error');
+        this.handler?.onCommand(msg);
+        return;
+      default:
+        if (this.linkState !== 'registered') {
+          this.o.logger.warn({ type: msg.type }, 'ignoring master message received before registration');
+          return;
+        }
+        this.handler?.onCommand(msg);
+    }
+  }
+
+  private onRegistered(msg: MasterMessageOf<'registered'> | MasterMessageOf<'reregistered'>): void {
+    const previousAgentId = this.currentAgentId;
+    this.registrationTimer?.cancel();
+    this.registrationTimer = undefined;
+    this.currentAgentId = msg.agent_id.value;
+    this.info = msg.master_info;
+    this.pingIntervalMs = msg.ping_interval_seconds * 1000;
+    this.linkState = 'registered';
+    this.reconnectAttempt = 0;
+    this.armPingWatchdog();
+    this.handler?.onRegistered({
+      agentId: msg.agent_id.value,
+      previousAgentId,
+      reregistered: msg.type === 'reregistered',
+      masterInfo: msg.master_info,
+    });
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * What the slave knows about frameworks, executors and tasks. Plain data mutated only by
+ * {@link ExecutorManager}; read by the `/state` renderer.
+ *
+ * @module
+ */
+import type { TimerHandle } from '../sdk/core/clock.js';
+import type { ExecutorEvent } from '../sdk/protocol/executor.js';
+import type {
+  ExecutorInfo, FrameworkInfo, KillPolicy, TaskInfo, TaskState, TaskStatus, TaskStatusReason,
+} from '../sdk/protocol/mesos.js';
+import type { ContainerProcess, ExitInfo } from './containerizer.js';
+
+/** `command`: the built-in executor for TaskInfo.command tasks; `default`: the built-in one for task groups; `custom`: ExecutorInfo.command. */
+export type ExecutorKind = 'command' | 'default' | 'custom';
+
+/**
+ * `launching` (sandbox, fetch) → `registering` (process started, waiting for SUBSCRIBE)
+ * → `running` (subscribed) → `terminating` (SHUTDOWN sent / being killed) → `terminated`.
+ */
+export type ExecutorState = 'launching' | 'registering' | 'running' | 'terminating' | 'terminated';
+
+/** `queued` until delivered to the executor, `launched` once delivered, `terminated` after a terminal update (until it is acknowledged: then the task moves to `completedTasks`). */
+export type TaskPhase = 'queued' | 'launched' | 'terminated';
+
+export interface SlaveTask {
+  info: TaskInfo;
+  frameworkId: string;
+  executorId: string;
+  phase: TaskPhase;
+  /** Latest state reported (TASK_STAGING until the executor says otherwise). */
+  state: TaskState;
+  /** Status history, oldest first (bounded). */
+  statuses: TaskStatus[];
+}
+
+/** A launch waiting for its executor to subscribe: a single task or a whole group. */
+export type QueuedLaunch = { kind: 'task'; taskId: string } | { kind: 'group'; taskIds: string[] };
+
+/** Why the slave is terminating an executor; the state its unfinished tasks get. */
+export interface PendingTermination {
+  state: TaskState;
+  reason: TaskStatusReason;
+  message: string;
+}
+
+/** The connection an executor subscribed with (the SUBSCRIBE response stream). */
+export interface ExecutorStream {
+  send(event: ExecutorEvent): void;
+  end(): void;
+  readonly closed: boolean;
+}
+
+export interface SlaveExecutor {
+  id: string;
+  frameworkId: string;
+  info: ExecutorInfo;
+  kind: ExecutorKind;
+  containerId: string;
+  directory: string;
+  state: ExecutorState;
+  /** Tasks in every phase but completed, by task id. */
+  tasks: Map<string, SlaveTask>;
+  queue: QueuedLaunch[];
+  completedTasks: SlaveTask[];
+  /** Kills asked for while the executor was disconnected; sent when it re-subscribes. */
+  pendingKills: { taskId: string; killPolicy?: KillPolicy }[];
+  process?: ContainerProcess;
+  stream?: ExecutorStream;
+  /** True once the sandbox/fetch/spawn sequence was started. */
+  launchStarted: boolean;
+  /** True once it subscribed at least once. */
+  subscribed: boolean;
+  pendingTermination?: PendingTermination;
+  registrationTimer?: TimerHandle;
+  shutdownTimer?: TimerHandle;
+  exit?: ExitInfo;
+  startedAt: number;
+}
+
+export interface SlaveFramework {
+  id: string;
+  info: FrameworkInfo;
+  state: 'active' | 'terminating';
+  /** Live executors by executor id (at most one per id). */
+  executors: Map<string, SlaveExecutor>;
+  /** Executors told to shut down that were replaced in `executors` by a fresh run of the same id, until they exit. */
+  retiring: Set<SlaveExecutor>;
+  completedExecutors: SlaveExecutor[];
+}
+
+/** Bounds of the history kept for `/state` (Mesos keeps similar numbers). */
+export const MAX_COMPLETED_TASKS_PER_EXECUTOR = 200;
+export const MAX_COMPLETED_EXECUTORS_PER_FRAMEWORK = 150;
+export const MAX_COMPLETED_FRAMEWORKS = 50;
+export const MAX_STATUSES_PER_TASK = 20;
+
+/** Pushes onto a history array, dropping the oldest beyond `max`. */
+export function pushBounded<T>(list: T[], item: T, max: number): void {
+  list.push(item);
+  if (list.length > max) list.splice(0, list.length - max);
+}
+
+/** True when every task of the executor is terminal and nothing is queued. */
+export function executorHasNoLiveTasks(e: SlaveExecutor): boolean {
+  return e.queue.length === 0 && [...e.tasks.values()].every((t) => t.phase === 'terminated');
+}

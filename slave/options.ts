@@ -1,0 +1,166 @@
+/**
+ * Slave options, compiled once at the edge: validated, defaults filled, so nothing inside
+ * re-checks them (Temporal's habit).
+ *
+ * @module
+ */
+import os from 'node:os';
+import path from 'node:path';
+import type { Attribute, Resource } from '../sdk/protocol/mesos.js';
+import type { Clock } from '../sdk/core/clock.js';
+import type { Logger } from '../sdk/core/log.js';
+import { AgoraError } from '../sdk/core/errors.js';
+import { detectHostResources, parseAttributes, parseResources } from '../sdk/resources/index.js';
+
+/** Options of {@link startSlave}. Every duration is in milliseconds. */
+export interface SlaveOptions {
+  /** The master: `host:port`, `http://host:port` or `ws://host:port`. */
+  master: string;
+  /** HTTP port; 0 lets the OS pick one (read it back from the result). */
+  port: number;
+  /** Address to bind; default `0.0.0.0`. */
+  host?: string;
+  /** Hostname reported to the master (AgentInfo.hostname); default: the advertised IP when the master is on loopback, else `os.hostname()`. */
+  hostname?: string;
+  /** IP executors and the master use to reach this slave; default 127.0.0.1 when the master is on loopback, else the first non-internal IPv4. */
+  advertiseIp?: string;
+  /** Work dir; sandboxes live under `<workDir>/slaves`. */
+  workDir: string;
+  /** Mesos `--resources` syntax (`cpus:2;mem:1024;ports:[31000-32000]`); detected from the host when absent. */
+  resources?: string;
+  /** Mesos `--attributes` syntax (`rack:r1;zone:a`). */
+  attributes?: string;
+  /** First status update retry interval; default 10000 (Mesos STATUS_UPDATE_RETRY_INTERVAL_MIN). */
+  statusUpdateRetryMs?: number;
+  /** Cap of the doubling retry interval; default 600000 (Mesos STATUS_UPDATE_RETRY_INTERVAL_MAX). */
+  statusUpdateMaxRetryMs?: number;
+  /** Base of the jittered exponential (re)registration backoff; default 1000. */
+  registrationBackoffMs?: number;
+  /** Cap of the registration backoff; default 10000. */
+  registrationBackoffMaxMs?: number;
+  /** How long an executor keeps trying to re-subscribe after losing the slave (MESOS_RECOVERY_TIMEOUT); default 15 min. */
+  recoveryTimeoutMs?: number;
+  /** Time an executor has to exit after SHUTDOWN before the slave kills it; default 5000. */
+  executorShutdownGraceMs?: number;
+  /** Time a launched executor has to SUBSCRIBE before it is killed; default 60000 (Mesos `--executor_registration_timeout`). */
+  executorRegistrationTimeoutMs?: number;
+  /** Interval of HEARTBEAT events to subscribed executors; default 30000. */
+  executorHeartbeatMs?: number;
+  /** When true, `close()` shuts down and kills every executor and task (`agora local`, tests). Default false: tasks outlive the slave. */
+  cleanupOnExit?: boolean;
+  logger?: Logger;
+  clock?: Clock;
+}
+
+/** {@link SlaveOptions} after validation, with every default filled. */
+export interface SlaveConfig {
+  masterHost: string;
+  masterPort: number;
+  /** `ws://host:port/api/v1/agent`. */
+  masterUrl: string;
+  port: number;
+  host: string;
+  hostname: string;
+  advertiseIp: string;
+  workDir: string;
+  resources: Resource[];
+  attributes: Attribute[];
+  resourcesSpec: string | undefined;
+  attributesSpec: string | undefined;
+  statusUpdateRetryMs: number;
+  statusUpdateMaxRetryMs: number;
+  registrationBackoffMs: number;
+  registrationBackoffMaxMs: number;
+  recoveryTimeoutMs: number;
+  executorShutdownGraceMs: number;
+  executorRegistrationTimeoutMs: number;
+  executorHeartbeatMs: number;
+  cleanupOnExit: boolean;
+}
+
+const INVALID = 'AGORA_SLAVE_OPTIONS_INVALID';
+
+function duration(name: string, value: number | undefined, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value < min) throw new AgoraError(INVALID, `${name} must be a number >= ${min}, got ${value}`);
+  return value;
+}
+
+/** Splits `host:port`, `http://host:port`, `ws://host:port` (also `[::1]:port`). */
+export function parseMasterAddress(master: string): { host: string; port: number } {
+  const trimmed = master.trim();
+  if (trimmed.startsWith('zk://')) throw new AgoraError(INVALID, `master ${master}: zk:// leader detection is not supported by the slave yet; give host:port`);
+  const withScheme = /^[a-z]+:\/\//i.test(trimmed) ? trimmed : `http://${trimmed}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    throw new AgoraError(INVALID, `master "${master}" is not host:port`);
+  }
+  if (!['http:', 'ws:'].includes(url.protocol)) throw new AgoraError(INVALID, `master "${master}": unsupported scheme ${url.protocol}`);
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const port = url.port === '' ? 5050 : Number(url.port);
+  if (host === '') throw new AgoraError(INVALID, `master "${master}" has no host`);
+  return { host, port };
+}
+
+/** True for `localhost`, 127.0.0.0/8 and ::1. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** The first non-internal IPv4 address of this host, or 127.0.0.1. */
+export function firstExternalIPv4(): string {
+  for (const addrs of Object.values(os.networkInterfaces())) {
+    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
+}
+
+/**
+ * Validates options and fills defaults.
+ *
+ * @throws AgoraError `AGORA_SLAVE_OPTIONS_INVALID`, `AGORA_RESOURCES_INVALID`, `AGORA_ATTRIBUTES_INVALID`.
+ */
+export function compileSlaveOptions(o: SlaveOptions): SlaveConfig {
+  const { host: masterHost, port: masterPort } = parseMasterAddress(o.master);
+  if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) throw new AgoraError(INVALID, `port must be 0..65535, got ${o.port}`);
+  if (typeof o.workDir !== 'string' || o.workDir === '') throw new AgoraError(INVALID, 'workDir is required');
+  const workDir = path.resolve(o.workDir);
+  const loopback = isLoopbackHost(masterHost);
+  const advertiseIp = o.advertiseIp ?? (loopback ? '127.0.0.1' : firstExternalIPv4());
+  const resources = o.resources !== undefined && o.resources.trim() !== '' ? parseResources(o.resources) : detectHostResources(workDir);
+  const attributes = o.attributes !== undefined ? parseAttributes(o.attributes) : [];
+  const statusUpdateRetryMs = duration('statusUpdateRetryMs', o.statusUpdateRetryMs, 10_000);
+  const registrationBackoffMs = duration('registrationBackoffMs', o.registrationBackoffMs, 1000);
+  const hostForUrl = masterHost.includes(':') ? `[${masterHost}]` : masterHost;
+  return {
+    masterHost,
+    masterPort,
+    masterUrl: `ws://${hostForUrl}:${masterPort}/api/v1/agent`,
+    port: o.port,
+    host: o.host ?? '0.0.0.0',
+    hostname: o.hostname ?? (loopback ? advertiseIp : os.hostname()),
+    advertiseIp,
+    workDir,
+    resources,
+    attributes,
+    resourcesSpec: o.resources,
+    attributesSpec: o.attributes,
+    statusUpdateRetryMs,
+    statusUpdateMaxRetryMs: Math.max(statusUpdateRetryMs, duration('statusUpdateMaxRetryMs', o.statusUpdateMaxRetryMs, 600_000)),
+    registrationBackoffMs,
+    registrationBackoffMaxMs: Math.max(registrationBackoffMs, duration('registrationBackoffMaxMs', o.registrationBackoffMaxMs, 10_000)),
+    recoveryTimeoutMs: duration('recoveryTimeoutMs', o.recoveryTimeoutMs, 15 * 60_000),
+    executorShutdownGraceMs: duration('executorShutdownGraceMs', o.executorShutdownGraceMs, 5000, 0),
+    executorRegistrationTimeoutMs: duration('executorRegistrationTimeoutMs', o.executorRegistrationTimeoutMs, 60_000),
+    executorHeartbeatMs: duration('executorHeartbeatMs', o.executorHeartbeatMs, 30_000),
+    cleanupOnExit: o.cleanupOnExit ?? false,
+  };
+}
+
+/** Formats a duration in Mesos flag syntax: `900secs`, `1500ms`. */
+export function mesosDuration(ms: number): string {
+  const whole = Math.round(ms);
+  return whole % 1000 === 0 ? `${whole / 1000}secs` : `${whole}ms`;
+}

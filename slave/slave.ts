@@ -1,0 +1,223 @@
+/**
+ * The slave: wires the master link, the status update manager, the executor manager and
+ * the HTTP server, and dispatches the master's commands (exhaustive switch).
+ *
+ * @module
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Clock } from '../sdk/core/clock.js';
+import type { Logger } from '../sdk/core/log.js';
+import type { AgentMessage, StatusUpdate } from '../sdk/protocol/agent.js';
+import type { AgentInfo, MasterInfo } from '../sdk/protocol/mesos.js';
+import type { Containerizer } from './containerizer.js';
+import { ExecutorManager } from './executors.js';
+import type { SandboxFiles } from './files.js';
+import { createSlaveApp } from './http.js';
+import type { MasterCommand, MasterLink, MasterLinkHandler } from './master-link.js';
+import type { SlaveConfig } from './options.js';
+import { packageRoot } from './paths.js';
+import { renderState } from './state-json.js';
+import { StatusUpdateManager } from './status-updates.js';
+
+export interface SlaveDeps {
+  config: SlaveConfig;
+  clock: Clock;
+  logger: Logger;
+  containerizer: Containerizer;
+  link: MasterLink;
+  files: SandboxFiles;
+}
+
+/** Reads the package version once. */
+function packageVersion(): string {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version?: string }).version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/** One slave process's worth of state and I/O. */
+export class Slave implements MasterLinkHandler {
+  readonly statusUpdates: StatusUpdateManager;
+  readonly executors: ExecutorManager;
+  private readonly server: http.Server;
+  private readonly version = packageVersion();
+  private readonly startTimeMs: number;
+  private boundPort = 0;
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly d: SlaveDeps) {
+    this.startTimeMs = d.clock.now();
+    this.statusUpdates = new StatusUpdateManager({
+      clock: d.clock,
+      logger: d.logger,
+      retryMs: d.config.statusUpdateRetryMs,
+      maxRetryMs: d.config.statusUpdateMaxRetryMs,
+      forward: (update: StatusUpdate) => d.link.send({ type: 'status_update', update }),
+      onAcknowledged: (update) => this.executors.onAcknowledged(update),
+    });
+    this.executors = new ExecutorManager({
+      config: d.config,
+      clock: d.clock,
+      logger: d.logger,
+      containerizer: d.containerizer,
+      statusUpdates: this.statusUpdates,
+      sendToMaster: (msg) => d.link.send(msg),
+      agentId: () => d.link.agentId(),
+      agentInfo: () => this.agentInfo(),
+      endpoint: () => this.endpoint(),
+      logLevel: d.logger.level,
+    });
+    const app = createSlaveApp({
+      logger: d.logger,
+      executors: this.executors,
+      files: d.files,
+      containerizer: d.containerizer,
+      state: () => renderState({
+        config: d.config,
+        agentId: d.link.agentId(),
+        port: this.boundPort,
+        version: this.version,
+        startTimeMs: this.startTimeMs,
+        masterInfo: d.link.masterInfo(),
+        frameworks: this.executors.frameworks.values(),
+        completedFrameworks: this.executors.completedFrameworks,
+      }),
+      now: () => d.clock.now(),
+    });
+    this.server = http.createServer(app);
+  }
+
+  /** The bound HTTP port (after {@link start}). */
+  get port(): number {
+    return this.boundPort;
+  }
+
+  /** `http://<advertised ip>:<port>`. */
+  get url(): string {
+    return `http://${this.endpoint()}`;
+  }
+
+  /** Listens, then connects to the master. */
+  async start(): Promise<void> {
+    fs.mkdirSync(this.d.config.workDir, { recursive: true });
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.d.config.port, this.d.config.host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    this.server.on('error', (e) => this.d.logger.error({ err: e.message }, 'HTTP server error'));
+    this.boundPort = (this.server.address() as AddressInfo).port;
+    this.d.logger.info({ port: this.boundPort, url: this.url }, 'listening');
+    this.d.link.start(this);
+  }
+
+  /** Stops everything; with `cleanupOnExit` also kills every executor and task. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.d.link.close();
+      this.statusUpdates.close();
+      const grace = Math.min(1500, Math.max(200, this.d.config.executorShutdownGraceMs));
+      await this.executors.close(this.d.config.cleanupOnExit, grace);
+      await new Promise<void>((resolve) => {
+        this.server.close(() => resolve());
+        this.server.closeAllConnections();
+      });
+    })();
+    return this.closing;
+  }
+
+  // ---------------------------------------------------------------- MasterLinkHandler
+
+  registration(agentId: string | undefined): AgentMessage {
+    if (agentId === undefined) return { type: 'register', agent_info: this.agentInfo(), version: this.version };
+    const { frameworks, tasks } = this.executors.reregistrationState();
+    return {
+      type: 'reregister',
+      agent_id: { value: agentId },
+      agent_info: this.agentInfo(),
+      version: this.version,
+      frameworks,
+      tasks,
+      unacknowledged_updates: this.statusUpdates.pendingUpdates(),
+    };
+  }
+
+  onRegistered(e: { agentId: string; previousAgentId: string | undefined; reregistered: boolean; masterInfo: MasterInfo }): void {
+    if (e.previousAgentId !== undefined && e.previousAgentId !== e.agentId) {
+      this.d.logger.warn({ previous_agent_id: e.previousAgentId, agent_id: e.agentId }, 'master assigned a new agent id; shutting down the tasks of the old one');
+      this.executors.shutdownAll();
+    }
+    this.d.logger.info({ agent_id: e.agentId, reregistered: e.reregistered, master: e.masterInfo.hostname ?? e.masterInfo.id }, 'registered');
+    this.statusUpdates.resume();
+  }
+
+  onCommand(msg: MasterCommand): void {
+    try {
+      this.dispatch(msg);
+    } catch (err) {
+      this.d.logger.error({ err: (err as Error).message, type: msg.type }, 'failed to handle master message');
+    }
+  }
+
+  private dispatch(msg: MasterCommand): void {
+    switch (msg.type) {
+      case 'run_task':
+        this.executors.runTask(msg.framework, msg.task);
+        return;
+      case 'run_task_group':
+        this.executors.runTaskGroup(msg.framework, msg.executor, msg.task_group);
+        return;
+      case 'kill_task':
+        this.executors.killTask(msg.framework_id.value, msg.task_id.value, msg.kill_policy);
+        return;
+      case 'shutdown_framework':
+        this.executors.shutdownFramework(msg.framework_id.value);
+        return;
+      case 'shutdown_executor':
+        this.executors.shutdownExecutorById(msg.framework_id.value, msg.executor_id.value);
+        return;
+      case 'status_update_ack':
+        this.statusUpdates.acknowledge(msg.framework_id.value, msg.task_id.value, msg.uuid);
+        return;
+      case 'framework_to_executor':
+        this.executors.frameworkMessage(msg.framework_id.value, msg.executor_id.value, msg.data);
+        return;
+      case 'shutdown':
+        this.d.logger.warn({ message: msg.message }, 'master asked this agent to shut down; killing all tasks and registering afresh');
+        this.executors.shutdownAll();
+        this.d.link.forgetAgentId();
+        this.d.link.reconnectNow();
+        return;
+      case 'error':
+        return;
+      default: {
+        const never: never = msg;
+        this.d.logger.warn({ msg: never }, 'unhandled master message');
+      }
+    }
+  }
+
+  private endpoint(): string {
+    const h = this.d.config.host;
+    const host = h === '0.0.0.0' || h === '::' ? this.d.config.advertiseIp : h;
+    return `${host}:${this.boundPort}`;
+  }
+
+  private agentInfo(): AgentInfo {
+    const id = this.d.link.agentId();
+    return {
+      hostname: this.d.config.hostname,
+      port: this.boundPort,
+      resources: this.d.config.resources,
+      attributes: this.d.config.attributes,
+      ...(id !== undefined ? { id: { value: id } } : {}),
+    };
+  }
+}
