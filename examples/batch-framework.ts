@@ -174,12 +174,13 @@ export async function runBatch(opts: BatchOptions): Promise<BatchResult> {
       const previous = states.get(taskId)!;
       if (isTerminalState(previous)) return; // a duplicate
       states.set(taskId, status.state);
-      print(`${taskId}: ${status.state}${status.message ? ` (${status.message})` : ''} — ${progress()}`);
-      if (!isTerminalState(status.state)) return;
       if (status.state === 'TASK_FINISHED') result.finished++;
-      else result.failed.push({ taskId, state: status.state, ...(status.message === undefined ? {} : { message: status.message }) });
-      if (result.finished + result.failed.length === opts.tasks) end();
+      else if (isTerminalState(status.state)) result.failed.push({ taskId, state: status.state, ...(status.message === undefined ? {} : { message: status.message }) });
+      print(`${taskId}: ${status.state}${status.message ? ` (${status.message})` : ''} — ${progress()}`);
     })
+    // '*' runs after the typed handlers and after the SDK acknowledged the update, so the
+    // last TASK_FINISHED is acknowledged before we tear down.
+    .on('*', () => { if (result.finished + result.failed.length === opts.tasks) end(); })
     .on('disconnected', ({ reason }) => { print(`disconnected from the master (${reason.message}); reconnecting`); })
     .on('reconnected', () => {
       print('reconnected');

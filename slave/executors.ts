@@ -274,9 +274,13 @@ export class ExecutorManager {
   update(call: ExecutorCall): CallResult {
     const found = this.findExecutor(call);
     if (!found.ok) return found;
-    const { executor } = found;
-    if (!executor.subscribed) return err(403, 'Executor is not subscribed');
+    let { executor } = found;
     const status = call.update?.status;
+    if (status !== undefined && !executor.tasks.has(status.task_id.value)) {
+      // An update from a retiring run of the same executor id (replaced by a fresh run).
+      executor = [...found.framework.retiring].find((e) => e.id === executor.id && e.tasks.has(status.task_id.value)) ?? executor;
+    }
+    if (!executor.subscribed) return err(403, 'Executor is not subscribed');
     if (status === undefined) return err(400, "Expecting 'update' to be present");
     if (status.uuid === undefined || status.uuid === '') return err(400, "Expecting 'uuid' to be present");
     if (status.state === 'TASK_STAGING') return err(400, 'Received TASK_STAGING from executor which is not allowed');
@@ -643,12 +647,13 @@ export class ExecutorManager {
         this.agentStatus(executor, task, termination.state, termination.reason, termination.message);
       }
     }
-    if (!this.closed && exit !== undefined) {
+    if (!this.closed) {
+      // Also for an executor that never started: the master releases what it accounted to it.
       this.d.sendToMaster({
         type: 'executor_exited',
         framework_id: { value: executor.frameworkId },
         executor_id: { value: executor.id },
-        status: exit.status,
+        ...(exit !== undefined ? { status: exit.status } : {}),
       });
     }
     if (framework !== undefined) {

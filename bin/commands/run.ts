@@ -12,7 +12,7 @@ import os from 'node:os';
 import { Command, Option } from 'commander';
 import { pino, type Logger } from 'pino';
 import type { Offer, TaskState, TaskStatus } from '../../sdk/protocol/index.js';
-import { systemClock, type Clock } from '../../sdk/core/clock.js';
+import { systemClock, type Clock, type TimerHandle } from '../../sdk/core/clock.js';
 import { collect, durationOption, masterAddressOption, positiveNumberOption } from '../cli-support.js';
 
 interface RunFlags {
@@ -36,6 +36,8 @@ const READ_CHUNK = 64 * 1024;
 const SUBSCRIBE_TIMEOUT_MS = 30_000;
 /** After a kill (timeout, Ctrl-C), how long to wait for the task's terminal update. */
 const KILL_WAIT_MS = 15_000;
+/** How long to keep trying to resubscribe after losing the master before giving up. */
+const MASTER_LOST_TIMEOUT_MS = 30_000;
 /** Attempts to find the sandbox of a task that already ended, one poll interval apart. */
 const FIND_SANDBOX_ATTEMPTS = 25;
 
@@ -92,8 +94,9 @@ export async function runTask(o: RunTaskOptions): Promise<number> {
   const clock = o.clock ?? systemClock;
   const out = o.out ?? process.stdout;
   const err = o.err ?? process.stderr;
-  // Our stdout is the task's stdout: the SDK's logs go to stderr, warnings only by default.
-  const logger = o.logger ?? pino({ name: 'agora-run', level: process.env.AGORA_LOG_LEVEL ?? 'warn' }, pino.destination(2));
+  // Our stdout is the task's stdout: the SDK's logs go to stderr, errors only by default
+  // (what matters is printed as plain text below).
+  const logger = o.logger ?? pino({ name: 'agora-run', level: process.env.AGORA_RUN_LOG_LEVEL ?? 'error' }, pino.destination(2));
   const taskId = `${o.name}-${randomUUID().slice(0, 8)}`;
   // Loaded here so that the other subcommands do not pay for the SDK.
   const { Scheduler, commandTask, isTerminalState, matchOffer } = await import('../../sdk/scheduler/index.js');
@@ -166,6 +169,17 @@ export async function runTask(o: RunTaskOptions): Promise<number> {
     }
   });
 
+  let masterLost: TimerHandle | undefined;
+  scheduler.on('disconnected', ({ reason }: { reason: Error }) => {
+    err.write(`agora run: lost the master (${reason.message}); reconnecting…\n`);
+    masterLost ??= clock.setTimeout(() => finish({ kind: 'error', message: `could not reach the master again within ${MASTER_LOST_TIMEOUT_MS / 1000}s`, code: 1 }), MASTER_LOST_TIMEOUT_MS);
+  });
+  scheduler.on('reconnected', () => {
+    err.write('agora run: reconnected to the master\n');
+    masterLost?.cancel();
+    masterLost = undefined;
+  });
+
   scheduler.on('ERROR', (e: { message?: string } | undefined) => {
     finish({ kind: 'error', message: `the master reported an error: ${e?.message ?? 'unknown'}`, code: 1 });
   });
@@ -176,7 +190,9 @@ export async function runTask(o: RunTaskOptions): Promise<number> {
     if (interrupted) return;
     interrupted = { code, message };
     err.write(`agora run: ${message}\n`);
-    if (launchedOn === undefined) {
+    if (launchedOn === undefined || scheduler.state !== 'subscribed') {
+      // Nothing launched, or no master to ask for the kill (failover_timeout 0: the master
+      // kills the task itself once it sees this framework gone).
       finish({ kind: 'error', message, code });
       return;
     }
@@ -230,6 +246,7 @@ export async function runTask(o: RunTaskOptions): Promise<number> {
     return exitCodeOf(outcome.status, err);
   } finally {
     timeoutTimer?.cancel();
+    masterLost?.cancel();
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
     await Promise.race([scheduler.teardown().catch(() => scheduler.stop()), sleep(clock, 5000)]);

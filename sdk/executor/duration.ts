@@ -79,7 +79,14 @@ export function formatMesosDuration(ms: number): string {
   return Number.isInteger(ns / 1000) ? `${ns / 1000}us` : `${ns}ns`;
 }
 
-/** Converts a Mesos `DurationInfo.nanoseconds` value to milliseconds. */
+/**
+ * Converts a Mesos `DurationInfo.nanoseconds` value to milliseconds.
+ *
+ * @example
+ * ```ts
+ * nanosecondsToMs(task.kill_policy?.grace_period?.nanoseconds ?? 3e9); // 3000 by default
+ * ```
+ */
 export function nanosecondsToMs(nanoseconds: number): number {
   return nanoseconds / 1e6;
 }

@@ -8,7 +8,15 @@
 import { AgoraError } from '../core/errors.js';
 import { parseMesosDuration } from './duration.js';
 
-/** Everything an executor learns from its environment, validated, with defaults filled. */
+/**
+ * Everything an executor learns from its environment, validated, with defaults filled.
+ *
+ * @example
+ * ```ts
+ * const config: ExecutorConfig = executorConfigFromEnv(process.env);
+ * const driver = new ExecutorDriver({ config });
+ * ```
+ */
 export interface ExecutorConfig {
   /** MESOS_FRAMEWORK_ID. */
   readonly frameworkId: string;
@@ -30,7 +38,14 @@ export interface ExecutorConfig {
   readonly shutdownGracePeriodMs: number;
 }
 
-/** Mesos defaults for the optional variables. */
+/**
+ * Mesos defaults for the optional variables.
+ *
+ * @example
+ * ```ts
+ * const graceMs = env.MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD ? config.shutdownGracePeriodMs : EXECUTOR_CONFIG_DEFAULTS.shutdownGracePeriodMs;
+ * ```
+ */
 export const EXECUTOR_CONFIG_DEFAULTS = {
   recoveryTimeoutMs: 15 * 60_000,
   subscriptionBackoffMaxMs: 2_000,

@@ -8,13 +8,33 @@ import http from 'node:http';
 import { AgoraError } from '../core/errors.js';
 import type { ExecutorCall } from '../protocol/executor.js';
 
-/** An open SUBSCRIBE response: the raw RecordIO bytes as they arrive. */
+/**
+ * An open SUBSCRIBE response: the raw RecordIO bytes as they arrive.
+ *
+ * @example
+ * ```ts
+ * const stream = await transport.subscribe(call);
+ * for await (const chunk of stream) for (const record of decoder.push(chunk)) handle(record);
+ * ```
+ */
 export interface SubscriptionStream extends AsyncIterable<Uint8Array> {
   /** Drops the connection; the iteration ends (possibly with an error). */
   close(): void;
 }
 
-/** The two operations of the v1 executor API the driver uses. */
+/**
+ * The two operations of the v1 executor API the driver uses; implement it to run the driver
+ * over something other than HTTP (tests use an in-memory one).
+ *
+ * @example
+ * ```ts
+ * const transport: ExecutorTransport = {
+ *   subscribe: async (call) => openMyStream(call),
+ *   send: async (call) => { sent.push(call); },
+ * };
+ * const driver = new ExecutorDriver({ config, transport });
+ * ```
+ */
 export interface ExecutorTransport {
   /** POSTs a SUBSCRIBE call; resolves once the slave answered 200 with its event stream. */
   subscribe(call: ExecutorCall): Promise<SubscriptionStream>;
@@ -28,6 +48,11 @@ export interface HttpExecutorTransportOptions {
   agentEndpoint: string;
   /** Path of the executor API; default `/api/v1/executor`. */
   path?: string;
+  /**
+   * A non-SUBSCRIBE call whose socket stays idle this long fails with `AGORA_EXECUTOR_CONNECT`
+   * (so a hung slave cannot block the ordered update queue); default 30 s.
+   */
+  callTimeoutMs?: number;
 }
 
 /**
@@ -45,6 +70,7 @@ export class HttpExecutorTransport implements ExecutorTransport {
   private readonly host: string;
   private readonly port: number;
   private readonly path: string;
+  private readonly callTimeoutMs: number;
 
   constructor(options: HttpExecutorTransportOptions) {
     const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(options.agentEndpoint);
@@ -54,6 +80,7 @@ export class HttpExecutorTransport implements ExecutorTransport {
     this.host = match[1] ?? match[2]!;
     this.port = Number(match[3]);
     this.path = options.path ?? '/api/v1/executor';
+    this.callTimeoutMs = options.callTimeoutMs ?? 30_000;
   }
 
   subscribe(call: ExecutorCall): Promise<SubscriptionStream> {
@@ -86,6 +113,8 @@ export class HttpExecutorTransport implements ExecutorTransport {
           else reject(new AgoraError('AGORA_EXECUTOR_HTTP', `${call.type} refused by the agent: ${res.statusCode} ${body}`.trim(), { cause: { status: res.statusCode } }));
         }, reject);
       });
+      // Socket idle timeout (node's own, not a scheduling timer): a hung slave fails the call.
+      req.setTimeout(this.callTimeoutMs, () => req.destroy(new Error(`no answer within ${this.callTimeoutMs} ms`)));
       req.on('error', (err) => reject(new AgoraError('AGORA_EXECUTOR_CONNECT', `cannot reach the agent at ${this.host}:${this.port}: ${err.message}`, { cause: err })));
     });
   }
@@ -109,7 +138,14 @@ export class HttpExecutorTransport implements ExecutorTransport {
   }
 }
 
-/** HTTP status of a refused call, when the error carries one. */
+/**
+ * HTTP status of a refused call, when the error carries one.
+ *
+ * @example
+ * ```ts
+ * try { await transport.send(call); } catch (err) { if (httpStatusOf(err) === 400) drop(call); }
+ * ```
+ */
 export function httpStatusOf(err: unknown): number | undefined {
   if (err instanceof AgoraError && err.code === 'AGORA_EXECUTOR_HTTP') {
     const cause = err.cause as { status?: unknown } | undefined;

@@ -41,7 +41,7 @@ export interface SchedulerHandlers {
   /** An unrecoverable error (e.g. "Framework failed over"): the scheduler stops after these handlers. */
   ERROR: (error: { message: string }, event: SchedulerEvent) => Awaitable;
   HEARTBEAT: (event: SchedulerEvent) => Awaitable;
-  /** Every event, after its typed handlers (mesos-go's `otherwise`/middleware spot). */
+  /** Every event, after its typed handlers and, for UPDATE, after the auto-acknowledgement (mesos-go's middleware spot). */
   '*': (event: SchedulerEvent) => Awaitable;
   /** The subscription was lost (stream ended, broke, or went silent); a reconnection follows if enabled. */
   disconnected: (info: { reason: Error }) => Awaitable;

@@ -157,7 +157,7 @@ export class HttpSchedulerTransport implements SchedulerTransport {
     const body = JSON.stringify(call);
     let target = this.leader ?? this.seed;
     for (let hop = 0; ; hop++) {
-      const { res } = await this.post(target, body, { 'Mesos-Stream-Id': streamId }, this.callAgent);
+      const { res } = await this.postRetryingStaleSocket(target, body, { 'Mesos-Stream-Id': streamId });
       const text = await readBody(res);
       const status = res.statusCode ?? 0;
       if (status === 202 || status === 200) return;
@@ -171,6 +171,24 @@ export class HttpSchedulerTransport implements SchedulerTransport {
 
   close(): void {
     this.callAgent.destroy();
+  }
+
+  /**
+   * A keep-alive socket the master closed while idle fails the next request with a reset
+   * before the master read it; that request (and only that kind of failure) is sent once
+   * more on a fresh socket, so it cannot be applied twice.
+   */
+  private async postRetryingStaleSocket(target: URL, body: string, headers: Record<string, string>): Promise<{ req: http.ClientRequest; res: http.IncomingMessage }> {
+    try {
+      return await this.post(target, body, headers, this.callAgent);
+    } catch (err) {
+      const cause = (err as { cause?: NodeJS.ErrnoException & { reusedSocket?: boolean } }).cause;
+      if (cause?.reusedSocket === true && (cause.code === 'ECONNRESET' || cause.message === 'socket hang up')) {
+        this.logger.debug({ master: target.host }, 'stale keep-alive connection; resending the call on a new one');
+        return this.post(target, body, headers, this.callAgent);
+      }
+      throw err;
+    }
   }
 
   private newAgent(target: URL): http.Agent {
@@ -210,7 +228,11 @@ export class HttpSchedulerTransport implements SchedulerTransport {
         },
       });
       req.on('response', (res) => resolve({ req, res }));
-      req.on('error', (err) => reject(new AgoraError(MASTER_UNREACHABLE, `cannot reach the master at ${target.host}: ${err.message}`, { cause: err })));
+      req.on('error', (err) => {
+        // Remember whether the failed request went out on a reused keep-alive socket.
+        Object.assign(err, { reusedSocket: req.reusedSocket });
+        reject(new AgoraError(MASTER_UNREACHABLE, `cannot reach the master at ${target.host}: ${err.message}`, { cause: err }));
+      });
       req.end(body);
     });
   }

@@ -40,6 +40,12 @@ export interface SchedulerOptions {
   transport?: SchedulerTransport;
   /** Default `Math.random`: the jitter source of the backoff. */
   random?: () => number;
+  /**
+   * Default `true`: between `start()` and stop, hold a referenced handle so that Node does
+   * not exit while the scheduler waits (the clock's timers are unref'd, so a scheduler
+   * backing off before a reconnection would otherwise let the process end silently).
+   */
+  keepProcessAlive?: boolean;
 }
 
 /** A parsed master address. */
@@ -64,6 +70,7 @@ export interface CompiledSchedulerOptions {
   logger: Logger;
   transport: SchedulerTransport | undefined;
   random: () => number;
+  keepProcessAlive: boolean;
 }
 
 /** Mesos' default `--http_heartbeat_interval` (seconds), used until SUBSCRIBED names one. */
@@ -130,7 +137,7 @@ export function compileSchedulerOptions(options: SchedulerOptions): CompiledSche
   const backoffMs = positive('backoffMs', options.backoffMs, 500, false, 1);
   const maxBackoffMs = positive('maxBackoffMs', options.maxBackoffMs, Math.max(10_000, backoffMs), false, 1);
   if (maxBackoffMs < backoffMs) invalid(`maxBackoffMs (${maxBackoffMs}) must be >= backoffMs (${backoffMs})`);
-  for (const key of ['autoAcknowledge', 'reconnect'] as const) {
+  for (const key of ['autoAcknowledge', 'reconnect', 'keepProcessAlive'] as const) {
     if (options[key] !== undefined && typeof options[key] !== 'boolean') invalid(`${key} must be a boolean`);
   }
   if (options.random !== undefined && typeof options.random !== 'function') invalid('random must be a function');
@@ -148,5 +155,6 @@ export function compileSchedulerOptions(options: SchedulerOptions): CompiledSche
     logger: options.logger ?? createLogger('agora-scheduler'),
     transport: options.transport,
     random: options.random ?? Math.random,
+    keepProcessAlive: options.keepProcessAlive ?? true,
   };
 }

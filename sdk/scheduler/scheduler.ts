@@ -72,6 +72,8 @@ export class Scheduler {
   private startWaiter: { resolve: (id: string) => void; reject: (err: Error) => void } | undefined;
   /** Pending clock sleeps (backoff, call retries), woken early by stop. */
   private readonly sleeps = new Set<{ timer: TimerHandle | undefined; wake: () => void }>();
+  /** Keeps Node's event loop alive while running (not a timer: it never fires anything useful). */
+  private processKeepAlive: ReturnType<typeof setInterval> | undefined;
   /** The reconnect loop, once started; it settles after the last event loop exited. */
   private supervisor: Promise<void> | undefined;
   private readonly stoppedPromise: Promise<Error | undefined>;
@@ -139,6 +141,7 @@ export class Scheduler {
    */
   start(): Promise<string> {
     this.transition('subscribing', 'start');
+    if (this.opts.keepProcessAlive) this.processKeepAlive = setInterval(() => undefined, 2 ** 31 - 1);
     const started = new Promise<string>((resolve, reject) => { this.startWaiter = { resolve, reject }; });
     this.supervisor = this.superviseSubscription().catch((err: unknown) => {
       this.log.error({ err }, 'scheduler reconnect loop failed');
@@ -275,9 +278,11 @@ export class Scheduler {
       await this.call(calls.teardown());
     } catch (err) {
       this.tearingDown = false;
+      this.stopWith(undefined); // no-op unless the stream already went away
       throw err;
     }
     this.stopWith(undefined);
+    this.transport.close();
   }
 
   /**
@@ -313,8 +318,9 @@ export class Scheduler {
       const lost = await this.subscribeOnce();
       if (this.is('stopped')) return;
       if (this.tearingDown) {
-        // TEARDOWN closes the stream, possibly before the call's 202 arrives.
-        this.stopWith(undefined);
+        // TEARDOWN closes the stream, possibly before the call's 202 arrives: stop, but
+        // leave the call connection to teardown(), which closes it once answered.
+        this.stopWith(undefined, false);
         return;
       }
       if ((lost instanceof SubscribeRejectedError && lost.fatal) || !this.opts.reconnect) {
@@ -456,12 +462,14 @@ export class Scheduler {
 
   // ---- stopping and timers -------------------------------------------------------------
 
-  private stopWith(reason: Error | undefined): void {
+  /** Moves to `stopped` (once): wakes sleepers, closes the stream (and the call connection unless told not to), settles start(). */
+  private stopWith(reason: Error | undefined, closeTransport = true): void {
     if (this.is('stopped')) return;
     this.transition('stopped', 'stop');
+    if (this.processKeepAlive !== undefined) clearInterval(this.processKeepAlive);
     for (const sleep of [...this.sleeps]) sleep.wake();
     this.stream?.close();
-    this.transport.close();
+    if (closeTransport) this.transport.close();
     const waiter = this.startWaiter;
     this.startWaiter = undefined;
     waiter?.reject(reason ?? new AgoraError(SCHEDULER_STOPPED, 'the scheduler was stopped before it subscribed'));

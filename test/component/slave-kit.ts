@@ -48,6 +48,8 @@ export interface FakeMasterOptions {
   autoAck?: boolean;
   /** ping_interval_seconds sent in registered (default 10). */
   pingIntervalSeconds?: number;
+  /** When set, the master pings the connected slave at this period (like a real master). */
+  pingEveryMs?: number;
 }
 
 /** A master that records every message a slave sends. */
@@ -57,6 +59,7 @@ export class FakeMaster {
   connections = 0;
   private socket: WebSocket | undefined;
   private nextAgent = 0;
+  private pinger: NodeJS.Timeout | undefined;
   autoAck: boolean;
   autoRegister: boolean;
   pingIntervalSeconds: number;
@@ -65,6 +68,11 @@ export class FakeMaster {
     this.autoAck = o.autoAck ?? false;
     this.autoRegister = o.autoRegister ?? true;
     this.pingIntervalSeconds = o.pingIntervalSeconds ?? 10;
+    if (o.pingEveryMs !== undefined) {
+      this.pinger = setInterval(() => {
+        if (this.socket?.readyState === 1) this.socket.send(JSON.stringify({ type: 'ping' }));
+      }, o.pingEveryMs);
+    }
     wss.on('connection', (ws) => {
       this.socket = ws;
       this.connections++;
@@ -148,6 +156,7 @@ export class FakeMaster {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.pinger);
     for (const c of this.wss.clients) c.terminate();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }

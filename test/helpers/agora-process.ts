@@ -24,6 +24,10 @@ export type LogRecord = Record<string, any> & { msg?: string };
 /** Anything with tap's `teardown` (a tap Test). */
 export interface Teardownable {
   teardown(fn: () => unknown): void;
+  /** tap: false once an assertion of the test failed. */
+  passing?(): boolean;
+  /** tap: a diagnostic comment. */
+  comment?(...args: unknown[]): void;
 }
 
 export interface SpawnOptions {
@@ -63,7 +67,7 @@ export class AgoraProcess {
     this.name = opts.name ?? args[0] ?? 'agora';
     this.proc = spawn(cmd!, [...pre, ...args], {
       cwd: opts.cwd ?? repoRoot,
-      env: { ...process.env, AGORA_LOG_LEVEL: process.env.AGORA_LOG_LEVEL ?? 'info', FORCE_COLOR: '0', ...opts.env },
+      env: { ...process.env, FORCE_COLOR: '0', ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
       detached: true,
     });

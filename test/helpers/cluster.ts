@@ -72,6 +72,8 @@ export async function cluster(t: Teardownable, opts: ClusterOptions = {}): Promi
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
+    // A failed test gets the processes' last log lines, to see what the cluster was doing.
+    if (t.passing && !t.passing()) for (const p of procs) t.comment?.(p.tail(40));
     const [master, ...slaves] = procs;
     await Promise.all(slaves.map((s) => s.stop(20_000)));
     await master?.stop(10_000);

@@ -1,0 +1,128 @@
+/**
+ * The status update manager on a hand-driven clock: in-order delivery, doubling retries,
+ * acknowledgement matching, duplicates and updates after a terminal one.
+ */
+import t from 'tap';
+import type { Clock, TimerHandle } from '../../sdk/core/clock.js';
+import { silentLogger } from '../../sdk/core/log.js';
+import type { StatusUpdate } from '../../sdk/protocol/agent.js';
+import type { TaskState } from '../../sdk/protocol/mesos.js';
+import { registrationDelay, nextRetryInterval } from '../../slave/backoff.js';
+import { StatusUpdateManager } from '../../slave/status-updates.js';
+
+/** A clock that only moves when told to. */
+class ManualClock implements Clock {
+  private t = 0;
+  private timers: { at: number; fn: () => void; cancelled: boolean }[] = [];
+  now(): number {
+    return this.t;
+  }
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    const timer = { at: this.t + ms, fn, cancelled: false };
+    this.timers.push(timer);
+    return { cancel: () => { timer.cancelled = true; } };
+  }
+  setInterval(): TimerHandle {
+    throw new Error('not used');
+  }
+  advance(ms: number): void {
+    const end = this.t + ms;
+    for (;;) {
+      const next = this.timers.filter((x) => !x.cancelled && x.at <= end).sort((a, b) => a.at - b.at)[0];
+      if (next === undefined) break;
+      this.t = next.at;
+      next.cancelled = true;
+      next.fn();
+    }
+    this.t = end;
+  }
+}
+
+const update = (task: string, state: TaskState, uuid: string | undefined): StatusUpdate => ({
+  framework_id: { value: 'f' },
+  status: { task_id: { value: task }, state, ...(uuid !== undefined ? { uuid } : {}) },
+});
+
+function setup(forwardOk = true) {
+  const clock = new ManualClock();
+  const sent: { at: number; uuid: string | undefined; state: string }[] = [];
+  const acked: StatusUpdate[] = [];
+  const sum = new StatusUpdateManager({
+    clock,
+    logger: silentLogger(),
+    retryMs: 100,
+    maxRetryMs: 350,
+    forward: (u) => { sent.push({ at: clock.now(), uuid: u.status.uuid, state: u.status.state }); return forwardOk; },
+    onAcknowledged: (u) => acked.push(u),
+  });
+  return { clock, sent, acked, sum };
+}
+
+t.test('only the head is in flight, retried with a doubling capped interval', async (t) => {
+  const { clock, sent, acked, sum } = setup();
+  t.equal(sum.update(update('a', 'TASK_STARTING', 'u1')), 'queued');
+  t.equal(sum.update(update('a', 'TASK_RUNNING', 'u2')), 'queued');
+  t.equal(sum.update(update('a', 'TASK_FINISHED', 'u3')), 'queued');
+  t.same(sent.map((s) => s.uuid), ['u1']);
+  clock.advance(1000);
+  t.same(sent.map((s) => s.at), [0, 100, 300, 650, 1000], '100, 200, then capped at 350');
+  t.ok(sent.every((s) => s.uuid === 'u1'));
+  t.ok(sum.hasPending('f', 'a'));
+  t.same(sum.pendingUpdates().map((u) => u.status.uuid), ['u1', 'u2', 'u3']);
+
+  t.equal(sum.acknowledge('f', 'a', 'u2'), undefined, 'an ack for a non-head is ignored');
+  t.equal(sum.acknowledge('f', 'b', 'u1'), undefined, 'unknown task');
+  t.equal(sum.acknowledge('f', 'a', 'u1')?.status.uuid, 'u1');
+  t.equal(sum.acknowledge('f', 'a', 'u1'), undefined, 'a duplicate ack is ignored');
+  t.same(acked.map((u) => u.status.uuid), ['u1']);
+  t.equal(sent.at(-1)?.uuid, 'u2', 'the next update goes out at once');
+  const before = sent.length;
+  clock.advance(100);
+  t.equal(sent.length, before + 1, 'the interval restarts from the minimum');
+  sum.acknowledge('f', 'a', 'u2');
+  sum.acknowledge('f', 'a', 'u3');
+  t.notOk(sum.hasPending('f', 'a'));
+  t.same(sum.pendingUpdates(), []);
+  const after = sent.length;
+  clock.advance(10_000);
+  t.equal(sent.length, after, 'nothing left to retry');
+});
+
+t.test('duplicates, updates after a terminal one, updates without uuid', async (t) => {
+  const { sent, sum } = setup();
+  sum.update(update('a', 'TASK_RUNNING', 'u1'));
+  t.equal(sum.update(update('a', 'TASK_RUNNING', 'u1')), 'duplicate');
+  t.equal(sum.update(update('a', 'TASK_FAILED', 'u2')), 'queued');
+  t.equal(sum.update(update('a', 'TASK_RUNNING', 'u3')), 'after_terminal');
+  t.equal(sum.update(update('b', 'TASK_RUNNING', undefined)), 'forwarded_once');
+  t.same(sum.pendingUpdates().map((u) => u.status.uuid), ['u1', 'u2']);
+  t.same(sent.map((s) => s.uuid), ['u1', undefined]);
+});
+
+t.test('streams are independent per task; resume resends heads; cleanup drops a framework', async (t) => {
+  const { clock, sent, sum } = setup(false);
+  sum.update(update('a', 'TASK_RUNNING', 'a1'));
+  sum.update(update('b', 'TASK_RUNNING', 'b1'));
+  t.same(sent.map((s) => s.uuid), ['a1', 'b1'], 'each task has its own head');
+  clock.advance(50);
+  sum.resume();
+  t.same(sent.map((s) => s.uuid), ['a1', 'b1', 'a1', 'b1']);
+  sum.cleanupFramework('f');
+  t.same(sum.pendingUpdates(), []);
+  clock.advance(10_000);
+  t.equal(sent.length, 4);
+  sum.update(update('c', 'TASK_RUNNING', 'c1'));
+  sum.close();
+  clock.advance(10_000);
+  t.equal(sent.length, 5, 'closed: no retries');
+});
+
+t.test('backoff arithmetic', async (t) => {
+  t.equal(registrationDelay(0, 1000, 10_000, 0), 500);
+  t.equal(registrationDelay(0, 1000, 10_000, 0.999999), 1000);
+  t.equal(registrationDelay(3, 1000, 10_000, 1), 8000);
+  t.equal(registrationDelay(10, 1000, 10_000, 0), 5000, 'capped');
+  t.equal(registrationDelay(10_000, 1000, 10_000, 1), 10_000, 'huge attempts do not overflow');
+  t.equal(nextRetryInterval(10_000, 600_000), 20_000);
+  t.equal(nextRetryInterval(400_000, 600_000), 600_000);
+});
