@@ -8,15 +8,16 @@
  */
 import { AgoraError } from '../sdk/core/errors.js';
 
-const UNIT_MS: ReadonlyArray<[RegExp, number]> = [
-  [/^(ns|nanos?|nanoseconds?)$/, 1e-6],
-  [/^(us|µs|micros?|microseconds?)$/, 1e-3],
-  [/^(ms|millis?|milliseconds?)$/, 1],
-  [/^(s|secs?|seconds?)$/, 1000],
-  [/^(m|mins?|minutes?)$/, 60_000],
-  [/^(h|hrs?|hours?)$/, 3_600_000],
-  [/^(d|days?)$/, 86_400_000],
-  [/^(w|weeks?)$/, 604_800_000],
+/** Nanoseconds per unit (integers, so `value * ns / 1e6` rounds once). */
+const UNIT_NS: ReadonlyArray<[RegExp, number]> = [
+  [/^(ns|nanos?|nanoseconds?)$/, 1],
+  [/^(us|µs|micros?|microseconds?)$/, 1e3],
+  [/^(ms|millis?|milliseconds?)$/, 1e6],
+  [/^(s|secs?|seconds?)$/, 1e9],
+  [/^(m|mins?|minutes?)$/, 60e9],
+  [/^(h|hrs?|hours?)$/, 3600e9],
+  [/^(d|days?)$/, 86400e9],
+  [/^(w|weeks?)$/, 604800e9],
 ];
 
 /**
@@ -35,6 +36,6 @@ export function parseDuration(text: string): number {
   }
   const value = Number(m[1]);
   const unit = m[2]!.toLowerCase();
-  for (const [re, ms] of UNIT_MS) if (re.test(unit)) return value * ms;
+  for (const [re, ns] of UNIT_NS) if (re.test(unit)) return (value * ns) / 1e6;
   throw new AgoraError('AGORA_DURATION_INVALID', `invalid duration "${text}": unknown unit "${m[2]}" (use ns, us, ms, secs, mins, hrs, days, weeks)`);
 }

@@ -12,9 +12,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { EventLog, withTimeout } from './wait.js';
+import { packageRoot } from '../../slave/paths.js';
 
 /** The repository root. */
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const repoRoot = packageRoot();
 /** The compiled CLI. */
 export const agoraBin = path.join(repoRoot, 'dist/bin/agora.js');
 
