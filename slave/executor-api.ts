@@ -13,7 +13,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../sdk/core/log.js';
 import { ExecutorCall, type ExecutorEvent } from '../sdk/protocol/executor.js';
-import { stripNulls } from '../sdk/protocol/mesos.js';
+import { safeParseJson } from '../sdk/protocol/mesos.js';
 import { encodeRecord } from '../sdk/protocol/recordio.js';
 import { z } from 'zod';
 import type { CallResult, ExecutorManager } from './executors.js';
@@ -113,7 +113,7 @@ export function executorApiHandler(manager: ExecutorManager, logger: Logger): (r
       reply(res, 400, `Failed to parse body into JSON: ${(e as Error).message}`);
       return;
     }
-    const parsed = ExecutorCall.safeParse(stripNulls(json));
+    const parsed = safeParseJson(ExecutorCall, json);
     if (!parsed.success) {
       reply(res, 400, `Failed to validate executor::Call: ${z.prettifyError(parsed.error).replace(/\n/g, '; ')}`);
       return;

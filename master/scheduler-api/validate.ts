@@ -7,7 +7,7 @@
  * @module
  */
 import { z } from 'zod';
-import { SCHEDULER_CALL_PAYLOAD, SchedulerCall, stripNulls } from '../../sdk/protocol/index.js';
+import { SCHEDULER_CALL_PAYLOAD, SchedulerCall, safeParseJson } from '../../sdk/protocol/index.js';
 import type { FrameworkRecord } from '../model.js';
 
 export const APPLICATION_JSON = 'application/json';
@@ -56,7 +56,7 @@ export function parseCallBody(body: string): ParsedCall {
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
     return { ok: false, verdict: { status: 400, message: 'Failed to convert JSON into Call protobuf: Expecting a JSON object' } };
   }
-  const result = SchedulerCall.safeParse(stripNulls(json));
+  const result = safeParseJson(SchedulerCall, json);
   if (!result.success) {
     return {
       ok: false,

@@ -15,7 +15,7 @@ import { AgoraError } from '../core/errors.js';
 import { silentLogger } from '../core/log.js';
 import { ExecutorEvent, type ExecutorCall } from '../protocol/executor.js';
 import {
-  stripNulls, TaskStatus, type AgentInfo, type ExecutorInfo, type FrameworkInfo, type KillPolicy,
+  safeParseJson, TaskStatus, type AgentInfo, type ExecutorInfo, type FrameworkInfo, type KillPolicy,
   type TaskGroupInfo, type TaskID, type TaskInfo,
 } from '../protocol/mesos.js';
 import { RecordIODecoder } from '../protocol/recordio.js';
@@ -237,7 +237,7 @@ export class ExecutorDriver {
       executor_id: { value: this.config.executorId },
       ...(input.agent_id === undefined && this.agentIdValue !== '' ? { agent_id: { value: this.agentIdValue } } : {}),
     };
-    const parsed = TaskStatus.safeParse(stripNulls(candidate));
+    const parsed = safeParseJson(TaskStatus, candidate);
     if (!parsed.success) {
       throw new AgoraError('AGORA_INVALID_STATUS', `invalid status update: ${parsed.error.message}`);
     }
@@ -384,7 +384,7 @@ export class ExecutorDriver {
       this.reportError(new AgoraError('AGORA_EXECUTOR_BAD_EVENT', `event is not JSON: ${(err as Error).message}`, { cause: err }));
       return;
     }
-    const parsed = ExecutorEvent.safeParse(stripNulls(json));
+    const parsed = safeParseJson(ExecutorEvent, json);
     if (!parsed.success) {
       this.reportError(new AgoraError('AGORA_EXECUTOR_BAD_EVENT', `invalid executor event dropped: ${parsed.error.message}`));
       return;

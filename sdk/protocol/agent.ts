@@ -19,7 +19,7 @@
 import { z } from 'zod';
 import {
   AgentID, AgentInfo, ExecutorID, ExecutorInfo, FrameworkID, FrameworkInfo, KillPolicy,
-  MasterInfo, TaskGroupInfo, TaskID, TaskInfo, TaskState, TaskStatus, stripNulls,
+  MasterInfo, TaskGroupInfo, TaskID, TaskInfo, TaskState, TaskStatus, safeParseJson,
 } from './mesos.js';
 
 /** A status update as the slave reports it: the task's status for one framework. */
@@ -153,13 +153,7 @@ function parseWith<T>(schema: z.ZodType<T>, frame: string): ParseResult<T> {
   } catch (err) {
     return { ok: false, error: `malformed JSON: ${(err as Error).message}` };
   }
-  let result: ReturnType<typeof schema.safeParse>;
-  try {
-    result = schema.safeParse(stripNulls(json));
-  } catch (err) {
-    // stripNulls recurses: a deeply nested frame (a few KB of `[[[…]]]`) overflows the stack.
-    return { ok: false, error: `unprocessable message: ${(err as Error).message}` };
-  }
+  const result = safeParseJson(schema, json);
   if (!result.success) return { ok: false, error: z.prettifyError(result.error).replace(/\n/g, '; ') };
   return { ok: true, message: result.data };
 }

@@ -10,6 +10,7 @@
  * @module
  */
 import { z } from 'zod';
+import { AgoraError } from '../core/errors.js';
 
 /** `{ "value": "…" }` identifiers (FrameworkID, OfferID, AgentID, TaskID, ExecutorID, …). */
 export const Id = z.object({ value: z.string().min(1) });
@@ -315,35 +316,60 @@ export const OfferOperation = z.object({
 });
 export type OfferOperation = z.infer<typeof OfferOperation>;
 
+/** Deepest nesting accepted from outside; no Mesos message comes near it. */
+export const MAX_JSON_DEPTH = 64;
+
 /**
  * Removes every `null`-valued object key, recursively, and `null` array elements, so that
  * clients that serialise absent optional/repeated fields as `null` validate like those that
- * omit them. Returns a new value; the input is not mutated. Iterative (an explicit stack),
- * so a hostile, deeply nested document cannot overflow the call stack.
+ * omit them. Returns a new value; the input is not mutated.
+ *
+ * Walks with an explicit stack (no recursion) and throws `AGORA_JSON_TOO_DEEP` for
+ * containers nested deeper than {@link MAX_JSON_DEPTH}, so hostile nesting can never
+ * overflow the stack here or in recursive code (deep-equal, JSON.stringify) that would see
+ * the value later. Use {@link safeParseJson} at boundaries: it never throws.
  */
 export function stripNulls(value: unknown): unknown {
-  const copy = (v: unknown): unknown => (Array.isArray(v) ? [] : v !== null && typeof v === 'object' ? {} : v);
-  const root = copy(value);
-  const stack: Array<[unknown, unknown]> = [[value, root]];
+  const copy = (v: unknown, depth: number): unknown => {
+    if (v === null || typeof v !== 'object') return v;
+    if (depth > MAX_JSON_DEPTH) throw new AgoraError('AGORA_JSON_TOO_DEEP', `JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
+    return Array.isArray(v) ? [] : {};
+  };
+  const root = copy(value, 0);
+  const stack: Array<[unknown, unknown, number]> = [[value, root, 0]];
   while (stack.length > 0) {
-    const [src, dst] = stack.pop()!;
+    const [src, dst, depth] = stack.pop()!;
     if (Array.isArray(src)) {
       const out = dst as unknown[];
       for (const v of src) {
         if (v === null) continue;
-        const c = copy(v);
+        const c = copy(v, depth + 1);
         out.push(c);
-        if (c !== v) stack.push([v, c]);
+        if (c !== v) stack.push([v, c, depth + 1]);
       }
     } else if (src !== null && typeof src === 'object') {
       const out = dst as Record<string, unknown>;
       for (const [k, v] of Object.entries(src)) {
         if (v === null) continue;
-        const c = copy(v);
+        const c = copy(v, depth + 1);
         out[k] = c;
-        if (c !== v) stack.push([v, c]);
+        if (c !== v) stack.push([v, c, depth + 1]);
       }
     }
   }
   return root;
+}
+
+/**
+ * Validates JSON from outside against a schema: {@link stripNulls}, then `safeParse`.
+ * Never throws; too-deep input fails like any other invalid input.
+ */
+export function safeParseJson<T>(schema: z.ZodType<T>, json: unknown): z.ZodSafeParseResult<T> {
+  let cleaned: unknown;
+  try {
+    cleaned = stripNulls(json);
+  } catch (err) {
+    return { success: false, error: new z.ZodError([{ code: 'custom', message: (err as Error).message, path: [], input: json }]) } as z.ZodSafeParseResult<T>;
+  }
+  return schema.safeParse(cleaned);
 }

@@ -12,7 +12,7 @@
  * @module
  */
 import { AgoraError } from '../core/errors.js';
-import { Resource as ResourceSchema, stripNulls, type Attribute, type Range, type Resource } from '../protocol/mesos.js';
+import { Resource as ResourceSchema, safeParseJson, type Attribute, type Range, type Resource } from '../protocol/mesos.js';
 import { flattenResources } from './arithmetic.js';
 import { reservationRole } from './identity.js';
 import { coalesceRanges, formatRanges } from './ranges.js';
@@ -105,13 +105,7 @@ function parseJsonResources(spec: string, defaultRole: string | undefined): Reso
   if (!Array.isArray(json)) fail(RESOURCES_INVALID, spec, 'JSON form must be an array of Resource objects');
   const out: Resource[] = [];
   json.forEach((item, index) => {
-    let parsed: ReturnType<typeof ResourceSchema.safeParse>;
-    try {
-      parsed = ResourceSchema.safeParse(stripNulls(item));
-    } catch (err) {
-      // stripNulls recurses; absurdly deep nesting overflows the stack.
-      fail(RESOURCES_INVALID, spec, `resource #${index}: ${(err as Error).message}`);
-    }
+    const parsed = safeParseJson(ResourceSchema, item);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       fail(RESOURCES_INVALID, spec, `resource #${index}: ${issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid'}`);

@@ -16,7 +16,7 @@
  */
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../core/clock.js';
-import { RecordIODecoder, SchedulerEvent as SchedulerEventSchema, stripNulls, type SchedulerEvent } from '../protocol/index.js';
+import { RecordIODecoder, SchedulerEvent as SchedulerEventSchema, safeParseJson, type SchedulerEvent } from '../protocol/index.js';
 import { DEFAULT_HEARTBEAT_INTERVAL_SECONDS } from './options.js';
 import type { SubscriptionStream } from './transport.js';
 
@@ -66,7 +66,7 @@ export function parseSchedulerEvent(record: string): { event: SchedulerEvent } |
   } catch (err) {
     return { error: `not JSON: ${(err as Error).message}` };
   }
-  const parsed = SchedulerEventSchema.safeParse(stripNulls(json));
+  const parsed = safeParseJson(SchedulerEventSchema, json);
   if (!parsed.success) {
     return { error: parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ') };
   }

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
 import { AgoraError } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
-import { FrameworkInfo as FrameworkInfoSchema, stripNulls, type FrameworkInfo } from '../protocol/index.js';
+import { FrameworkInfo as FrameworkInfoSchema, safeParseJson, type FrameworkInfo } from '../protocol/index.js';
 import { SCHEDULER_OPTIONS_INVALID } from './errors.js';
 import type { SchedulerTransport } from './transport.js';
 
@@ -130,7 +130,7 @@ export function compileSchedulerOptions(options: SchedulerOptions): CompiledSche
   if (options === null || typeof options !== 'object') invalid('options must be an object');
   if (typeof options.master !== 'string' || options.master.trim() === '') invalid('master is required (host:port)');
   const master = parseMasterAddress(options.master);
-  const info = FrameworkInfoSchema.safeParse(stripNulls(options.frameworkInfo));
+  const info = safeParseJson(FrameworkInfoSchema, options.frameworkInfo);
   if (!info.success) {
     invalid(`frameworkInfo: ${info.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
   }
