@@ -52,6 +52,17 @@ export function createOffer(ctx: MasterContext, allocation: Allocation): OfferRe
   return offer;
 }
 
+/**
+ * Mesos sends resources to frameworks without the RESERVATION_REFINEMENT capability in the
+ * "pre-reservation-refinement" format, where unreserved resources carry the deprecated
+ * `role: "*"`; older clients (and Marathon 1.x) read that field. Resource identity treats an
+ * absent role as `*`, so the field does not change what the framework may send back.
+ */
+function withLegacyRole(r: Resource): Resource {
+  if (r.role !== undefined || (r.reservations?.length ?? 0) > 0 || r.reservation !== undefined) return r;
+  return { ...r, role: '*' };
+}
+
 /** The offer as the OFFERS event carries it (mesos.proto `Offer`). */
 export function offerToWire(state: MasterState, offer: OfferRecord): Offer {
   const agent = state.agents.get(offer.agentId);
@@ -68,7 +79,7 @@ export function offerToWire(state: MasterState, offer: OfferRecord): Offer {
       address: { hostname, ip: agent?.ip ?? '', port: agent?.port ?? 0 },
       path: '/slave(1)',
     },
-    resources: offer.resources,
+    resources: fw?.capabilities.has('RESERVATION_REFINEMENT') ? offer.resources : offer.resources.map(withLegacyRole),
     attributes: agent?.attributes ?? [],
     executor_ids: executorIds,
     allocation_info: { role: offer.role },

@@ -37,6 +37,7 @@ t.test('offer → launch → status update → acknowledge', async (t) => {
   t.same(offer!.allocation_info, { role: '*' });
   t.equal(scalarOf(offer!.resources ?? [], 'cpus'), 4);
   t.ok(offer!.resources!.every((r) => r.allocation_info?.role === '*'), 'resources carry allocation_info');
+  t.ok(offer!.resources!.every((r) => r.role === '*'), 'unreserved resources carry the legacy role "*" (no RESERVATION_REFINEMENT)');
   t.equal(m.state.offers.size, 1);
   t.equal(scalarOf(m.state.agents.get(agentId)!.offered, 'cpus'), 4);
 
