@@ -35,6 +35,9 @@ import {
 import type { SlaveConfig } from './options.js';
 import { commandExecutorPath, executorRunDir, isSafePathSegment } from './paths.js';
 import { signalPids } from './process-tree.js';
+
+/** Node flags of the built-in executor process (see where it is spawned). */
+const EXECUTOR_NODE_FLAGS = ['--max-semi-space-size=1'];
 import type { StatusUpdateManager } from './status-updates.js';
 
 /** Executor id of the built-in command executor (one per framework per slave). */
@@ -388,7 +391,7 @@ export class ExecutorManager {
       framework_id: { value: frameworkId },
       name: 'Agora Command Executor',
       source: COMMAND_EXECUTOR_ID,
-      command: { value: process.execPath, arguments: [process.execPath, program], shell: false },
+      command: { value: process.execPath, arguments: [process.execPath, ...EXECUTOR_NODE_FLAGS, program], shell: false },
     };
   }
 
@@ -537,7 +540,9 @@ export class ExecutorManager {
       if (command === undefined) {
         const program = commandExecutorPath();
         if (!fs.existsSync(program)) throw new Error(`built-in executor ${program} not found (run \`npm run build\`)`);
-        spec = { file: process.execPath, args: [program], cwd: executor.directory, env };
+        // A small young generation: the executor's heap is tiny and short-lived, and V8's
+        // default semi-space (16 MB) would roughly double its resident memory.
+        spec = { file: process.execPath, args: [...EXECUTOR_NODE_FLAGS, program], cwd: executor.directory, env };
       } else if (command.shell !== false) {
         spec = { file: '/bin/sh', args: ['-c', command.value ?? ''], cwd: executor.directory, env };
       } else {
