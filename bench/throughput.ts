@@ -5,7 +5,8 @@
  *   node dist/bench/throughput.js [--tasks 200] [--slaves 2] [--rounds 2]
  *
  * Prints one JSON line: tasks/s per round (first round includes starting the executors),
- * and peak resident memory (MB) of the master, each slave and each executor process,
+ * CPU seconds used by the master, each slave and all executors over the run (executor
+ * figures are a lower bound: the last sample before each executor exited), and peak resident memory (MB) of the master, each slave and each executor process,
  * sampled every 50 ms while the batch runs.
  *
  * @module
@@ -32,6 +33,17 @@ function rssMb(pid: number): number | undefined {
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (clock ticks of 10 ms). */
+function cpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
   } catch {
     return undefined;
   }
@@ -74,8 +86,14 @@ try {
     };
     note('master', c.master.pid);
     c.slaves.forEach((s, i) => note(`slave${i}`, s.proc.pid));
-    for (const pid of executorPids(c.slaves.map((s) => s.proc.pid))) note(`executor:${pid}`, pid);
+    for (const pid of executorPids(c.slaves.map((s) => s.proc.pid))) {
+      note(`executor:${pid}`, pid);
+      const cpu = cpuSeconds(pid);
+      if (cpu !== undefined) executorCpu.set(pid, cpu);
+    }
   };
+  const executorCpu = new Map<number, number>();
+  const cpuBefore = { master: cpuSeconds(c.master.pid) ?? 0, slaves: c.slaves.map((s) => cpuSeconds(s.proc.pid) ?? 0) };
   const idleMaster = rssMb(c.master.pid);
   const idleSlave = rssMb(c.slaves[0]!.proc.pid);
   const sampler = setInterval(sample, 50);
@@ -91,6 +109,11 @@ try {
     perRound.push(Math.round((tasks / seconds) * 10) / 10);
   }
   clearInterval(sampler);
+  const cpuUsed = {
+    master: (cpuSeconds(c.master.pid) ?? 0) - cpuBefore.master,
+    slaves: c.slaves.map((s, i) => (cpuSeconds(s.proc.pid) ?? 0) - cpuBefore.slaves[i]!),
+    executors: [...executorCpu.values()].reduce((a, b) => a + b, 0),
+  };
   const round1 = (x: number | undefined): number | undefined => (x === undefined ? undefined : Math.round(x * 10) / 10);
   const executors = [...peak].filter(([k]) => k.startsWith('executor:')).map(([, v]) => round1(v));
   console.log(JSON.stringify({
@@ -99,6 +122,11 @@ try {
     slaves,
     command: 'true',
     tasks_per_s: perRound,
+    cpu_seconds: {
+      master: round1(cpuUsed.master),
+      slaves: cpuUsed.slaves.map(round1),
+      executors_total: round1(cpuUsed.executors),
+    },
     rss_mb: {
       master_idle: round1(idleMaster),
       master_peak: round1(peak.get('master')),

@@ -10,6 +10,11 @@
  * capability, SIGTERM to the process group, SIGKILL after the grace period. In a task group,
  * a task ending in anything but TASK_FINISHED kills the rest of its group.
  *
+ * A task with a `health_check` is checked while it runs (health-checker.ts): each health
+ * change is a TASK_RUNNING update with `healthy` and REASON_TASK_HEALTH_CHECK_STATUS_UPDATED;
+ * after `consecutive_failures` failures in a row the task is killed and its TASK_KILLED
+ * carries `healthy: false` (Mesos `CommandExecutor::taskHealthUpdated` and `reaped`).
+ *
  * @module
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -25,6 +30,10 @@ import { nanosecondsToMs } from '../../sdk/executor/duration.js';
 import type { KillPolicy, TaskGroupInfo, TaskID, TaskInfo, TaskStatusReason } from '../../sdk/protocol/mesos.js';
 import { fetchUris } from '../fetcher.js';
 import { terminalOutcome } from './exit-status.js';
+import { parseHealthCheck, type HealthCheckSpec } from './health-check-spec.js';
+import { HealthChecker } from './health-checker.js';
+import { runHealthProbe, type ProbeResult } from './health-probes.js';
+import type { HealthReport } from './health-schedule.js';
 import { buildTaskEnv } from './task-env.js';
 
 /** Mesos's default kill grace period for command tasks. */
@@ -45,6 +54,12 @@ interface TaskRecord {
   /** When the pending SIGKILL fires (clock ms), while a kill is in progress. */
   escalateAt: number | undefined;
   escalation: TimerHandle | undefined;
+  /** The task's compiled `health_check`, if it has one. */
+  healthSpec: HealthCheckSpec | undefined;
+  /** Runs the health check while the task runs. */
+  checker: HealthChecker | undefined;
+  /** The kill came from failing health checks (the terminal update then says `healthy: false`). */
+  killedByHealthCheck: boolean;
   /** Resolves once the task has reached a terminal state. */
   readonly done: Promise<void>;
   markDone: () => void;
@@ -185,7 +200,7 @@ export class CommandExecutor {
     });
     const record: TaskRecord = {
       info: task, group, phase: 'launching', child: undefined, pgid: undefined, killRequested: false,
-      escalateAt: undefined, escalation: undefined, done, markDone,
+      escalateAt: undefined, escalation: undefined, healthSpec: undefined, checker: undefined, killedByHealthCheck: false, done, markDone,
     };
     this.tasks.set(id, record);
     this.logger.info({ taskId: id, name: task.name }, 'launching task');
@@ -197,6 +212,13 @@ export class CommandExecutor {
     const command = task.command;
     if (command?.value === undefined || command.value === '') {
       return this.terminate(record, 'TASK_FAILED', 'Task has no command to run (CommandInfo.value is empty)', 'REASON_TASK_INVALID');
+    }
+    if (task.health_check !== undefined) {
+      // Mesos's master refuses such a task ("Task's health check is invalid: …"); ours does
+      // not validate health checks, so the executor does, before starting anything.
+      const health = parseHealthCheck(task.health_check);
+      if (!health.ok) return this.terminate(record, 'TASK_FAILED', `Task's health check is invalid: ${health.error}`, 'REASON_TASK_INVALID');
+      record.healthSpec = health.spec;
     }
     const sandboxDir = path.join(this.driver.config.sandboxDir, 'tasks', id);
     let env: Record<string, string>;
@@ -255,6 +277,7 @@ export class CommandExecutor {
       void this.send(record.info.task_id, { state: 'TASK_RUNNING' });
       // A KILL that came while the process was starting.
       if (record.killRequested && record.escalateAt === undefined) this.killTask(record, undefined, undefined, true);
+      else this.startHealthChecks(record, sandboxDir, env);
     });
     child.once('error', (err) => {
       if (record.phase !== 'launching') {
@@ -274,6 +297,35 @@ export class CommandExecutor {
     });
   }
 
+  // ---- health checks ----
+
+  private startHealthChecks(record: TaskRecord, sandboxDir: string, env: Record<string, string>): void {
+    const spec = record.healthSpec;
+    if (spec === undefined) return;
+    const taskId = record.info.task_id.value;
+    const logger = this.logger.child({ taskId, healthCheck: spec.probe.type });
+    record.checker = new HealthChecker({
+      spec,
+      clock: this.clock,
+      logger,
+      probe: (signal) => runHealthProbe(spec.probe, spec.timeoutMs, { clock: this.clock, env, cwd: sandboxDir, signal }),
+      onReport: (report, kill, result) => this.onHealthReport(record, report, kill, result),
+    });
+    record.checker.start();
+  }
+
+  /** Mesos `CommandExecutor::taskHealthUpdated`: no health updates once a kill started. */
+  private onHealthReport(record: TaskRecord, report: HealthReport, kill: boolean, result: ProbeResult): void {
+    if (record.phase !== 'running' || record.killRequested) return;
+    this.logger.info({ taskId: record.info.task_id.value, healthy: report.healthy, consecutiveFailures: report.consecutiveFailures, message: result.message }, 'task health changed');
+    void this.send(record.info.task_id, { state: 'TASK_RUNNING', healthy: report.healthy, reason: 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED' });
+    if (kill) {
+      this.logger.warn({ taskId: record.info.task_id.value, consecutiveFailures: report.consecutiveFailures }, 'killing the task: health check failed');
+      record.killedByHealthCheck = true;
+      this.killTask(record, undefined, undefined, true);
+    }
+  }
+
   // ---- killing ----
 
   private kill(taskId: TaskID, policy: KillPolicy | undefined): void {
@@ -291,6 +343,8 @@ export class CommandExecutor {
    */
   private killTask(record: TaskRecord, policy: KillPolicy | undefined, graceCapMs: number | undefined, report: boolean): void {
     if (record.phase === 'exited') return;
+    // Mesos pauses health checking when a kill starts.
+    record.checker?.stop();
     const nanos = policy?.grace_period?.nanoseconds ?? record.info.kill_policy?.grace_period?.nanoseconds;
     let graceMs = nanos !== undefined ? Math.max(0, nanosecondsToMs(nanos)) : this.defaultGraceMs;
     if (graceCapMs !== undefined) graceMs = Math.min(graceMs, graceCapMs);
@@ -324,7 +378,10 @@ export class CommandExecutor {
     record.phase = 'exited';
     record.escalation?.cancel();
     record.escalation = undefined;
-    await this.send(record.info.task_id, { state, message, ...(reason !== undefined ? { reason } : {}) });
+    record.checker?.stop();
+    // Mesos marks the end of a task killed by its health check with `healthy: false` (no special reason).
+    const healthy = state === 'TASK_KILLED' && record.killedByHealthCheck ? { healthy: false } : {};
+    await this.send(record.info.task_id, { state, message, ...(reason !== undefined ? { reason } : {}), ...healthy });
     record.markDone();
     // Mesos's default executor kills the rest of a task group when one task does not finish.
     if (state !== 'TASK_FINISHED' && record.group.length > 0) {
