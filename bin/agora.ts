@@ -19,6 +19,8 @@ const program = new Command('agora')
   .showHelpAfterError('(run with --help for usage)')
   .addCommand(masterCommand())
   .addCommand(slaveCommand())
+  .addCommand((await import('./commands/marathon.js')).marathonCommand())
+  .addCommand((await import('./commands/apps.js')).appsCommand())
   .addCommand(localCommand())
   .addCommand(runCommand())
   .addCommand(versionCommand());

@@ -1,7 +1,8 @@
 /**
- * `agora local`: a whole cluster on this machine in one command — a master and N slaves,
- * each its own OS process (`agora master …`, `agora slave …`) with its own port, work dir
- * and agent id. Children run in their own process groups with a stdin pipe from this
+ * `agora local`: a whole cluster on this machine in one command — a master, N slaves and
+ * Marathon (unless `--no-marathon`), each its own OS process (`agora master …`, `agora
+ * slave …`, `agora marathon …`) with its own port and work dir. Marathon starts once the
+ * slaves are registered and stops first. Children run in their own process groups with a stdin pipe from this
  * process, so Ctrl-C here stops them in order (slaves first, with --cleanup-on-exit so
  * their tasks die too) and they stop by themselves if this process is killed outright.
  *
@@ -21,6 +22,9 @@ interface LocalFlags {
   masterPort: number;
   workDir: string;
   slaveResources?: string;
+  /** `--no-marathon` sets this false. */
+  marathon: boolean;
+  marathonPort?: number;
 }
 
 /** How long each child may take to print its `listening` line, and the slaves to register. */
@@ -28,6 +32,10 @@ const START_TIMEOUT_MS = 60_000;
 /** How long slaves get to stop (they kill their tasks, each with its kill grace). */
 const SLAVE_STOP_TIMEOUT_MS = 20_000;
 const MASTER_STOP_TIMEOUT_MS = 10_000;
+/** Marathon only closes its subscription and server (its tasks stay with the slaves). */
+const MARATHON_STOP_TIMEOUT_MS = 10_000;
+/** Marathon's default port. */
+const DEFAULT_MARATHON_PORT = 8080;
 
 type LogRecord = Record<string, unknown> & { msg?: string };
 
@@ -141,6 +149,8 @@ export function localCommand(): Command {
     .addOption(new Option('--slaves <n>', 'number of slaves').default(3).argParser(intOption(1)))
     .addOption(new Option('--master-port <port>', 'master port; slave i gets master-port+1+i (0: the OS picks every port)').default(5050).argParser(portOption))
     .option('--work-dir <dir>', 'work dir: <dir>/master, <dir>/slave-<i>, logs in <dir>/logs', './.agora')
+    .addOption(new Option('--marathon-port <port>', 'Marathon\'s port (default 8080; 0 when --master-port is 0)').argParser(portOption))
+    .option('--no-marathon', 'do not start Marathon')
     .option('--slave-resources <spec>', 'resources of every slave (default: the host split evenly, at least cpus:2;mem:2048 each, distinct port ranges)')
     .action(async (flags: LocalFlags) => {
       process.exitCode = await runLocal(flags);
@@ -169,7 +179,9 @@ async function runLocal(flags: LocalFlags): Promise<number> {
   });
 
   const stopAll = async (): Promise<void> => {
-    const slaves = children.filter((c) => c.name !== 'master');
+    // Marathon first (it must not react to tasks dying), then the slaves, then the master.
+    await Promise.all(children.filter((c) => c.name === 'marathon').map((c) => c.stop(MARATHON_STOP_TIMEOUT_MS)));
+    const slaves = children.filter((c) => c.name !== 'master' && c.name !== 'marathon');
     await Promise.all(slaves.map((c) => c.stop(SLAVE_STOP_TIMEOUT_MS)));
     await Promise.all(children.filter((c) => c.name === 'master').map((c) => c.stop(MASTER_STOP_TIMEOUT_MS)));
     // Executors and tasks of a slave that could not clean up (killed, timed out).
@@ -236,14 +248,30 @@ async function runLocal(flags: LocalFlags): Promise<number> {
         })).then(() => true),
         stopped.then(() => false),
       ]);
-      if (ready) {
+      let marathon: Child | undefined;
+      if (ready && flags.marathon) {
+        marathon = spawnChild('marathon', [
+          'marathon', '--master', masterAddress,
+          '--port', String(flags.marathonPort ?? (flags.masterPort === 0 ? 0 : DEFAULT_MARATHON_PORT)),
+          '--work-dir', path.join(workDir, 'marathon'), '--bind', '127.0.0.1', '--hostname', '127.0.0.1',
+        ]);
+        const up = await Promise.race([
+          marathon.waitForLog((r) => r.msg === 'listening' && typeof r.port === 'number', 'listening', START_TIMEOUT_MS),
+          stopped.then(() => undefined),
+        ]);
+        if (up !== undefined) marathon.port = up.port as number;
+      }
+      if (ready && (marathon === undefined || marathon.port !== undefined)) {
+        const marathonUrl = marathon !== undefined ? `http://127.0.0.1:${marathon.port}` : undefined;
         const lines = [
           `Agora local cluster is up (work dir ${workDir}, logs in ${logDir})`,
           `  master   http://127.0.0.1:${master.port}  pid ${master.pid}`,
           ...slaves.map((s, i) => `  ${s.name.padEnd(8)} http://127.0.0.1:${s.port}  pid ${s.pid}  agent ${s.agentId}  ${formatResources(parseResources(slaveResources[i]!))}`),
+          ...(marathon !== undefined ? [`  marathon ${marathonUrl}  pid ${marathon.pid}`] : []),
           '',
           `Run a task:  npx agora run --master ${masterAddress} -- echo hello`,
           `State:       curl http://${masterAddress}/master/state`,
+          ...(marathonUrl !== undefined ? [`Marathon:    curl ${marathonUrl}/v2/apps`] : []),
           'Press Ctrl-C to stop.',
           '',
         ];

@@ -45,8 +45,8 @@ export function unknownTask(id: string): HttpError {
 }
 
 /** 422 `Object is not valid` with Marathon's validation details (Validation.scala failure writes). */
-export function invalidObject(details: Array<{ path: string; errors: string[] }>): HttpError {
-  return new HttpError(422, { message: 'Object is not valid', details });
+export function invalidObject(details: Array<{ path: string; errors: string[] }>, message = 'Object is not valid'): HttpError {
+  return new HttpError(422, { message, details });
 }
 
 /** 400 with a message (BadRequestException). */

@@ -31,6 +31,7 @@ export interface InstanceChange {
 export class InstanceTracker {
   private readonly byId = new Map<string, Instance>();
   private readonly byTask = new Map<string, string>();
+  private readonly byApp = new Map<PathId, Map<string, Instance>>();
   private readonly failures = new Map<PathId, TaskFailure>();
   private readonly listeners = new Set<(change: InstanceChange) => void>();
 
@@ -62,9 +63,9 @@ export class InstanceTracker {
     return id === undefined ? undefined : this.byId.get(id);
   }
 
-  /** Instances of an app, oldest first (by staging, then id). */
+  /** Instances of an app. */
   ofApp(appId: PathId): Instance[] {
-    return [...this.byId.values()].filter((i) => i.appId === appId);
+    return [...(this.byApp.get(appId)?.values() ?? [])];
   }
 
   all(): Instance[] {
@@ -105,6 +106,9 @@ export class InstanceTracker {
     if (previous === undefined) return;
     await this.store.deleteInstance(instanceId);
     this.byId.delete(instanceId);
+    const ofApp = this.byApp.get(previous.appId);
+    ofApp?.delete(instanceId);
+    if (ofApp?.size === 0) this.byApp.delete(previous.appId);
     if (this.byTask.get(previous.taskId) === instanceId) this.byTask.delete(previous.taskId);
     this.emit({ previous, instanceId, appId: previous.appId });
   }
@@ -161,6 +165,12 @@ export class InstanceTracker {
       this.byTask.delete(previous.taskId);
     }
     this.byId.set(instance.instanceId, instance);
+    let ofApp = this.byApp.get(instance.appId);
+    if (ofApp === undefined) {
+      ofApp = new Map();
+      this.byApp.set(instance.appId, ofApp);
+    }
+    ofApp.set(instance.instanceId, instance);
     if (instance.taskId !== '') this.byTask.set(instance.taskId, instance.instanceId);
   }
 

@@ -5,16 +5,9 @@
  *
  * @module
  */
-import { backoffAfterFailure, launchDelayRemainingMs, type BackoffState } from '../launch/index.js';
+import { backoffAfterFailure, launchDelayRemainingMs, NO_MATCH_REASONS, queueDelay, type BackoffState } from '../launch/index.js';
 import type { AppDefinition, Instance, PathId, QueueEntry } from '../model/types.js';
 import { isoOf } from './time.js';
-
-/** Marathon's rejection reasons, in its order (NoMatchReason). */
-export const NO_MATCH_REASONS = [
-  'UnfulfilledRole', 'UnfulfilledConstraint', 'NoCorrespondingReservationFound', 'AgentMaintenance',
-  'InsufficientCpus', 'InsufficientMemory', 'InsufficientDisk', 'InsufficientGpus', 'InsufficientPorts',
-  'DeclinedScarceResources',
-] as const;
 
 interface OfferSummary {
   processedOffersCount: number;
@@ -71,7 +64,6 @@ export class LaunchQueue {
 
   /** One /v2/queue entry per app with scheduled instances or a pending delay. */
   entry(app: AppDefinition, scheduled: readonly Instance[], nowMs: number, sinceMs: number): QueueEntry {
-    const remaining = this.delayRemainingMs(app, nowMs);
     const s = this.summaries.get(app.id);
     const processed = s?.processedOffersCount ?? 0;
     const rejects = NO_MATCH_REASONS.map((reason) => ({ reason, declined: s?.declined.get(reason) ?? 0, processed }));
@@ -79,7 +71,7 @@ export class LaunchQueue {
       app,
       count: scheduled.length,
       role: app.role ?? '*',
-      delay: { timeLeftSeconds: Math.ceil(remaining / 1000), overdue: remaining <= 0 },
+      delay: queueDelay(this.backoff.get(app.id), app, nowMs),
       since: isoOf(sinceMs),
       processedOffersSummary: {
         processedOffersCount: processed,

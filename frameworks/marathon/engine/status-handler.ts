@@ -1,0 +1,60 @@
+/**
+ * What a Mesos status update does (Marathon's TaskStatusUpdateProcessor): the tracker
+ * records it; a terminal task's instance is expunged (a failure of a wanted instance raises
+ * the app's launch delay, a kill Marathon asked for does not); an instance that lost its
+ * task to the master (LOST) and was not wanted any more is expunged too; a live task Marathon
+ * does not know is killed.
+ *
+ * @module
+ */
+import type { Logger } from '../../../sdk/core/log.js';
+import { isTerminalState, type TaskStatus } from '../../../sdk/protocol/index.js';
+import type { AppDefinition, Instance } from '../model/types.js';
+import { isFailureCondition, isTerminalCondition } from './conditions.js';
+import type { MarathonFramework } from './framework.js';
+import type { InstanceActions } from './instance-actions.js';
+import type { InstanceTracker } from './instance-tracker.js';
+import type { LaunchQueue } from './launch-queue.js';
+
+export interface StatusHandlerDeps {
+  tracker: InstanceTracker;
+  actions: InstanceActions;
+  queue: LaunchQueue;
+  framework: () => MarathonFramework | undefined;
+  logger: Logger;
+  now(): number;
+  appFor(instance: Instance): AppDefinition | undefined;
+}
+
+export class StatusHandler {
+  constructor(private readonly deps: StatusHandlerDeps) {}
+
+  async handle(status: TaskStatus): Promise<void> {
+    const { tracker, actions, logger } = this.deps;
+    const change = await tracker.applyStatus(status);
+    if (change === undefined) {
+      if (!isTerminalState(status.state)) {
+        logger.warn({ taskId: status.task_id.value, state: status.state }, 'killing a task Marathon does not know');
+        await this.deps.framework()?.kill(status.task_id.value, status.agent_id?.value);
+      }
+      return;
+    }
+    const instance = change.current!;
+    if (isTerminalCondition(instance.condition)) {
+      const byUs = actions.killRequested(instance.instanceId) || instance.goal !== 'Running';
+      if (!byUs && isFailureCondition(instance.condition)) {
+        const app = this.deps.appFor(instance);
+        if (app !== undefined) this.deps.queue.recordFailure(app, this.deps.now());
+      }
+      logger.info({ taskId: instance.taskId, state: status.state, message: status.message, byMarathon: byUs }, 'task ended');
+      actions.settled(instance.instanceId);
+      await tracker.expunge(instance.instanceId);
+      return;
+    }
+    // LOST is terminal for Mesos: a kill is pointless, and an unwanted instance can go now.
+    if (status.state === 'TASK_LOST' && instance.goal !== 'Running') {
+      actions.settled(instance.instanceId);
+      await tracker.expunge(instance.instanceId);
+    }
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * The MarathonStore contract, run against both implementations (FileStore in a temp dir,
+ * MemoryStore): what is saved is loaded back, app versions are pruned to the newest 50,
+ * deletions stick, and (FileStore) a new store on the same dir sees everything.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { FileStore } from '../../frameworks/marathon/engine/file-store.js';
+import { MemoryStore } from '../../frameworks/marathon/engine/memory-store.js';
+import { MAX_APP_VERSIONS, type MarathonStore } from '../../frameworks/marathon/engine/store.js';
+import type { AppDefinition, DeploymentPlan, Group, Instance } from '../../frameworks/marathon/model/types.js';
+
+function ts(n: number): string {
+  return new Date(Date.UTC(2026, 0, 1) + n * 1000).toISOString();
+}
+
+function app(id: string, n: number): AppDefinition {
+  return {
+    id, cmd: 'sleep 100', env: {}, instances: 1, cpus: 0.1, mem: 32, disk: 0, gpus: 0, executor: '', constraints: [], fetch: [],
+    backoffSeconds: 1, backoffFactor: 1.15, maxLaunchDelaySeconds: 300, healthChecks: [], readinessChecks: [], dependencies: [],
+    upgradeStrategy: { minimumHealthCapacity: 1, maximumOverCapacity: 1 }, labels: {}, portDefinitions: [], requirePorts: false,
+    killSelection: 'YOUNGEST_FIRST', unreachableStrategy: { inactiveAfterSeconds: 0, expungeAfterSeconds: 0 }, secrets: {}, networks: [],
+    version: ts(n), versionInfo: { lastScalingAt: ts(n), lastConfigChangeAt: ts(n) },
+  };
+}
+
+function root(n: number, apps: AppDefinition[]): Group {
+  return { id: '/', apps, groups: [], dependencies: [], version: ts(n) };
+}
+
+function instance(id: string): Instance {
+  return { instanceId: `web.instance-${id}`, appId: '/web', runSpecVersion: ts(1), taskId: `web.instance-${id}._app.1`, incarnation: 1, condition: 'Running', hostPorts: [31000], goal: 'Running' };
+}
+
+function plan(id: string): DeploymentPlan {
+  return { id, version: ts(2), original: root(1, []), target: root(2, [app('/web', 2)]), steps: [{ actions: [{ action: 'ScaleApplication', app: '/web', scaleTo: 1 }] }], affectedApps: ['/web'] };
+}
+
+const dirs: string[] = [];
+t.teardown(() => {
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+function fileStore(): { make: () => MarathonStore } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'marathon-store-'));
+  dirs.push(dir);
+  return { make: () => new FileStore(dir) };
+}
+function memoryStore(): { make: () => MarathonStore } {
+  const s = new MemoryStore();
+  return { make: () => s };
+}
+
+for (const [name, factory] of [['FileStore', fileStore], ['MemoryStore', memoryStore]] as const) {
+  t.test(`${name}: contract`, async (t) => {
+    t.test('a fresh store is empty', async (t) => {
+      const s = factory().make();
+      const state = await s.load();
+      t.equal(state.frameworkId, undefined);
+      t.equal(state.root, undefined);
+      t.same(state.groupVersions, []);
+      t.equal(state.appVersions.size, 0);
+      t.same(state.deployments, []);
+      t.same(state.instances, []);
+    });
+
+    t.test('everything saved is loaded back (by a new store on the same place)', async (t) => {
+      const f = factory();
+      const s = f.make();
+      await s.saveFrameworkId('fw-1');
+      await s.saveAppVersion(app('/web', 1));
+      await s.saveAppVersion(app('/web', 2));
+      await s.saveAppVersion(app('/prod/db', 1));
+      await s.saveRoot(root(1, [app('/web', 1)]));
+      await s.saveRoot(root(2, [app('/web', 2)]));
+      await s.saveDeployment(plan('d1'));
+      await s.saveInstance(instance('a'));
+      await s.saveInstance({ ...instance('b'), condition: 'Staging' });
+      await s.saveInstance({ ...instance('b'), condition: 'Running' });
+      await s.close();
+      const state = await f.make().load();
+      t.equal(state.frameworkId, 'fw-1');
+      t.same(state.root, root(2, [app('/web', 2)]));
+      t.same(state.groupVersions.map((g) => g.version), [ts(1), ts(2)]);
+      t.same(state.appVersions.get('/web')!.map((a) => a.version), [ts(1), ts(2)]);
+      t.same(state.appVersions.get('/prod/db')!.map((a) => a.id), ['/prod/db']);
+      t.same(state.deployments, [plan('d1')]);
+      t.same(state.instances.map((i) => [i.instanceId, i.condition]).sort(), [['web.instance-a', 'Running'], ['web.instance-b', 'Running']]);
+    });
+
+    t.test('deletions stick', async (t) => {
+      const f = factory();
+      const s = f.make();
+      await s.saveAppVersion(app('/gone', 1));
+      await s.saveDeployment(plan('d2'));
+      await s.saveInstance(instance('c'));
+      await s.deleteApp('/gone');
+      await s.deleteDeployment('d2');
+      await s.deleteInstance('web.instance-c');
+      await s.deleteInstance('web.instance-never-there');
+      const state = await f.make().load();
+      t.notOk(state.appVersions.has('/gone'));
+      t.notOk(state.deployments.some((d) => d.id === 'd2'));
+      t.notOk(state.instances.some((i) => i.instanceId === 'web.instance-c'));
+    });
+
+    t.test(`app versions are pruned to the newest ${MAX_APP_VERSIONS}`, async (t) => {
+      const f = factory();
+      const s = f.make();
+      for (let n = 0; n < MAX_APP_VERSIONS + 5; n++) await s.saveAppVersion(app('/many', 100 + n));
+      const versions = (await f.make().load()).appVersions.get('/many')!;
+      t.equal(versions.length, MAX_APP_VERSIONS);
+      t.equal(versions[0]!.version, ts(105));
+      t.equal(versions.at(-1)!.version, ts(100 + MAX_APP_VERSIONS + 4));
+    });
+
+    t.test('loaded values are copies: mutating them changes nothing stored', async (t) => {
+      const f = factory();
+      const s = f.make();
+      await s.saveInstance(instance('d'));
+      const first = await s.load();
+      first.instances.find((i) => i.instanceId === 'web.instance-d')!.condition = 'Failed';
+      const second = await f.make().load();
+      t.equal(second.instances.find((i) => i.instanceId === 'web.instance-d')!.condition, 'Running');
+    });
+  });
+}
+
+t.test('FileStore: concurrent writes to one file land in call order, no temp files left', async (t) => {
+  const f = fileStore();
+  const s = f.make() as FileStore;
+  await Promise.all(['Staging', 'Starting', 'Running', 'Killing'].map((c) => s.saveInstance({ ...instance('e'), condition: c as Instance['condition'] })));
+  const state = await f.make().load();
+  t.equal(state.instances[0]!.condition, 'Killing');
+  const leftovers = fs.readdirSync(path.join(s.dir, 'instances')).filter((n) => n.endsWith('.tmp'));
+  t.same(leftovers, []);
+});
