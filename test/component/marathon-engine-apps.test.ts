@@ -96,6 +96,29 @@ t.test('apps on a real cluster', async (t) => {
     t.ok(after.every((i) => i.runSpecVersion === service.app('/web')!.version), 'all on the new version');
   });
 
+  await t.test('readiness checks gate a deployment', async (t) => {
+    const base = {
+      id: '/ready', cmd: 'exec python3 -m http.server $PORT0 --bind 127.0.0.1', instances: 2, cpus: 0.1, mem: 32,
+      portDefinitions: [{ port: 0, name: 'http' }],
+    };
+    const notReady = appFrom({ ...base, readinessChecks: [{ name: 'r', protocol: 'HTTP', path: '/missing', portName: 'http', intervalSeconds: 2, timeoutSeconds: 1, httpStatusCodesForReady: [200], preserveLastResponse: true }] });
+    const stuck = await deployApp(m, notReady);
+    const status = await waitFor(() => {
+      const d = service.deployments().find((x) => x.plan.id === stuck.id);
+      return d !== undefined && d.readinessCheckResults.length === 2 && d.readinessCheckResults.every((r) => r.lastResponse?.status === 404) ? d : undefined;
+    }, { timeoutMs: SOON, what: 'readiness results with 404' });
+    t.ok(status.readinessCheckResults.every((r) => r.ready === false && r.name === 'r'), 'not ready: the deployment waits');
+    t.equal(running(m, '/ready').length, 2, 'while the tasks run');
+
+    const ready = appFrom({ ...base, readinessChecks: [{ name: 'r', protocol: 'HTTP', path: '/', portName: 'http', intervalSeconds: 2, timeoutSeconds: 1, httpStatusCodesForReady: [200] }] });
+    const fixed = await deployApp(m, ready, true);
+    await waitDeployed(m, fixed);
+    t.ok(m.events.events.some((e) => e.eventType === 'deployment_failed' && e.id === stuck.id), 'the forced update superseded the stuck deployment');
+    const after = service.instances('/ready').filter((i) => i.goal === 'Running');
+    t.equal(after.length, 2);
+    t.ok(after.every((i) => i.ready === true && i.condition === 'Running'), 'new instances ready');
+  });
+
   await t.test('deleting an app kills its tasks', async (t) => {
     const ids = service.instances('/sleeper').map((i) => i.taskId);
     const mark = m.events.events.length;

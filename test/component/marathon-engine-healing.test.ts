@@ -28,7 +28,8 @@ t.test('self-healing on a real cluster', async (t) => {
     slaves: 2,
     masterArgs: ['--agent-ping-timeout', '500ms', '--max-agent-ping-timeouts', '2'],
   });
-  const m = await startTestMarathon(t, c, { workDir: path.join(tempWorkDir(t, 'marathon-'), 'm') });
+  // Frequent reconciliation: an agent back from a partition is learnt about through it (as in Mesos).
+  const m = await startTestMarathon(t, c, { workDir: path.join(tempWorkDir(t, 'marathon-'), 'm'), reconciliationIntervalMs: 2000 });
   const service = m.marathon.service;
 
   await t.test('offers are suppressed when nothing waits and revived for new work', async (t) => {
@@ -103,6 +104,36 @@ t.test('self-healing on a real cluster', async (t) => {
     const entry = service.queue().find((q) => q.app.id === '/crash');
     t.same(entry?.delay, { timeLeftSeconds: 0, overdue: true }, 'no delay after reset');
     await remove(m, '/crash');
+  });
+
+  await t.test('unreachableStrategy: replaced after inactiveAfterSeconds; extras killed when it comes back', async (t) => {
+    const plan = await deployApp(m, appFrom({
+      id: '/partition', cmd: 'exec sleep 3600', instances: 2, cpus: 0.1, mem: 16,
+      unreachableStrategy: { inactiveAfterSeconds: 1, expungeAfterSeconds: 3600 },
+    }));
+    await waitDeployed(m, plan);
+    const onSlave = (agentId: string): number => running(m, '/partition').filter((i) => i.agentId === agentId).length;
+    const paused = c.slaves.reduce((a, b) => (onSlave(a.agentId) >= onSlave(b.agentId) ? a : b));
+    const cut = running(m, '/partition').filter((i) => i.agentId === paused.agentId).map((i) => i.instanceId);
+    const mark = m.events.events.length;
+    process.kill(paused.proc.pid, 'SIGSTOP');
+    let resumed = false;
+    t.teardown(() => {
+      if (!resumed) process.kill(paused.proc.pid, 'SIGCONT');
+    });
+    for (const id of cut) {
+      await m.events.waitFor((e) => e.eventType === 'instance_changed_event' && e.instanceId === id && e.condition === 'UnreachableInactive', 2 * SOON, `${id} inactive`, mark);
+    }
+    await waitFor(() => running(m, '/partition').length === 2, { timeoutMs: 2 * SOON, what: 'replacements while the slave is away' });
+    t.ok(cut.every((id) => service.instances('/partition').some((i) => i.instanceId === id)), 'the unreachable instances are kept (not expunged yet)');
+    process.kill(paused.proc.pid, 'SIGCONT');
+    resumed = true;
+    for (const id of cut) {
+      await m.events.waitFor((e) => e.eventType === 'instance_changed_event' && e.instanceId === id && e.condition === 'Running', 2 * SOON, `${id} back`, mark);
+    }
+    await waitFor(() => service.instances('/partition').length === 2 && running(m, '/partition').length === 2, { timeoutMs: 2 * SOON, what: 'extras killed' });
+    t.equal(running(m, '/partition').length, 2, 'back to exactly 2');
+    await remove(m, '/partition');
   });
 
   await t.test('a SIGKILLed slave: its instances are replaced on the other slave', async (t) => {

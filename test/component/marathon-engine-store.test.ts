@@ -10,7 +10,7 @@ import t from 'tap';
 import { FileStore } from '../../frameworks/marathon/engine/file-store.js';
 import { MemoryStore } from '../../frameworks/marathon/engine/memory-store.js';
 import { MAX_APP_VERSIONS, type MarathonStore } from '../../frameworks/marathon/engine/store.js';
-import type { AppDefinition, DeploymentPlan, Group, Instance } from '../../frameworks/marathon/model/types.js';
+import type { AppDefinition, DeploymentPlan, Group, Instance, TaskFailure } from '../../frameworks/marathon/model/types.js';
 
 function ts(n: number): string {
   return new Date(Date.UTC(2026, 0, 1) + n * 1000).toISOString();
@@ -32,6 +32,10 @@ function root(n: number, apps: AppDefinition[]): Group {
 
 function instance(id: string): Instance {
   return { instanceId: `web.instance-${id}`, appId: '/web', runSpecVersion: ts(1), taskId: `web.instance-${id}._app.1`, incarnation: 1, condition: 'Running', hostPorts: [31000], goal: 'Running' };
+}
+
+function failure(appId: string, message: string): TaskFailure {
+  return { appId, host: 'h', message, state: 'TASK_FAILED', taskId: 't', timestamp: ts(3), version: ts(1), slaveId: 'S0' };
 }
 
 function plan(id: string): DeploymentPlan {
@@ -63,6 +67,7 @@ for (const [name, factory] of [['FileStore', fileStore], ['MemoryStore', memoryS
       t.equal(state.appVersions.size, 0);
       t.same(state.deployments, []);
       t.same(state.instances, []);
+      t.same(state.taskFailures, []);
     });
 
     t.test('everything saved is loaded back (by a new store on the same place)', async (t) => {
@@ -78,6 +83,8 @@ for (const [name, factory] of [['FileStore', fileStore], ['MemoryStore', memoryS
       await s.saveInstance(instance('a'));
       await s.saveInstance({ ...instance('b'), condition: 'Staging' });
       await s.saveInstance({ ...instance('b'), condition: 'Running' });
+      await s.saveTaskFailure(failure('/web', 'first'));
+      await s.saveTaskFailure(failure('/web', 'second'));
       await s.close();
       const state = await f.make().load();
       t.equal(state.frameworkId, 'fw-1');
@@ -87,12 +94,14 @@ for (const [name, factory] of [['FileStore', fileStore], ['MemoryStore', memoryS
       t.same(state.appVersions.get('/prod/db')!.map((a) => a.id), ['/prod/db']);
       t.same(state.deployments, [plan('d1')]);
       t.same(state.instances.map((i) => [i.instanceId, i.condition]).sort(), [['web.instance-a', 'Running'], ['web.instance-b', 'Running']]);
+      t.same(state.taskFailures, [failure('/web', 'second')], 'the last failure per app');
     });
 
     t.test('deletions stick', async (t) => {
       const f = factory();
       const s = f.make();
       await s.saveAppVersion(app('/gone', 1));
+      await s.saveTaskFailure(failure('/gone', 'x'));
       await s.saveDeployment(plan('d2'));
       await s.saveInstance(instance('c'));
       await s.deleteApp('/gone');
@@ -101,6 +110,7 @@ for (const [name, factory] of [['FileStore', fileStore], ['MemoryStore', memoryS
       await s.deleteInstance('web.instance-never-there');
       const state = await f.make().load();
       t.notOk(state.appVersions.has('/gone'));
+      t.notOk(state.taskFailures.some((f) => f.appId === '/gone'), 'its task failure too');
       t.notOk(state.deployments.some((d) => d.id === 'd2'));
       t.notOk(state.instances.some((i) => i.instanceId === 'web.instance-c'));
     });

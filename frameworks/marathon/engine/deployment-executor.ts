@@ -18,6 +18,7 @@
  */
 import type { Clock } from '../../../sdk/core/clock.js';
 import type { Logger } from '../../../sdk/core/log.js';
+import { renderApp, renderGroup } from '../model/index.js';
 import { nextUpgradeMoves, selectInstancesToKill } from '../plan/index.js';
 import type { AppDefinition, DeploymentAction, DeploymentPlan, DeploymentStatus, Instance, PathId } from '../model/types.js';
 import { isActive, isTerminalCondition } from './conditions.js';
@@ -29,11 +30,14 @@ import type { InstanceTracker } from './instance-tracker.js';
 import type { MarathonStore } from './store.js';
 import { isoOf } from './time.js';
 
-/** Running or healthy enough for a deployment: Running, healthy if it has health checks, ready if it has readiness checks. */
-export function healthyOrReady(app: AppDefinition, i: Instance): boolean {
+/**
+ * Good enough for a deployment: Running, healthy if the app has health checks, and (when
+ * `requireReady`, i.e. for instances the deployment started) ready if it has readiness checks.
+ */
+export function healthyOrReady(app: AppDefinition, i: Instance, requireReady = true): boolean {
   if (i.condition !== 'Running') return false;
   if (app.healthChecks.length > 0 && i.healthy !== true) return false;
-  if (app.readinessChecks.length > 0 && i.ready === false) return false;
+  if (requireReady && app.readinessChecks.length > 0 && i.ready !== true) return false;
   return true;
 }
 
@@ -67,11 +71,12 @@ export interface DeploymentExecutorDeps {
 
 /** The plan as Marathon renders it in events and /v2/deployments-like bodies. */
 export function renderPlanForEvent(plan: DeploymentPlan): Record<string, unknown> {
+  const group = (g: DeploymentPlan['original']): Record<string, unknown> => renderGroup(g, { embedApps: true, embedGroups: true, renderApp });
   return {
     id: plan.id,
     version: plan.version,
-    original: plan.original,
-    target: plan.target,
+    original: group(plan.original),
+    target: group(plan.target),
     steps: plan.steps.map((s) => ({ actions: s.actions.map((a) => ({ action: a.action, app: a.app })) })),
   };
 }
@@ -88,8 +93,8 @@ export class DeploymentExecutor {
   }
 
   /** Running deployments, oldest first. */
-  statuses(): DeploymentStatus[] {
-    return [...this.runs.values()].map((r) => ({ plan: r.plan, currentStep: Math.min(r.step + 1, Math.max(1, r.plan.steps.length)), readinessCheckResults: [] }));
+  statuses(readiness: (plan: DeploymentPlan) => DeploymentStatus['readinessCheckResults'] = () => []): DeploymentStatus[] {
+    return [...this.runs.values()].map((r) => ({ plan: r.plan, currentStep: Math.min(r.step + 1, Math.max(1, r.plan.steps.length)), readinessCheckResults: readiness(r.plan) }));
   }
 
   get(id: string): DeploymentPlan | undefined {
@@ -187,7 +192,7 @@ export class DeploymentExecutor {
         const isNew = (i: Instance): boolean => runsConfigOf(target, i, this.deps.definitionOf(i));
         const oldInstances = alive.filter((i) => !isNew(i));
         const newInstances = alive.filter(isNew);
-        const moves = nextUpgradeMoves({ target, oldInstances, newInstances, healthyOrReady: (i) => healthyOrReady(target, i) });
+        const moves = nextUpgradeMoves({ target, oldInstances, newInstances, healthyOrReady: (i) => healthyOrReady(target, i, isNew(i)) });
         for (const i of moves.kill) await actions.kill(i, 'Decommissioned', 'replaced by a new version');
         if (moves.launch > 0) await actions.schedule(target, moves.launch);
         return moves.done;

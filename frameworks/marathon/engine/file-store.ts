@@ -1,7 +1,7 @@
 /**
  * The standalone {@link MarathonStore}: JSON files in the work dir, one per entity
  * (`root.json`, `framework-id.json`, `groups/<version>.json`, `apps/<id>.json` holding that
- * app's versions, `deployments/<id>.json`, `instances/<id>.json`).
+ * app's versions, `deployments/<id>.json`, `instances/<id>.json`, `failures/<app id>.json`).
  *
  * Every write is durable before it resolves: the JSON goes to a temp file which is fsynced,
  * renamed over the target, and the directory fsynced (a crash leaves the old or the new
@@ -12,10 +12,10 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { AppDefinition, DeploymentPlan, Group, Instance, PathId } from '../model/types.js';
+import type { AppDefinition, DeploymentPlan, Group, Instance, PathId, TaskFailure } from '../model/types.js';
 import { addVersion, MAX_APP_VERSIONS, MAX_GROUP_VERSIONS, type MarathonStore, type StoredState } from './store.js';
 
-const DIRS = ['groups', 'apps', 'deployments', 'instances'] as const;
+const DIRS = ['groups', 'apps', 'deployments', 'instances', 'failures'] as const;
 
 /** A file name for an id (ids hold `/` and `.`). */
 function fileNameOf(id: string): string {
@@ -125,6 +125,7 @@ export class FileStore implements MarathonStore {
       appVersions,
       deployments: await this.readDir<DeploymentPlan>('deployments'),
       instances: await this.readDir<Instance>('instances'),
+      taskFailures: await this.readDir<TaskFailure>('failures'),
     };
   }
 
@@ -153,9 +154,16 @@ export class FileStore implements MarathonStore {
     });
   }
 
-  deleteApp(id: PathId): Promise<void> {
+  saveTaskFailure(failure: TaskFailure): Promise<void> {
+    const file = path.join(this.dir, 'failures', fileNameOf(failure.appId));
+    return this.serial(file, () => this.writeAtomic(file, failure));
+  }
+
+  async deleteApp(id: PathId): Promise<void> {
     const file = path.join(this.dir, 'apps', fileNameOf(id));
-    return this.serial(file, () => this.remove(file));
+    await this.serial(file, () => this.remove(file));
+    const failure = path.join(this.dir, 'failures', fileNameOf(id));
+    await this.serial(failure, () => this.remove(failure));
   }
 
   saveDeployment(plan: DeploymentPlan): Promise<void> {

@@ -108,8 +108,8 @@ export class MarathonFramework {
     return this.scheduler.start();
   }
 
-  async launch(offerId: string, tasks: TaskInfo[]): Promise<void> {
-    await this.scheduler.launch([offerId], tasks);
+  async launch(offerId: string, tasks: TaskInfo[], filters?: { refuse_seconds: number }): Promise<void> {
+    await this.scheduler.launch([offerId], tasks, filters);
   }
 
   async decline(offerIds: string[], refuseSeconds: number): Promise<void> {

@@ -41,9 +41,10 @@ export class InstanceTracker {
     private readonly clock: Clock,
   ) {}
 
-  /** Loads instances from the store at start (no events). */
-  restore(instances: readonly Instance[]): void {
+  /** Loads instances and task failures from the store at start (no events). */
+  restore(instances: readonly Instance[], failures: readonly TaskFailure[] = []): void {
     for (const i of instances) this.index(i);
+    for (const f of failures) this.failures.set(f.appId, f);
   }
 
   /** Called after every persisted change. */
@@ -136,7 +137,7 @@ export class InstanceTracker {
     }
     if (condition !== 'Running') delete current.ready;
     if (isTerminalCondition(condition) && isFailureCondition(condition) && previous.goal === 'Running') {
-      this.failures.set(previous.appId, {
+      const failure: TaskFailure = {
         appId: previous.appId,
         host: previous.host ?? '',
         message: status.message ?? '',
@@ -145,7 +146,9 @@ export class InstanceTracker {
         timestamp: isoOf(now),
         version: previous.runSpecVersion,
         ...(previous.agentId !== undefined ? { slaveId: previous.agentId } : {}),
-      });
+      };
+      await this.store.saveTaskFailure(failure);
+      this.failures.set(previous.appId, failure);
     }
     const changed = previous.condition !== current.condition || previous.healthy !== current.healthy
       || previous.agentId !== current.agentId || previous.mesosState !== current.mesosState;

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { AppDefinition, DeploymentPlan, Group, Instance, PathId } from '../model/types.js';
+import type { AppDefinition, DeploymentPlan, Group, Instance, PathId, TaskFailure } from '../model/types.js';
 import { addVersion, MAX_APP_VERSIONS, MAX_GROUP_VERSIONS, type MarathonStore, type StoredState } from './store.js';
 
 export class MemoryStore implements MarathonStore {
@@ -14,6 +14,7 @@ export class MemoryStore implements MarathonStore {
   private readonly appVersions = new Map<PathId, AppDefinition[]>();
   private readonly deployments = new Map<string, DeploymentPlan>();
   private readonly instances = new Map<string, Instance>();
+  private readonly failures = new Map<PathId, TaskFailure>();
 
   async load(): Promise<StoredState> {
     return structuredClone({
@@ -23,6 +24,7 @@ export class MemoryStore implements MarathonStore {
       appVersions: new Map(this.appVersions),
       deployments: [...this.deployments.values()],
       instances: [...this.instances.values()],
+      taskFailures: [...this.failures.values()],
     });
   }
 
@@ -39,8 +41,13 @@ export class MemoryStore implements MarathonStore {
     this.appVersions.set(app.id, addVersion(this.appVersions.get(app.id) ?? [], structuredClone(app), MAX_APP_VERSIONS));
   }
 
+  async saveTaskFailure(failure: TaskFailure): Promise<void> {
+    this.failures.set(failure.appId, structuredClone(failure));
+  }
+
   async deleteApp(id: PathId): Promise<void> {
     this.appVersions.delete(id);
+    this.failures.delete(id);
   }
 
   async saveDeployment(plan: DeploymentPlan): Promise<void> {

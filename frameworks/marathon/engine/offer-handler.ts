@@ -90,6 +90,10 @@ export class OfferHandler {
     for (const [appId, s] of result.stats) {
       for (let n = 0; n < s.processed; n++) this.deps.queue.recordOffer(appId, n < s.used, n < s.used ? [] : s.reasons, now);
     }
+    // What is left of a used offer comes back soon while instances still wait (Mesos would
+    // otherwise filter it for its default 5 s); once the queue is empty, for as long as a decline.
+    const stillWaiting = candidates.reduce((n, c) => n + c.scheduled.length, 0) > result.launches.reduce((n, l) => n + l.matched.length, 0);
+    const acceptFilters = { refuse_seconds: stillWaiting ? 0 : this.deps.declineRefuseSeconds };
     for (const { offer, matched } of result.launches) {
       const tasks: TaskInfo[] = [];
       const provisioned: Instance[] = [];
@@ -100,7 +104,7 @@ export class OfferHandler {
         tasks.push(buildTaskInfo(m.app, instance, { agentId: offer.agent_id.value, hostname: offer.hostname, resources: m.resources, hostPorts: m.hostPorts }));
       }
       try {
-        await framework.launch(offer.id.value, tasks);
+        await framework.launch(offer.id.value, tasks, acceptFilters);
         this.deps.logger.info({ offerId: offer.id.value, agentId: offer.agent_id.value, tasks: tasks.map((t) => t.task_id.value) }, 'launched tasks');
       } catch (err) {
         this.deps.logger.warn({ err: (err as Error).message, offerId: offer.id.value }, 'launch failed; instances go back to the queue');

@@ -27,6 +27,7 @@ import { groupChangeSuccessEvent } from './events.js';
 import { MarathonFramework } from './framework.js';
 import { appIn, GroupRepository } from './group-repository.js';
 import { HealthCheckManager } from './health/health-check-manager.js';
+import { createReadinessFetch, ReadinessChecks, type ReadinessFetch } from './readiness/readiness-checks.js';
 import { createProbe, type Probe } from './health/probes.js';
 import { InstanceActions } from './instance-actions.js';
 import { InstanceTracker } from './instance-tracker.js';
@@ -61,6 +62,8 @@ export interface EngineOptions {
   transport?: SchedulerTransport;
   /** Replaces the health probes (tests). */
   probe?: Probe;
+  /** Replaces the readiness checks' HTTP GET (tests). */
+  readinessFetch?: ReadinessFetch;
 }
 
 export class MarathonEngine implements MarathonService {
@@ -74,6 +77,7 @@ export class MarathonEngine implements MarathonService {
   private readonly statuses: StatusHandler;
   private readonly reconciler: Reconciler;
   private readonly health: HealthCheckManager;
+  private readonly readiness: ReadinessChecks;
   private groups!: GroupRepository;
   private framework: MarathonFramework | undefined;
   private storedFrameworkId: string | undefined;
@@ -83,6 +87,8 @@ export class MarathonEngine implements MarathonService {
   private dirty = false;
   private ticking = false;
   private closed = false;
+  /** Ticks run only once started (a created engine is inert: reads and changes only). */
+  private started = false;
   private tickTimer: TimerHandle | undefined;
   private readonly queuedSince = new Map<PathId, number>();
   private readonly log: Logger;
@@ -137,6 +143,13 @@ export class MarathonEngine implements MarathonService {
         if (current !== undefined) await this.actions.kill(current, 'Running', reason);
       }),
     });
+    this.readiness = new ReadinessChecks({
+      clock, logger, fetch: o.readinessFetch ?? createReadinessFetch(clock),
+      instance: (id) => this.tracker.get(id),
+      setReady: (id) => this.exclusive(async () => {
+        await this.tracker.update(id, { ready: true });
+      }),
+    });
     this.tracker.onChange(() => this.kick());
   }
 
@@ -145,7 +158,7 @@ export class MarathonEngine implements MarathonService {
     const engine = new MarathonEngine(o);
     const state = await o.store.load();
     engine.groups = new GroupRepository(o.store, state, isoOf(o.clock.now()));
-    engine.tracker.restore(state.instances);
+    engine.tracker.restore(state.instances, state.taskFailures);
     engine.storedFrameworkId = state.frameworkId;
     engine.lastVersionMs = msOf(engine.groups.root().version) || 0;
     for (const plan of [...state.deployments].sort((a, b) => (a.version < b.version ? -1 : 1))) {
@@ -157,6 +170,8 @@ export class MarathonEngine implements MarathonService {
 
   /** Subscribes to the master (in the background, retrying) and starts the engine's tick. */
   start(): void {
+    if (this.started) return;
+    this.started = true;
     const o = this.o;
     this.framework = new MarathonFramework({
       master: o.master,
@@ -193,6 +208,7 @@ export class MarathonEngine implements MarathonService {
     this.tickTimer?.cancel();
     this.reconciler.stop();
     this.health.close();
+    this.readiness.close();
     this.offers.close();
     await this.lock.catch(() => undefined);
     await this.framework?.stop();
@@ -211,7 +227,7 @@ export class MarathonEngine implements MarathonService {
   /** Asks for a tick soon (coalesced). */
   private kick(): void {
     this.dirty = true;
-    if (this.ticking || this.closed) return;
+    if (this.ticking || this.closed || !this.started) return;
     this.ticking = true;
     void (async () => {
       try {
@@ -231,6 +247,7 @@ export class MarathonEngine implements MarathonService {
     await this.healing.tick();
     await this.actions.retryKills();
     this.health.sync(this.tracker.all(), (i) => this.appFor(i));
+    this.readiness.sync(this.tracker.all(), (i) => this.appFor(i), this.deploymentsExec.lockedApps());
     const now = this.o.clock.now();
     const waiting = new Set(this.tracker.all().filter((i) => i.condition === 'Scheduled').map((i) => i.appId));
     for (const id of waiting) if (!this.queuedSince.has(id)) this.queuedSince.set(id, now);
@@ -306,7 +323,7 @@ export class MarathonEngine implements MarathonService {
   }
 
   deployments(): DeploymentStatus[] {
-    return this.deploymentsExec.statuses();
+    return this.deploymentsExec.statuses((plan) => this.readiness.resultsFor(new Set(plan.affectedApps.flatMap((id) => this.tracker.ofApp(id).map((i) => i.taskId)))));
   }
 
   deploymentsOf(appId: PathId): string[] {

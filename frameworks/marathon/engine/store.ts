@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { AppDefinition, DeploymentPlan, Group, Instance, PathId, Timestamp } from '../model/types.js';
+import type { AppDefinition, DeploymentPlan, Group, Instance, PathId, TaskFailure, Timestamp } from '../model/types.js';
 
 /** How many versions of one app are kept (Marathon's `--max_versions` default is 50). */
 export const MAX_APP_VERSIONS = 50;
@@ -24,6 +24,8 @@ export interface StoredState {
   /** Deployments still in flight. */
   deployments: DeploymentPlan[];
   instances: Instance[];
+  /** The last task failure per app (GET /v2/apps/{id} → lastTaskFailure). */
+  taskFailures: TaskFailure[];
 }
 
 /** Marathon's persistent state. Implementations: {@link FileStore}, {@link MemoryStore}. */
@@ -34,7 +36,9 @@ export interface MarathonStore {
   saveRoot(root: Group): Promise<void>;
   /** Adds a version of an app (same version twice replaces it); keeps the newest {@link MAX_APP_VERSIONS}. */
   saveAppVersion(app: AppDefinition): Promise<void>;
-  /** Forgets every version of an app (the app was deleted). */
+  /** Remembers the app's last task failure (replacing the previous one). */
+  saveTaskFailure(failure: TaskFailure): Promise<void>;
+  /** Forgets every version and the last task failure of an app (the app was deleted). */
   deleteApp(id: PathId): Promise<void>;
   saveDeployment(plan: DeploymentPlan): Promise<void>;
   deleteDeployment(id: string): Promise<void>;
