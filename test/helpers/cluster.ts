@@ -19,7 +19,8 @@ export interface ClusterOptions {
   /** `--resources` of every slave, or of slave i (default: cpus:4;mem:4096;disk:10000 and ports [31000+1000·i, +999]). */
   slaveResources?: string | ((i: number) => string);
   masterArgs?: string[];
-  slaveArgs?: string[];
+  /** Extra arguments of every slave, or of slave i (given after the defaults, so they override them: e.g. `--hostname`). */
+  slaveArgs?: string[] | ((i: number) => string[]);
   /** Bound on each process's start (default 30 s). */
   startTimeoutMs?: number;
 }
@@ -95,7 +96,7 @@ export async function cluster(t: Teardownable, opts: ClusterOptions = {}): Promi
     const res = typeof opts.slaveResources === 'function' ? opts.slaveResources(i) : opts.slaveResources ?? defaultSlaveResources(i);
     const proc = spawnAgora([
       'slave', '--master', masterAddress, '--port', '0', '--work-dir', dir, '--resources', res,
-      '--cleanup-on-exit', ...loopback, ...(opts.slaveArgs ?? []),
+      '--cleanup-on-exit', ...loopback, ...(typeof opts.slaveArgs === 'function' ? opts.slaveArgs(i) : opts.slaveArgs ?? []),
     ], { name: `slave-${i}` });
     procs.push(proc);
     const port = await proc.waitListening(timeout);
