@@ -74,6 +74,17 @@ export function masterAddressOption(value: string): string {
   return stripped;
 }
 
+/**
+ * commander parser for a master that may be elected: `host:port` (as {@link masterAddressOption})
+ * or `zk://[user:pass@]host:port[,host:port…]/path` (leader detection through ZooKeeper).
+ */
+export function masterOrZkOption(value: string): string {
+  if (!/^zk:\/\//i.test(value.trim())) return masterAddressOption(value);
+  const url = value.trim();
+  if (!/^zk:\/\/(?:[^@/]*@)?[^/\s]+\/[^\s]*[^/\s]$/i.test(url)) throw new InvalidArgumentError('expected zk://HOST:PORT[,HOST:PORT…]/PATH, e.g. zk://127.0.0.1:2181/agora');
+  return url;
+}
+
 /** commander collector for repeatable options (`--env A=1 --env B=2`). */
 export function collect(value: string, previous: string[]): string[] {
   return [...previous, value];

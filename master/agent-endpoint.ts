@@ -66,6 +66,19 @@ export class AgentEndpoint {
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, normaliseAddress(req.socket.remoteAddress)));
   }
 
+  /**
+   * Completes the upgrade only to say no: one `error` message (who leads), then a close with
+   * 1013 (try again later) and a short reason. Used by standbys: slaves go to the leader.
+   */
+  refuseUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, message: string): void {
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.on('error', () => undefined);
+      ws.send(JSON.stringify({ type: 'error', message } satisfies MasterMessage), () => {
+        ws.close(1013, message.length > 120 ? message.slice(0, 120) : message);
+      });
+    });
+  }
+
   private accept(ws: WebSocket, remoteAddress: string): void {
     const link = new WsAgentLink(ws, remoteAddress, this.logger);
     this.links.add(link);
@@ -103,6 +116,11 @@ export class AgentEndpoint {
     this.logger.warn({ agentId: link.agentId, remote: link.remoteAddress, message }, 'garbage from agent');
     link.send({ type: 'error', message });
     if (link.garbage >= MAX_GARBAGE_FRAMES) link.close(1008, 'too many invalid messages');
+  }
+
+  /** Closes every agent socket with `code`/`reason`, keeping the server (a standby sending slaves away). */
+  closeAll(code: number, reason: string): void {
+    for (const link of [...this.links]) link.close(code, reason.length > 120 ? reason.slice(0, 120) : reason);
   }
 
   /** Drops every agent socket and the server. */

@@ -84,8 +84,11 @@ function attachLink(ctx: MasterContext, agentId: string, link: AgentLink): void 
   ctx.timers.cancel(`agent-removal:${agentId}`);
 }
 
-/** `register`: a new agent id; an inactive agent at the same hostname:port is taken as restarted and removed. */
-export function registerAgent(ctx: MasterContext, link: AgentLink, msg: AgentMessageOf<'register'>): void {
+/**
+ * `register`: a new agent id (`mintedId` when the master already minted and persisted it);
+ * an inactive agent at the same hostname:port is taken as restarted and removed.
+ */
+export function registerAgent(ctx: MasterContext, link: AgentLink, msg: AgentMessageOf<'register'>, mintedId?: string): void {
   const { state } = ctx;
   if (link.agentId !== undefined && state.agents.has(link.agentId)) {
     // A retried register on the same connection: answer again with the same id.
@@ -98,7 +101,7 @@ export function registerAgent(ctx: MasterContext, link: AgentLink, msg: AgentMes
       removeAgent(ctx, other.id, { unreachable: false, reason: 'REASON_AGENT_RESTARTED', message: `Agent ${other.hostname} restarted` });
     }
   }
-  const id = ctx.ids.agentId();
+  const id = mintedId ?? ctx.ids.agentId();
   const agent = newAgentRecord(ctx, id, msg.agent_info, link, msg.version);
   state.agents.set(id, agent);
   attachLink(ctx, id, link);
@@ -285,6 +288,7 @@ export function removeAgent(
   ctx.filters.clearAgent(agentId);
   state.agents.delete(agentId);
   if (opts.unreachable) state.unreachableAgents.set(agentId, now);
+  ctx.registry?.agentRemoved(agentId, opts.unreachable ? now : undefined);
   state.counters.slaveRemovals++;
   const link = conns.agentLinks.get(agentId);
   conns.agentLinks.delete(agentId);

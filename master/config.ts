@@ -31,6 +31,21 @@ export interface MasterOptions {
   heartbeatIntervalMs?: number;
   /** Largest scheduler call body accepted; default 8 MiB (larger → 413). */
   maxCallBodyBytes?: number;
+  /**
+   * `zk://[user:pass@]host:port,…/path`: run highly available — contend for leadership under
+   * `<path>` (Mesos's `json.info_` znodes) and keep the registry in `<path>/registry`.
+   * Without it the master leads alone and keeps its registry in `<workDir>/registry.json`.
+   */
+  zk?: string;
+  /** ZooKeeper session timeout; default 10000. */
+  zkSessionTimeoutMs?: number;
+  /** How long a new leader waits for the registry's agents to re-register; default 600000 (Mesos 10 mins). */
+  agentReregisterTimeoutMs?: number;
+  /**
+   * Called after a leader lost its ZooKeeper session and stopped acting as leader (streams,
+   * sockets and timers closed). Default: `process.exit(1)` — the supervisor restarts it.
+   */
+  onDemoted?: (reason: string) => void;
   logger?: Logger;
   clock?: Clock;
 }
@@ -47,12 +62,17 @@ export interface MasterConfig {
   offerTimeoutMs?: number;
   heartbeatIntervalMs: number;
   maxCallBodyBytes: number;
+  zk?: string;
+  zkSessionTimeoutMs: number;
+  agentReregisterTimeoutMs: number;
 }
 
 export const DEFAULT_AGENT_PING_TIMEOUT_MS = 15_000;
 export const DEFAULT_MAX_AGENT_PING_TIMEOUTS = 5;
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 15_000;
 export const DEFAULT_MAX_CALL_BODY_BYTES = 8 * 1024 * 1024;
+export const DEFAULT_ZK_SESSION_TIMEOUT_MS = 10_000;
+export const DEFAULT_AGENT_REREGISTER_TIMEOUT_MS = 600_000;
 
 function positive(name: string, value: number | undefined, fallback: number | undefined): number | undefined {
   if (value === undefined) return fallback;
@@ -74,7 +94,13 @@ export function compileMasterOptions(o: MasterOptions): MasterConfig {
   if (!Number.isInteger(maxPings)) {
     throw new AgoraError('AGORA_MASTER_BAD_OPTION', `maxAgentPingTimeouts must be an integer, got ${maxPings}`);
   }
+  if (o.zk !== undefined && (typeof o.zk !== 'string' || !o.zk.startsWith('zk://'))) {
+    throw new AgoraError('AGORA_MASTER_BAD_OPTION', `zk must be a zk://host:port,…/path URL, got ${String(o.zk)}`);
+  }
   return {
+    ...(o.zk !== undefined ? { zk: o.zk } : {}),
+    zkSessionTimeoutMs: positive('zkSessionTimeoutMs', o.zkSessionTimeoutMs, DEFAULT_ZK_SESSION_TIMEOUT_MS)!,
+    agentReregisterTimeoutMs: positive('agentReregisterTimeoutMs', o.agentReregisterTimeoutMs, DEFAULT_AGENT_REREGISTER_TIMEOUT_MS)!,
     port: o.port,
     host: o.host ?? '0.0.0.0',
     hostname: o.hostname,

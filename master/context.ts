@@ -31,6 +31,17 @@ export class OfferFilters {
   }
 }
 
+/**
+ * Registry writes the behaviour modules trigger without waiting (removals, disconnects);
+ * the master queues them in order behind the writes it does wait for. Absent when the
+ * master runs without a registry (unit tests driving the core directly).
+ */
+export interface RegistryHooks {
+  agentRemoved(agentId: string, unreachableAt: number | undefined): void;
+  frameworkDisconnected(frameworkId: string, deadlineMs: number): void;
+  frameworkRemoved(frameworkId: string): void;
+}
+
 export interface MasterContext {
   readonly state: MasterState;
   readonly config: MasterConfig;
@@ -42,4 +53,6 @@ export interface MasterContext {
   readonly filters: OfferFilters;
   /** Schedules one allocation run (coalesced: many requests in a tick → one run). */
   requestAllocation(): void;
+  /** Durable registry writes (see {@link RegistryHooks}); absent without a registry. */
+  readonly registry?: RegistryHooks;
 }

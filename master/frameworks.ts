@@ -72,8 +72,9 @@ function recoverOffers(ctx: MasterContext, frameworkId: string): void {
  * SUBSCRIBE: a new framework (id `<masterId>-NNNN`), a known one resubscribing (the old
  * stream gets ERROR "Framework failed over" and is closed, outstanding offers are
  * recovered), or an unknown id (re-registration after a master failover: accepted as that id).
+ * `mintedId` is the id for a new framework when the master minted (and persisted) it first.
  */
-export function subscribeFramework(ctx: MasterContext, call: SchedulerCall, stream: SubscriberStream): void {
+export function subscribeFramework(ctx: MasterContext, call: SchedulerCall, stream: SubscriberStream, mintedId?: string): void {
   const { state, clock, conns, timers } = ctx;
   const subscribe = call.subscribe!;
   const info = subscribe.framework_info;
@@ -90,7 +91,7 @@ export function subscribeFramework(ctx: MasterContext, call: SchedulerCall, stre
     return;
   }
   const now = clock.now();
-  const id = requestedId ?? ctx.ids.frameworkId();
+  const id = requestedId ?? mintedId ?? ctx.ids.frameworkId();
   const roles = rolesOf(info);
   const suppressed = new Set((subscribe.suppressed_roles ?? []).filter((r) => roles.includes(r)));
   let fw = state.frameworks.get(id);
@@ -155,6 +156,7 @@ export function disconnectFramework(ctx: MasterContext, frameworkId: string, str
   recoverOffers(ctx, frameworkId);
   const timeoutMs = (fw.info.failover_timeout ?? 0) * 1000;
   fw.failoverDeadline = now + timeoutMs;
+  ctx.registry?.frameworkDisconnected(frameworkId, fw.failoverDeadline);
   ctx.logger.info({ frameworkId, failoverTimeoutMs: timeoutMs }, 'framework disconnected');
   timers.timeout(`failover:${frameworkId}`, timeoutMs, () => {
     ctx.logger.info({ frameworkId }, 'framework failover timeout elapsed; removing');
@@ -207,6 +209,7 @@ export function removeFramework(ctx: MasterContext, frameworkId: string): void {
     state.completedFrameworks.splice(0, state.completedFrameworks.length - MAX_COMPLETED_FRAMEWORKS);
   }
   state.counters.frameworksRemoved++;
+  ctx.registry?.frameworkRemoved(frameworkId);
   const stream = conns.frameworkStreams.get(frameworkId);
   conns.frameworkStreams.delete(frameworkId);
   stream?.close();

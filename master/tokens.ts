@@ -15,4 +15,6 @@ export const TOKENS = {
   SchedulerHandler: Symbol.for('agora.master.SchedulerHandler'),
   AgentEndpoint: Symbol.for('agora.master.AgentEndpoint'),
   OperatorApp: Symbol.for('agora.master.OperatorApp'),
+  Elector: Symbol.for('agora.master.Elector'),
+  Registry: Symbol.for('agora.master.Registry'),
 } as const;

@@ -1,7 +1,8 @@
 /**
  * The slave's composition root: the only place that uses inversify. It compiles the
- * options, chooses the implementations (clock, logger, containerizer) and starts a
- * {@link Slave}.
+ * options, chooses the implementations (clock, logger, containerizer, leader detector) and
+ * starts a {@link Slave}. The leader detector is a {@link StaticDetector} for a fixed
+ * `host:port` master, or a ZooKeeper detector (sdk/zk, loaded only then) for `zk://…`.
  *
  * @example
  * const slave = await startSlave({ master: '127.0.0.1:5050', port: 5051, workDir: '/var/lib/agora' });
@@ -13,7 +14,10 @@
 import 'reflect-metadata';
 import { Container } from 'inversify';
 import { systemClock, type Clock } from '../sdk/core/clock.js';
+import { StaticDetector, type LeaderDetector } from '../sdk/core/leadership.js';
 import { createLogger, type Logger } from '../sdk/core/log.js';
+import { AgoraError } from '../sdk/core/errors.js';
+import { openZkLeaderDetector, type OpenedDetector } from '../sdk/scheduler/leader.js';
 import { PosixContainerizer, type Containerizer } from './containerizer.js';
 import { SandboxFiles } from './files.js';
 import { MasterLink } from './master-link.js';
@@ -35,11 +39,20 @@ export interface SlaveHandle {
   close(): Promise<void>;
 }
 
-/** Builds the container for one slave. */
-export function slaveContainer(o: SlaveOptions): Container {
+/**
+ * Builds the container for one slave. A `zk://` master needs its (started) detector passed
+ * in: {@link startSlave} opens it.
+ *
+ * @throws AgoraError `AGORA_SLAVE_OPTIONS_INVALID` for bad options, or a `zk://` master without `detector`.
+ */
+export function slaveContainer(o: SlaveOptions, detector?: LeaderDetector): Container {
   const container = new Container();
   const config = compileSlaveOptions(o);
+  if (config.masterZk !== undefined && detector === undefined) {
+    throw new AgoraError('AGORA_SLAVE_OPTIONS_INVALID', `master ${config.masterZk}: a zk:// master needs a leader detector (use startSlave)`);
+  }
   container.bind<SlaveConfig>(TOKENS.Config).toConstantValue(config);
+  container.bind<LeaderDetector>(TOKENS.LeaderDetector).toConstantValue(detector ?? new StaticDetector(config.masterUrl));
   container.bind<Clock>(TOKENS.Clock).toConstantValue(o.clock ?? systemClock);
   container.bind<Logger>(TOKENS.Logger).toConstantValue(o.logger ?? createLogger('agora-slave'));
   container.bind<Containerizer>(TOKENS.Containerizer).toConstantValue(new PosixContainerizer());
@@ -47,7 +60,7 @@ export function slaveContainer(o: SlaveOptions): Container {
   container.bind<MasterLink>(TOKENS.MasterLink).toDynamicValue((ctx) => {
     const c = ctx.get<SlaveConfig>(TOKENS.Config);
     return new MasterLink({
-      url: c.masterUrl,
+      detector: ctx.get<LeaderDetector>(TOKENS.LeaderDetector),
       clock: ctx.get<Clock>(TOKENS.Clock),
       logger: ctx.get<Logger>(TOKENS.Logger),
       backoffMs: c.registrationBackoffMs,
@@ -69,17 +82,43 @@ export function slaveContainer(o: SlaveOptions): Container {
  * Starts a slave: listens on `port` (0 = OS picks), logs `listening` with `{port, url}`,
  * connects to the master and logs `registered` with `{agent_id}` on every (re)registration.
  *
- * @throws AgoraError `AGORA_SLAVE_OPTIONS_INVALID` / `AGORA_RESOURCES_INVALID` / `AGORA_ATTRIBUTES_INVALID` for bad options; the listen error when the port is taken.
+ * With a `zk://` master it first connects to ZooKeeper and starts following the masters'
+ * election; `close()` also closes that session.
+ *
+ * @throws AgoraError `AGORA_SLAVE_OPTIONS_INVALID` / `AGORA_RESOURCES_INVALID` / `AGORA_ATTRIBUTES_INVALID` for bad options;
+ *   `AGORA_LEADER_DETECTION_FAILED` when ZooKeeper cannot be reached; the listen error when the port is taken.
  */
 export async function startSlave(o: SlaveOptions): Promise<SlaveHandle> {
-  const container = slaveContainer(o);
-  const slave = container.get<Slave>(TOKENS.Slave);
-  const link = container.get<MasterLink>(TOKENS.MasterLink);
-  await slave.start();
+  const config = compileSlaveOptions(o);
+  let zk: OpenedDetector | undefined;
+  if (config.masterZk !== undefined) {
+    zk = await openZkLeaderDetector(config.masterZk, { logger: o.logger ?? createLogger('agora-slave') });
+  }
+  let slave: Slave;
+  let link: MasterLink;
+  try {
+    const container = slaveContainer(o, zk?.detector);
+    slave = container.get<Slave>(TOKENS.Slave);
+    link = container.get<MasterLink>(TOKENS.MasterLink);
+    await slave.start();
+  } catch (err) {
+    await zk?.close();
+    throw err;
+  }
+  let closing: Promise<void> | undefined;
   return {
     port: slave.port,
     url: slave.url,
     agentId: () => link.agentId(),
-    close: () => slave.close(),
+    close: () => {
+      closing ??= (async () => {
+        try {
+          await slave.close();
+        } finally {
+          await zk?.close();
+        }
+      })();
+      return closing;
+    },
   };
 }

@@ -10,6 +10,13 @@
  * - Answers `ping` with `pong`; when no ping arrives for 3 × `ping_interval_seconds` it
  *   drops the socket and reconnects (the master is gone or partitioned).
  * - Every frame is validated with `parseMasterMessage`; garbage is logged and ignored.
+ * - Where to dial comes from a {@link LeaderDetector}: a fixed master in standalone mode,
+ *   the elected leader with `--master zk://…`. Every (re)connection dials the leader the
+ *   detector names now; with no leader it waits (no dialling) until one is elected. When
+ *   the detector names another leader, the link drops its socket and dials the new one
+ *   after a short jitter, re-registering with its agent id, live tasks and unacknowledged
+ *   updates (see {@link decideOnLeaderChange}). A standby that refuses the socket is
+ *   retried with the usual backoff, never faster.
  *
  * @module
  */
@@ -19,8 +26,10 @@ import type { Logger } from '../sdk/core/log.js';
 import {
   MAX_AGENT_FRAME_BYTES, parseMasterMessage, type AgentMessage, type MasterMessage, type MasterMessageOf,
 } from '../sdk/protocol/agent.js';
+import type { LeaderDetector } from '../sdk/core/leadership.js';
 import type { MasterInfo } from '../sdk/protocol/mesos.js';
 import { registrationDelay } from './backoff.js';
+import { agentUrlFor, decideOnLeaderChange } from './leader.js';
 
 export type MasterLinkState = 'disconnected' | 'connecting' | 'registering' | 'registered' | 'closed';
 
@@ -37,7 +46,8 @@ export interface MasterLinkHandler {
 }
 
 export interface MasterLinkOptions {
-  url: string;
+  /** Names the master to dial (started by the caller; the link does not stop it). */
+  detector: LeaderDetector;
   clock: Clock;
   logger: Logger;
   backoffMs: number;
@@ -60,6 +70,10 @@ export class MasterLink {
   private pingWatchdog: TimerHandle | undefined;
   private pingIntervalMs = 15_000;
   private readonly maxMissedPings: number;
+  /** The agent URL of the current (or last) socket. */
+  private dialedUrl: string | undefined;
+  private waitingForLeader = false;
+  private unsubscribeDetector: (() => void) | undefined;
 
   constructor(private readonly o: MasterLinkOptions) {
     this.maxMissedPings = o.maxMissedPings ?? 3;
@@ -84,6 +98,12 @@ export class MasterLink {
     if (this.handler !== undefined) throw new Error('MasterLink already started');
     this.handler = handler;
     this.connect();
+    this.unsubscribeDetector = this.o.detector.onChange((data) => this.onLeader(data));
+  }
+
+  /** The agent URL the link dials (or last dialled), if any. */
+  get url(): string | undefined {
+    return this.dialedUrl;
   }
 
   /** Sends a message when registered; returns false (and sends nothing) otherwise. */
@@ -114,6 +134,7 @@ export class MasterLink {
     this.teardownSocket();
     this.linkState = 'closed';
     this.reconnectTimer?.cancel();
+    this.unsubscribeDetector?.();
     if (ws === undefined || ws.readyState === WebSocket.CLOSED) return;
     await new Promise<void>((resolve) => {
       const done = (): void => resolve();
@@ -127,9 +148,18 @@ export class MasterLink {
 
   private connect(): void {
     if (this.linkState === 'closed') return;
+    const url = agentUrlFor(this.o.detector.current());
+    if (url === undefined) {
+      this.linkState = 'disconnected';
+      if (!this.waitingForLeader) this.o.logger.info('no leading master; waiting for one to be elected');
+      this.waitingForLeader = true;
+      return;
+    }
+    this.waitingForLeader = false;
+    this.dialedUrl = url;
     this.linkState = 'connecting';
-    this.o.logger.debug({ url: this.o.url }, 'connecting to master');
-    const ws = new WebSocket(this.o.url, { maxPayload: MAX_AGENT_FRAME_BYTES, handshakeTimeout: 10_000 });
+    this.o.logger.debug({ url }, 'connecting to master');
+    const ws = new WebSocket(url, { maxPayload: MAX_AGENT_FRAME_BYTES, handshakeTimeout: 10_000 });
     this.ws = ws;
     ws.on('open', () => {
       if (ws !== this.ws) return;
@@ -156,8 +186,26 @@ export class MasterLink {
     });
   }
 
+  /** The detector reported a leader (or none): follow it when it is another master. */
+  private onLeader(data: string | undefined): void {
+    const leaderUrl = agentUrlFor(data);
+    const action = decideOnLeaderChange({
+      leaderUrl, dialedUrl: this.dialedUrl, state: this.linkState, reconnectPending: this.reconnectTimer !== undefined,
+    });
+    if (action === 'keep') return;
+    this.o.logger.info({ url: leaderUrl, previous: this.dialedUrl }, 'leading master changed; reconnecting');
+    const ws = this.ws;
+    this.teardownSocket();
+    ws?.terminate();
+    this.linkState = 'disconnected';
+    this.reconnectAttempt = 0;
+    this.scheduleReconnect();
+  }
+
   private scheduleReconnect(): void {
-    const delay = registrationDelay(this.reconnectAttempt++, this.o.backoffMs, this.o.backoffMaxMs);
+    const attempt = this.reconnectAttempt++;
+    const delay = registrationDelay(attempt, this.o.backoffMs, this.o.backoffMaxMs);
+    this.o.logger.debug({ delay_ms: delay, attempt: attempt + 1 }, 'reconnecting to master');
     this.reconnectTimer?.cancel();
     this.reconnectTimer = this.o.clock.setTimeout(() => {
       this.reconnectTimer = undefined;

@@ -11,10 +11,15 @@ import type { Clock } from '../sdk/core/clock.js';
 import type { Logger } from '../sdk/core/log.js';
 import { AgoraError } from '../sdk/core/errors.js';
 import { detectHostResources, parseAttributes, parseResources } from '../sdk/resources/index.js';
+import { zkUrlProblem } from '../sdk/scheduler/leader.js';
 
 /** Options of {@link startSlave}. Every duration is in milliseconds. */
 export interface SlaveOptions {
-  /** The master: `host:port`, `http://host:port` or `ws://host:port`. */
+  /**
+   * The master: `host:port`, `http://host:port` or `ws://host:port`; or
+   * `zk://[user:pass@]host:2181[,host:2181…]/agora` to follow the leader the masters elect
+   * in ZooKeeper (and re-register with each new one).
+   */
   master: string;
   /** HTTP port; 0 lets the OS pick one (read it back from the result). */
   port: number;
@@ -54,9 +59,13 @@ export interface SlaveOptions {
 
 /** {@link SlaveOptions} after validation, with every default filled. */
 export interface SlaveConfig {
+  /** The `zk://` URL of the masters' election; undefined for a fixed master. */
+  masterZk: string | undefined;
+  /** The fixed master's host; with `masterZk`, the first ZooKeeper server's host. */
   masterHost: string;
+  /** The fixed master's port; with `masterZk`, the first ZooKeeper server's port. */
   masterPort: number;
-  /** `ws://host:port/api/v1/agent`. */
+  /** `ws://host:port/api/v1/agent` of the fixed master; '' with `masterZk`. */
   masterUrl: string;
   port: number;
   host: string;
@@ -89,7 +98,7 @@ function duration(name: string, value: number | undefined, fallback: number, min
 /** Splits `host:port`, `http://host:port`, `ws://host:port` (also `[::1]:port`). */
 export function parseMasterAddress(master: string): { host: string; port: number } {
   const trimmed = master.trim();
-  if (trimmed.startsWith('zk://')) throw new AgoraError(INVALID, `master ${master}: zk:// leader detection is not supported by the slave yet; give host:port`);
+  if (trimmed.startsWith('zk://')) throw new AgoraError(INVALID, `master ${master}: a zk:// URL names a ZooKeeper ensemble, not a master address`);
   const withScheme = /^[a-z]+:\/\//i.test(trimmed) ? trimmed : `http://${trimmed}`;
   let url: URL;
   try {
@@ -102,6 +111,21 @@ export function parseMasterAddress(master: string): { host: string; port: number
   const port = url.port === '' ? 5050 : Number(url.port);
   if (host === '') throw new AgoraError(INVALID, `master "${master}" has no host`);
   return { host, port };
+}
+
+/**
+ * Checks a `zk://…/path` master URL and returns the first ZooKeeper server (used, like a
+ * fixed master's host, to choose the advertised IP).
+ *
+ * @throws AgoraError `AGORA_SLAVE_OPTIONS_INVALID` for a malformed URL.
+ */
+export function parseZkMaster(master: string): { url: string; host: string; port: number } {
+  const url = master.trim();
+  const problem = zkUrlProblem(url);
+  if (problem !== undefined) throw new AgoraError(INVALID, `master ${problem}`);
+  const first = /^zk:\/\/(?:[^@/]*@)?([^,/]+)/i.exec(url)![1]!;
+  const m = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d+))?$/.exec(first)!;
+  return { url, host: m[1] ?? m[2]!, port: m[3] === undefined ? 2181 : Number(m[3]) };
 }
 
 /** True for `localhost`, 127.0.0.0/8 and ::1. */
@@ -123,7 +147,9 @@ export function firstExternalIPv4(): string {
  * @throws AgoraError `AGORA_SLAVE_OPTIONS_INVALID`, `AGORA_RESOURCES_INVALID`, `AGORA_ATTRIBUTES_INVALID`.
  */
 export function compileSlaveOptions(o: SlaveOptions): SlaveConfig {
-  const { host: masterHost, port: masterPort } = parseMasterAddress(o.master);
+  const isZk = typeof o.master === 'string' && o.master.trim().toLowerCase().startsWith('zk://');
+  const zk = isZk ? parseZkMaster(o.master) : undefined;
+  const { host: masterHost, port: masterPort } = zk ?? parseMasterAddress(o.master);
   if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) throw new AgoraError(INVALID, `port must be 0..65535, got ${o.port}`);
   if (typeof o.workDir !== 'string' || o.workDir === '') throw new AgoraError(INVALID, 'workDir is required');
   const workDir = path.resolve(o.workDir);
@@ -135,9 +161,10 @@ export function compileSlaveOptions(o: SlaveOptions): SlaveConfig {
   const registrationBackoffMs = duration('registrationBackoffMs', o.registrationBackoffMs, 1000);
   const hostForUrl = masterHost.includes(':') ? `[${masterHost}]` : masterHost;
   return {
+    masterZk: zk?.url,
     masterHost,
     masterPort,
-    masterUrl: `ws://${hostForUrl}:${masterPort}/api/v1/agent`,
+    masterUrl: zk !== undefined ? '' : `ws://${hostForUrl}:${masterPort}/api/v1/agent`,
     port: o.port,
     host: o.host ?? '0.0.0.0',
     hostname: o.hostname ?? (loopback ? advertiseIp : os.hostname()),

@@ -174,7 +174,7 @@ export function renderState(s: SlaveStateSnapshot): Json {
     attributes: attributesObject(s.config.attributes),
     master_hostname: s.masterInfo?.hostname ?? s.masterInfo?.address?.hostname ?? s.masterInfo?.address?.ip ?? '',
     flags: {
-      master: `${s.config.masterHost}:${s.config.masterPort}`,
+      master: s.config.masterZk ?? `${s.config.masterHost}:${s.config.masterPort}`,
       port: String(s.port),
       ip: s.config.host,
       advertise_ip: s.config.advertiseIp,

@@ -10,6 +10,7 @@ export const TOKENS = {
   Logger: Symbol.for('agora.slave.Logger'),
   Containerizer: Symbol.for('agora.slave.Containerizer'),
   MasterLink: Symbol.for('agora.slave.MasterLink'),
+  LeaderDetector: Symbol.for('agora.slave.LeaderDetector'),
   SandboxFiles: Symbol.for('agora.slave.SandboxFiles'),
   Slave: Symbol.for('agora.slave.Slave'),
 } as const;

@@ -1,14 +1,20 @@
 /**
  * `agora marathon`: runs Marathon (the long-running apps framework with the Marathon v2
- * REST API) until SIGINT/SIGTERM, which stop it without killing its tasks.
+ * REST API) until SIGINT/SIGTERM, which stop it without killing its tasks. With
+ * `--zk zk://…/marathon` it runs as one of several instances: one leads, the others forward
+ * the API to it; a leader that loses its leadership exits (status 1) for the operator to
+ * restart it.
  *
  * @module
  */
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { parseZkUrl } from '../../sdk/zk/url.js';
 import { die, durationOption, exitOnSignal, intOption, masterAddressOption, portOption } from '../cli-support.js';
 
 interface MarathonFlags {
   master: string;
+  zk?: string;
+  zkSessionTimeout?: number;
   port: number;
   workDir: string;
   hostname?: string;
@@ -20,10 +26,27 @@ interface MarathonFlags {
   exitWithParent?: boolean;
 }
 
+/** `--master`: `host:port`, or a `zk://` URL handed to the SDK as it is. */
+function marathonMasterOption(value: string): string {
+  return value.startsWith('zk://') ? zkUrlOption(value) : masterAddressOption(value);
+}
+
+/** A `zk://[user:pass@]host:port[,…]/path` URL. */
+function zkUrlOption(value: string): string {
+  try {
+    parseZkUrl(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+  return value;
+}
+
 export function marathonCommand(): Command {
   return new Command('marathon')
     .description('run Marathon: keeps apps running on the cluster, behind the Marathon v2 REST API')
-    .requiredOption('--master <host:port>', 'the master', masterAddressOption)
+    .requiredOption('--master <host:port|zk://…>', 'the master, or zk://host:port[,…]/path to follow the elected master', marathonMasterOption)
+    .option('--zk <url>', 'HA mode: zk://[user:pass@]host:port[,…]/path for leader election and state (default: standalone, state in --work-dir)', zkUrlOption)
+    .option('--zk-session-timeout <dur>', 'ZooKeeper session timeout in HA mode (default 10secs)', durationOption)
     .addOption(new Option('--port <port>', 'HTTP port (0: the OS picks one)').default(8080).argParser(portOption))
     .requiredOption('--work-dir <dir>', 'directory for Marathon\'s state (apps, versions, deployments, instances, framework id)')
     .option('--hostname <host>', 'hostname advertised in /v2/info and to the master (default: this host\'s name)')
@@ -46,6 +69,14 @@ export function marathonCommand(): Command {
           frameworkName: flags.frameworkName,
           failoverTimeoutSeconds: flags.failoverTimeout,
           logger,
+          ...(flags.zk !== undefined ? {
+            zk: flags.zk,
+            onLeadershipLost: (reason: string) => {
+              logger.error({ reason }, 'this Marathon is no longer the leader: exiting (restart it to rejoin the election)');
+              process.exit(1);
+            },
+          } : {}),
+          ...(flags.zkSessionTimeout !== undefined ? { zkSessionTimeoutMs: flags.zkSessionTimeout } : {}),
           ...(flags.bind !== undefined ? { host: flags.bind } : {}),
           ...(flags.hostname !== undefined ? { hostname: flags.hostname } : {}),
           ...(flags.reconciliationInterval !== undefined ? { reconciliationIntervalMs: flags.reconciliationInterval } : {}),

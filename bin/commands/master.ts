@@ -17,6 +17,8 @@ interface MasterFlags {
   maxAgentPingTimeouts?: number;
   offerTimeout?: number;
   zk?: string;
+  zkSessionTimeout?: number;
+  agentReregisterTimeout?: number;
 }
 
 export function masterCommand(): Command {
@@ -30,10 +32,11 @@ export function masterCommand(): Command {
     .option('--agent-ping-timeout <dur>', 'how long a slave may leave a ping unanswered (Mesos: 15secs)', durationOption)
     .option('--max-agent-ping-timeouts <n>', 'missed pings before a slave is removed (Mesos: 5)', intOption(1))
     .option('--offer-timeout <dur>', 'rescind offers not used within this duration (default: never)', durationOption)
-    .option('--zk <url>', 'zk://host:port,…/path: elect a leader through ZooKeeper (not available yet)')
+    .option('--zk <url>', 'zk://[user:pass@]host:port,…/path: run highly available — elect a leader and keep the registry in ZooKeeper')
+    .option('--zk-session-timeout <dur>', 'ZooKeeper session timeout (default 10secs)', durationOption)
+    .option('--agent-reregister-timeout <dur>', 'after a failover, how long the new leader waits for known slaves to re-register (default 10mins)', durationOption)
     .addOption(new Option('--exit-with-parent', 'stop when stdin closes (used by agora local)').hideHelp())
     .action(async (flags: MasterFlags) => {
-      if (flags.zk !== undefined) die('ZooKeeper mode is not available yet (--zk comes with high availability)');
       // Loaded here so that the other subcommands do not pay for the master.
       const { startMaster } = await import('../../master/main.js');
       const { createLogger } = await import('../../sdk/core/log.js');
@@ -49,6 +52,9 @@ export function masterCommand(): Command {
           agentPingTimeoutMs: flags.agentPingTimeout,
           maxAgentPingTimeouts: flags.maxAgentPingTimeouts,
           offerTimeoutMs: flags.offerTimeout,
+          zk: flags.zk,
+          zkSessionTimeoutMs: flags.zkSessionTimeout,
+          agentReregisterTimeoutMs: flags.agentReregisterTimeout,
           logger,
         });
       } catch (err) {

@@ -13,7 +13,7 @@ import { Command, Option } from 'commander';
 import { pino, type Logger } from 'pino';
 import type { Offer, TaskState, TaskStatus } from '../../sdk/protocol/index.js';
 import { systemClock, type Clock, type TimerHandle } from '../../sdk/core/clock.js';
-import { collect, durationOption, masterAddressOption, positiveNumberOption } from '../cli-support.js';
+import { collect, durationOption, masterOrZkOption, positiveNumberOption } from '../cli-support.js';
 
 interface RunFlags {
   master: string;
@@ -44,7 +44,7 @@ const FIND_SANDBOX_ATTEMPTS = 25;
 export function runCommand(): Command {
   return new Command('run')
     .description('run one command as a task on the cluster (like mesos-execute), stream its output, exit with its exit code')
-    .requiredOption('--master <host:port>', 'the master', masterAddressOption)
+    .requiredOption('--master <host:port|zk://host:port/path>', 'the master, or the ZooKeeper URL where the masters elect a leader', masterOrZkOption)
     .addOption(new Option('--cpus <n>', 'cpus for the task').default(0.1).argParser(positiveNumberOption))
     .addOption(new Option('--mem <mb>', 'memory (MB) for the task').default(32).argParser(positiveNumberOption))
     .option('--name <name>', 'task (and framework) name', 'agora-run')
@@ -98,6 +98,8 @@ export async function runTask(o: RunTaskOptions): Promise<number> {
   // (what matters is printed as plain text below).
   const logger = o.logger ?? pino({ name: 'agora-run', level: process.env.AGORA_RUN_LOG_LEVEL ?? 'error' }, pino.destination(2));
   const taskId = `${o.name}-${randomUUID().slice(0, 8)}`;
+  /** The master for messages (a zk:// URL without its credentials). */
+  const shownMaster = o.master.replace(/^(zk:\/\/)[^@/]*@/i, '$1***@');
   // Loaded here so that the other subcommands do not pay for the SDK.
   const { Scheduler, commandTask, isTerminalState, matchOffer } = await import('../../sdk/scheduler/index.js');
   const scheduler = new Scheduler({
@@ -209,12 +211,12 @@ export async function runTask(o: RunTaskOptions): Promise<number> {
 
   try {
     const subscribeTimer = clock.setTimeout(
-      () => finish({ kind: 'error', message: `could not subscribe to the master at ${o.master} within ${SUBSCRIBE_TIMEOUT_MS / 1000}s`, code: 1 }),
+      () => finish({ kind: 'error', message: `could not subscribe to the master at ${shownMaster} within ${SUBSCRIBE_TIMEOUT_MS / 1000}s`, code: 1 }),
       SUBSCRIBE_TIMEOUT_MS,
     );
     scheduler.start().then(
       () => subscribeTimer.cancel(),
-      (e: unknown) => finish({ kind: 'error', message: `could not subscribe to the master at ${o.master}: ${(e as Error).message}`, code: 1 }),
+      (e: unknown) => finish({ kind: 'error', message: `could not subscribe to the master at ${shownMaster}: ${(e as Error).message}`, code: 1 }),
     );
 
     // Stream the sandbox until the task ends, then drain what is left.

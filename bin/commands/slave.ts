@@ -4,7 +4,7 @@
  * @module
  */
 import { Command, Option } from 'commander';
-import { die, durationOption, exitOnSignal, masterAddressOption, portOption } from '../cli-support.js';
+import { die, durationOption, exitOnSignal, masterOrZkOption, portOption } from '../cli-support.js';
 
 interface SlaveFlags {
   master: string;
@@ -25,7 +25,7 @@ export function slaveCommand(): Command {
   return new Command('slave')
     .alias('agent')
     .description('run a slave (agent): offers this host\'s resources to the master and runs tasks through executors')
-    .requiredOption('--master <host:port>', 'the master to register with', masterAddressOption)
+    .requiredOption('--master <host:port|zk://host:port/path>', 'the master to register with, or the ZooKeeper URL where the masters elect a leader (followed on failover)', masterOrZkOption)
     .addOption(new Option('--port <port>', 'HTTP port, also used by executors (0: the OS picks one)').default(5051).argParser(portOption))
     .requiredOption('--work-dir <dir>', 'directory for sandboxes and the slave\'s state')
     .option('--resources <spec>', 'resources to offer, e.g. "cpus:4;mem:4096;disk:10000;ports:[31000-32000]" (default: detected from the host)')

@@ -11,6 +11,9 @@
  *   `//leader:port/api/v1/scheduler`), at most `maxRedirects` hops; the leader found is
  *   remembered for calls and the next subscription, and the configured master is used
  *   again when the leader cannot be reached.
+ * - With leader detection (`detectLeader`, e.g. a `zk://` master), every SUBSCRIBE starts
+ *   at the master the detector names now (then follows 307s); with no leader known it
+ *   fails with `AGORA_MASTER_UNREACHABLE` (the scheduler waits for one first).
  *
  * @module
  */
@@ -20,7 +23,7 @@ import type { Logger } from 'pino';
 import { AgoraError } from '../core/errors.js';
 import type { SchedulerCall } from '../protocol/index.js';
 import {
-  CallRejectedError, MASTER_UNREACHABLE, SubscribeRejectedError, TOO_MANY_REDIRECTS,
+  CallRejectedError, MASTER_UNREACHABLE, SCHEDULER_OPTIONS_INVALID, SubscribeRejectedError, TOO_MANY_REDIRECTS,
 } from './errors.js';
 import type { MasterAddress } from './options.js';
 import type { SchedulerTransport, SubscriptionStream } from './transport.js';
@@ -32,7 +35,13 @@ const MAX_ERROR_BODY = 64 * 1024;
 
 /** Options of {@link HttpSchedulerTransport}. */
 export interface HttpSchedulerTransportOptions {
-  master: MasterAddress;
+  /** The configured master. Required unless `detectLeader` is given. */
+  master?: MasterAddress;
+  /**
+   * Leader detection: the leading master now, or undefined when none is known. When given,
+   * each subscription starts there instead of at `master`.
+   */
+  detectLeader?: () => MasterAddress | undefined;
   /** Default 5. */
   maxRedirects?: number;
   logger: Logger;
@@ -67,7 +76,8 @@ function readBody(res: http.IncomingMessage): Promise<string> {
  * const stream = await transport.subscribe(calls.subscribe({ user: 'me', name: 'demo' }));
  */
 export class HttpSchedulerTransport implements SchedulerTransport {
-  private readonly seed: URL;
+  private readonly configured: URL | undefined;
+  private readonly detectLeader: (() => MasterAddress | undefined) | undefined;
   /** The master that last answered 200/202 or that a standby redirected us to. */
   private leader: URL | undefined;
   private readonly maxRedirects: number;
@@ -76,21 +86,36 @@ export class HttpSchedulerTransport implements SchedulerTransport {
   private readonly callAgent: http.Agent;
 
   constructor(opts: HttpSchedulerTransportOptions) {
-    this.seed = baseUrl(opts.master);
+    if (opts.master === undefined && opts.detectLeader === undefined) {
+      throw new AgoraError(SCHEDULER_OPTIONS_INVALID, 'HttpSchedulerTransport needs master or detectLeader');
+    }
+    this.configured = opts.master === undefined ? undefined : baseUrl(opts.master);
+    this.detectLeader = opts.detectLeader;
     this.maxRedirects = opts.maxRedirects ?? 5;
     this.logger = opts.logger;
     this.userAgent = opts.userAgent ?? 'agora-scheduler';
-    this.callAgent = this.newAgent(this.seed);
+    this.callAgent = this.newAgent(this.configured ?? new URL('http://leader.invalid/'));
   }
 
-  /** The leader's endpoint as last learned (or the configured master). */
+  /** The leader's endpoint as last learned (or the configured / detected master; '' when none is known). */
   get endpoint(): string {
-    return (this.leader ?? this.seed).href;
+    return (this.leader ?? this.seed())?.href ?? '';
+  }
+
+  /** Where a subscription starts: the detected leader, else the configured master. */
+  private seed(): URL | undefined {
+    if (this.detectLeader === undefined) return this.configured;
+    const detected = this.detectLeader();
+    return detected === undefined ? undefined : baseUrl(detected);
   }
 
   async subscribe(call: SchedulerCall): Promise<SubscriptionStream> {
     const body = JSON.stringify(call);
-    const starts = this.leader !== undefined && this.leader.href !== this.seed.href ? [this.leader, this.seed] : [this.seed];
+    const seed = this.seed();
+    if (seed === undefined) throw new AgoraError(MASTER_UNREACHABLE, 'SUBSCRIBE: no leading master is known yet');
+    // The detector is the authority on who leads: start there, not at a remembered leader.
+    if (this.detectLeader !== undefined) this.leader = undefined;
+    const starts = this.leader !== undefined && this.leader.href !== seed.href ? [this.leader, seed] : [seed];
     let lastError: unknown;
     for (const start of starts) {
       try {
@@ -155,7 +180,8 @@ export class HttpSchedulerTransport implements SchedulerTransport {
 
   async send(call: SchedulerCall, streamId: string): Promise<void> {
     const body = JSON.stringify(call);
-    let target = this.leader ?? this.seed;
+    let target = this.leader ?? this.seed();
+    if (target === undefined) throw new AgoraError(MASTER_UNREACHABLE, `${call.type}: no leading master is known`);
     for (let hop = 0; ; hop++) {
       const { res } = await this.postRetryingStaleSocket(target, body, { 'Mesos-Stream-Id': streamId });
       const text = await readBody(res);

@@ -27,6 +27,9 @@ export { commandTask, executorTask, commandInfo } from './task.js';
 export type { CommandSpec, TaskOptions } from './task.js';
 export type { SchedulerTransport, SubscriptionStream } from './transport.js';
 export { HttpSchedulerTransport, SCHEDULER_API_PATH } from './http-transport.js';
+export { leaderAddress, isZkUrl, openZkLeaderDetector, LEADER_DETECTION_FAILED } from './leader.js';
+export type { OpenedDetector } from './leader.js';
+export type { LeaderDetector } from '../core/leadership.js';
 export type { HttpSchedulerTransportOptions } from './http-transport.js';
 export {
   CallRejectedError, SubscribeRejectedError,

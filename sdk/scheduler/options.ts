@@ -7,14 +7,22 @@
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
 import { AgoraError } from '../core/errors.js';
+import type { LeaderDetector } from '../core/leadership.js';
 import { createLogger } from '../core/log.js';
 import { FrameworkInfo as FrameworkInfoSchema, safeParseJson, type FrameworkInfo } from '../protocol/index.js';
 import { SCHEDULER_OPTIONS_INVALID } from './errors.js';
+import { isZkUrl, zkUrlProblem } from './leader.js';
 import type { SchedulerTransport } from './transport.js';
 
 /** What `new Scheduler(options)` accepts. Every optional field documents its default. */
 export interface SchedulerOptions {
-  /** The master: `'host:port'`, `'host'` (port 5050) or `'http://host:port'`. A standby answers 307 and is followed to the leader. */
+  /**
+   * The master: `'host:port'`, `'host'` (port 5050) or `'http://host:port'`; or a ZooKeeper
+   * URL `'zk://[user:pass@]host:2181[,host:2181…]/agora'` whose masters elect a leader
+   * (Mesos layout: `json.info_<seq>` znodes): the scheduler follows the leader and
+   * resubscribes, with its framework id, whenever it changes. Either way a standby
+   * answers 307 and is followed to the leader.
+   */
   master: string;
   /** Sent in SUBSCRIBE. With `id` set the scheduler resubscribes as that framework (failover). */
   frameworkInfo: FrameworkInfo;
@@ -41,6 +49,14 @@ export interface SchedulerOptions {
   /** Default `Math.random`: the jitter source of the backoff. */
   random?: () => number;
   /**
+   * Default: none for a `host:port` master; for a `zk://` master, a ZooKeeper detector the
+   * scheduler opens in `start()` and closes when it stops. Pass your own (a started
+   * {@link LeaderDetector} reporting MasterInfo JSON or `host:port`) to choose the leader
+   * another way; the scheduler then subscribes wherever it points, waits while it reports
+   * no leader, and does not stop it.
+   */
+  leaderDetector?: LeaderDetector;
+  /**
    * Default `true`: between `start()` and stop, hold a referenced handle so that Node does
    * not exit while the scheduler waits (the clock's timers are unref'd, so a scheduler
    * backing off before a reconnection would otherwise let the process end silently).
@@ -57,7 +73,12 @@ export interface MasterAddress {
 
 /** {@link SchedulerOptions} after validation, with every default filled in. */
 export interface CompiledSchedulerOptions {
-  master: MasterAddress;
+  /** The configured master; undefined for a `zk://` master. */
+  master: MasterAddress | undefined;
+  /** The `zk://` URL of the masters' election, when `master` is one. */
+  zk: string | undefined;
+  /** A caller-provided detector (see {@link SchedulerOptions.leaderDetector}). */
+  leaderDetector: LeaderDetector | undefined;
   frameworkInfo: FrameworkInfo;
   autoAcknowledge: boolean;
   reconnect: boolean;
@@ -85,14 +106,15 @@ function invalid(message: string): never {
 /**
  * Parses `host:port`, `host`, `http://host:port[/]`, `https://…`, `[::1]:5050`.
  *
- * @throws AgoraError `AGORA_SCHEDULER_OPTIONS_INVALID` for anything else (`zk://` included).
+ * @throws AgoraError `AGORA_SCHEDULER_OPTIONS_INVALID` for anything else (`zk://` included: that is
+ *   a leader detection URL, which {@link SchedulerOptions.master} accepts, not an address).
  * @example
  * parseMasterAddress('127.0.0.1:5050')        // { protocol: 'http:', host: '127.0.0.1', port: 5050 }
  * parseMasterAddress('http://master.local')   // { protocol: 'http:', host: 'master.local', port: 5050 }
  */
 export function parseMasterAddress(master: string): MasterAddress {
   const text = master.trim();
-  if (text.startsWith('zk://')) invalid(`master "${master}": zk:// leader detection is not supported by this SDK yet; pass host:port`);
+  if (text.startsWith('zk://')) invalid(`master "${master}": a zk:// URL names a ZooKeeper ensemble, not a master address`);
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `http://${text}`;
   let url: globalThis.URL;
   try {
@@ -128,8 +150,20 @@ function positive(name: string, value: number | undefined, fallback: number, int
  */
 export function compileSchedulerOptions(options: SchedulerOptions): CompiledSchedulerOptions {
   if (options === null || typeof options !== 'object') invalid('options must be an object');
-  if (typeof options.master !== 'string' || options.master.trim() === '') invalid('master is required (host:port)');
-  const master = parseMasterAddress(options.master);
+  if (typeof options.master !== 'string' || options.master.trim() === '') invalid('master is required (host:port or zk://host:2181/path)');
+  let master: MasterAddress | undefined;
+  let zk: string | undefined;
+  if (isZkUrl(options.master)) {
+    const problem = zkUrlProblem(options.master);
+    if (problem !== undefined) invalid(`master ${problem}`);
+    zk = options.master.trim();
+  } else {
+    master = parseMasterAddress(options.master);
+  }
+  const detector = options.leaderDetector;
+  if (detector !== undefined && (detector === null || typeof detector !== 'object' || typeof detector.current !== 'function' || typeof detector.onChange !== 'function')) {
+    invalid('leaderDetector must be a LeaderDetector (current(), onChange(), …)');
+  }
   const info = safeParseJson(FrameworkInfoSchema, options.frameworkInfo);
   if (!info.success) {
     invalid(`frameworkInfo: ${info.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
@@ -143,6 +177,8 @@ export function compileSchedulerOptions(options: SchedulerOptions): CompiledSche
   if (options.random !== undefined && typeof options.random !== 'function') invalid('random must be a function');
   return {
     master,
+    zk,
+    leaderDetector: detector,
     frameworkInfo: info.data,
     autoAcknowledge: options.autoAcknowledge ?? true,
     reconnect: options.reconnect ?? true,

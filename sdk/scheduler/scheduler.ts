@@ -8,11 +8,17 @@
  * ({@link runEventLoop}), and when that returns decides between resubscribing after a
  * backoff and stopping. The event loop only decodes, validates and dispatches.
  *
+ * Leader detection (a `zk://` master, or `leaderDetector`): before each SUBSCRIBE the
+ * reconnect loop waits until the detector names a leader and subscribes there (still
+ * following 307s); when the detector names another leader while subscribed, the stream is
+ * closed and the loop resubscribes, with the framework id, to the new one.
+ *
  * @module
  */
 import type { Logger } from 'pino';
 import type { TimerHandle } from '../core/clock.js';
 import { AgoraError } from '../core/errors.js';
+import type { LeaderDetector } from '../core/leadership.js';
 import type {
   Filters, FrameworkInfo, KillPolicy, MasterInfo, OfferOperation, SchedulerCall, SchedulerEvent, TaskInfo, TaskStatus,
 } from '../protocol/index.js';
@@ -25,6 +31,7 @@ import {
 import { runEventLoop, type DispatchResult } from './event-loop.js';
 import { SCHEDULER_HANDLER_TYPES, type Awaitable, type SchedulerHandlers, type SchedulerHandlerType } from './handlers.js';
 import { HttpSchedulerTransport } from './http-transport.js';
+import { leaderAddress, openZkLeaderDetector, redactMasterUrl, type OpenedDetector } from './leader.js';
 import { assertTransition, type SchedulerState } from './lifecycle.js';
 import { compileSchedulerOptions, type CompiledSchedulerOptions, type SchedulerOptions } from './options.js';
 import type { SchedulerTransport, SubscriptionStream } from './transport.js';
@@ -78,13 +85,30 @@ export class Scheduler {
   private supervisor: Promise<void> | undefined;
   private readonly stoppedPromise: Promise<Error | undefined>;
   private resolveStopped!: (reason: Error | undefined) => void;
+  /** Leader detection: the detector in use (the caller's, or a ZooKeeper one opened by start()). */
+  private detector: LeaderDetector | undefined;
+  /** The ZooKeeper detector this scheduler opened (and closes when it stops). */
+  private ownDetector: OpenedDetector | undefined;
+  private unsubscribeDetector: (() => void) | undefined;
+  /** What the detector reported when the open subscription was made. */
+  private subscribedLeaderData: string | undefined;
+  /** Wakes the reconnect loop waiting for a leader. */
+  private leaderWaiter: (() => void) | undefined;
+  /** Settles once the owned detector is closed (after stop). */
+  private detectorClosed: Promise<void> = Promise.resolve();
 
   /** @throws AgoraError `AGORA_SCHEDULER_OPTIONS_INVALID` naming the bad option. */
   constructor(options: SchedulerOptions) {
     this.opts = compileSchedulerOptions(options);
     this.log = this.opts.logger;
+    const detecting = this.opts.zk !== undefined || this.opts.leaderDetector !== undefined;
     this.transport = this.opts.transport
-      ?? new HttpSchedulerTransport({ master: this.opts.master, maxRedirects: this.opts.maxRedirects, logger: this.log });
+      ?? new HttpSchedulerTransport({
+        ...(this.opts.master !== undefined ? { master: this.opts.master } : {}),
+        ...(detecting ? { detectLeader: () => leaderAddress(this.detector?.current()) } : {}),
+        maxRedirects: this.opts.maxRedirects,
+        logger: this.log,
+      });
     this.subscribedFrameworkId = this.opts.frameworkInfo.id?.value;
     this.stoppedPromise = new Promise((resolve) => { this.resolveStopped = resolve; });
   }
@@ -343,6 +367,10 @@ export class Scheduler {
 
   /** One subscription: SUBSCRIBE, then the event loop until the stream is gone. Returns why. */
   private async subscribeOnce(): Promise<Error> {
+    const noLeader = await this.awaitLeader();
+    if (noLeader !== undefined) return noLeader;
+    if (this.is('stopped')) return new AgoraError(SCHEDULER_STOPPED, 'scheduler stopped');
+    this.subscribedLeaderData = this.detector?.current();
     let stream: SubscriptionStream;
     try {
       stream = await this.transport.subscribe(calls.subscribe(this.subscribeInfo()));
@@ -355,6 +383,8 @@ export class Scheduler {
     }
     this.stream = stream;
     this.log.debug({ streamId: stream.streamId }, 'event stream open');
+    // The leader may have changed while SUBSCRIBE was on its way: leave at once if so.
+    if (this.detector !== undefined) this.onLeaderChange(this.detector.current());
     const end = await runEventLoop({
       stream,
       dispatch: (event) => this.dispatch(event),
@@ -372,6 +402,53 @@ export class Scheduler {
         return new AgoraError(HEARTBEAT_TIMEOUT, `nothing received from the master for ${end.silentMs} ms (${this.opts.missedHeartbeats} heartbeats)`);
       case 'stopped':
         return new AgoraError(SCHEDULER_STOPPED, 'scheduler stopped');
+    }
+  }
+
+  // ---- leader detection --------------------------------------------------------------
+
+  /**
+   * With leader detection: opens the detector (once) and waits until it names a usable
+   * leader or the scheduler stops. Returns an error to back off on (ZooKeeper unreachable).
+   */
+  private async awaitLeader(): Promise<Error | undefined> {
+    if (this.opts.zk === undefined && this.opts.leaderDetector === undefined) return undefined;
+    if (this.detector === undefined) {
+      if (this.opts.leaderDetector !== undefined) {
+        this.detector = this.opts.leaderDetector;
+      } else {
+        try {
+          const opened = await openZkLeaderDetector(this.opts.zk!, { logger: this.log });
+          if (this.is('stopped')) {
+            await opened.close();
+            return new AgoraError(SCHEDULER_STOPPED, 'scheduler stopped');
+          }
+          this.ownDetector = opened;
+          this.detector = opened.detector;
+        } catch (err) {
+          return toError(err);
+        }
+      }
+      this.unsubscribeDetector = this.detector.onChange((data) => this.onLeaderChange(data));
+    }
+    if (leaderAddress(this.detector.current()) !== undefined) return undefined;
+    this.log.info({ master: this.opts.zk !== undefined ? redactMasterUrl(this.opts.zk) : 'leaderDetector' }, 'no leading master; waiting for one to be elected');
+    await new Promise<void>((resolve) => { this.leaderWaiter = resolve; });
+    this.leaderWaiter = undefined;
+    return undefined;
+  }
+
+  /** The detector reported a change: wake a waiting loop; leave a master that no longer leads. */
+  private onLeaderChange(data: string | undefined): void {
+    const address = leaderAddress(data);
+    if (address === undefined) {
+      if (data !== undefined) this.log.warn({ data: data.slice(0, 200) }, 'ignoring unusable leader data');
+      return;
+    }
+    this.leaderWaiter?.();
+    if (this.stream !== undefined && data !== this.subscribedLeaderData) {
+      this.log.info({ leader: `${address.host}:${address.port}` }, 'leading master changed; resubscribing');
+      this.stream.close();
     }
   }
 
@@ -468,6 +545,9 @@ export class Scheduler {
     this.transition('stopped', 'stop');
     if (this.processKeepAlive !== undefined) clearInterval(this.processKeepAlive);
     for (const sleep of [...this.sleeps]) sleep.wake();
+    this.leaderWaiter?.();
+    this.unsubscribeDetector?.();
+    if (this.ownDetector !== undefined) this.detectorClosed = this.ownDetector.close();
     this.stream?.close();
     if (closeTransport) this.transport.close();
     const waiter = this.startWaiter;
@@ -476,7 +556,7 @@ export class Scheduler {
     if (reason) this.log.warn({ err: reason.message }, 'scheduler stopped');
     else this.log.info('scheduler stopped');
     const stoppedHandlers = this.runHandlers('stopped', [reason === undefined ? {} : { reason }]);
-    void Promise.all([stoppedHandlers, this.supervisor]).finally(() => this.resolveStopped(reason));
+    void Promise.all([stoppedHandlers, this.supervisor]).then(() => this.detectorClosed).finally(() => this.resolveStopped(reason));
   }
 
   /** Waits `ms` on the injected clock; stop() wakes every sleeper early. */

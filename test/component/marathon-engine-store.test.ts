@@ -1,7 +1,9 @@
 /**
- * The MarathonStore contract, run against both implementations (FileStore in a temp dir,
- * MemoryStore): what is saved is loaded back, app versions are pruned to the newest 50,
- * deletions stick, and (FileStore) a new store on the same dir sees everything.
+ * The MarathonStore contract, run against every implementation (FileStore in a temp dir,
+ * MemoryStore, ZkMarathonStore on a real ZooKeeper server): what is saved is loaded back,
+ * app versions are pruned to the newest 50, deletions stick, and (FileStore, ZooKeeper) a
+ * new store on the same place sees everything. ZooKeeper also: a 3 MB value (compressed and
+ * chunked) round-trips, and replacing or deleting it leaves no chunk behind.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -9,6 +11,10 @@ import path from 'node:path';
 import t from 'tap';
 import { FileStore } from '../../frameworks/marathon/engine/file-store.js';
 import { MemoryStore } from '../../frameworks/marathon/engine/memory-store.js';
+import { ZkMarathonStore } from '../../frameworks/marathon/engine/zk-store.js';
+import { connectZk, type ZkSession } from '../../sdk/zk/index.js';
+import { startZooKeeper } from '../helpers/zookeeper.js';
+import { randomBytes } from 'node:crypto';
 import { MAX_APP_VERSIONS, type MarathonStore } from '../../frameworks/marathon/engine/store.js';
 import type { AppDefinition, DeploymentPlan, Group, Instance, TaskFailure } from '../../frameworks/marathon/model/types.js';
 
@@ -56,8 +62,37 @@ function memoryStore(): { make: () => MarathonStore } {
   return { make: () => s };
 }
 
-for (const [name, factory] of [['FileStore', fileStore], ['MemoryStore', memoryStore]] as const) {
+/** One ZooKeeper server (and client session) for all ZooKeeper cases, each under its own path. */
+let zkSession: ZkSession | undefined;
+let zkStores = 0;
+t.before(async () => {
+  const zk = await startZooKeeper(t);
+  zkSession = await connectZk(zk.url('/'));
+  t.teardown(() => zkSession!.close());
+});
+async function zooKeeper(): Promise<ZkSession> {
+  return zkSession!;
+}
+async function zkStore(): Promise<{ make: () => MarathonStore; session: ZkSession; base: string }> {
+  const session = await zooKeeper();
+  const base = `/marathon-${++zkStores}/state`;
+  return { make: () => new ZkMarathonStore(session, base), session, base };
+}
+
+const implementations: Array<[string, () => Promise<{ make: () => MarathonStore }> | { make: () => MarathonStore }]> = [
+  ['FileStore', fileStore],
+  ['MemoryStore', memoryStore],
+  ['ZkMarathonStore', zkStore],
+];
+
+for (const [name, factoryOf] of implementations) {
   t.test(`${name}: contract`, async (t) => {
+    let made: { make: () => MarathonStore } | undefined;
+    // Each case gets a fresh place (a new dir, a new memory store, a new ZooKeeper path).
+    const factory = (): { make: () => MarathonStore } => made!;
+    t.beforeEach(async () => {
+      made = await factoryOf();
+    });
     t.test('a fresh store is empty', async (t) => {
       const s = factory().make();
       const state = await s.load();
@@ -145,4 +180,46 @@ t.test('FileStore: concurrent writes to one file land in call order, no temp fil
   t.equal(state.instances[0]!.condition, 'Killing');
   const leftovers = fs.readdirSync(path.join(s.dir, 'instances')).filter((n) => n.endsWith('.tmp'));
   t.same(leftovers, []);
+});
+
+t.test('ZkMarathonStore: a 3 MB value is compressed and chunked, read back whole, and its chunks go with it', async (t) => {
+  const { make, session, base } = await zkStore();
+  const s = make();
+  // Random bytes as base64: compresses to ~2.3 MB, still over one znode.
+  const big = { ...app('/big', 1), env: { BLOB: randomBytes(2_250_000).toString('base64') } };
+  t.ok(JSON.stringify(big).length > 3_000_000, 'the value is over 3 MB');
+  await s.saveAppVersion(big);
+  const chunks = await session.children(`${base}/chunks`);
+  t.ok(chunks.length >= 2, `stored in ${chunks.length} chunks`);
+  const node = await session.get(`${base}/apps/%2Fbig`);
+  t.ok(node!.data.length < 1000, 'the app znode holds only the manifest');
+  const loaded = (await make().load()).appVersions.get('/big')!;
+  t.same(loaded, [big], 'loaded back whole by a new store');
+
+  // A second big version replaces the value: the old generation's chunks are deleted.
+  const bigger = { ...app('/big', 2), env: { BLOB: randomBytes(2_250_000).toString('base64') } };
+  await s.saveAppVersion(bigger);
+  const after = await session.children(`${base}/chunks`);
+  t.notOk(after.some((c) => chunks.includes(c)), 'the old chunks are gone');
+  t.same((await make().load()).appVersions.get('/big')!.map((a) => a.env.BLOB), [big.env.BLOB, bigger.env.BLOB], 'both versions');
+
+  // A leftover chunk of a leader that died mid-write is garbage-collected by load.
+  await session.create(`${base}/chunks/dead-0`, Buffer.from('x'), 'PERSISTENT');
+  await make().load();
+  t.notOk((await session.children(`${base}/chunks`)).includes('dead-0'), 'unreferenced chunks are removed on load');
+
+  await s.deleteApp('/big');
+  t.same(await session.children(`${base}/chunks`), [], 'deleting the app deletes its chunks');
+  t.notOk((await make().load()).appVersions.has('/big'));
+});
+
+t.test('ZkMarathonStore: a big value that compresses well is only compressed', async (t) => {
+  const { make, session, base } = await zkStore();
+  const s = make();
+  const repetitive = { ...app('/repetitive', 1), env: { BLOB: 'abc'.repeat(400_000) } };
+  await s.saveAppVersion(repetitive);
+  const node = await session.get(`${base}/apps/%2Frepetitive`);
+  t.same([...node!.data.subarray(0, 2)], [0x1f, 0x8b], 'gzip');
+  t.same(await session.children(`${base}/chunks`), [], 'no chunks');
+  t.same((await make().load()).appVersions.get('/repetitive'), [repetitive]);
 });

@@ -59,6 +59,7 @@ export class FakeMaster {
   connections = 0;
   private socket: WebSocket | undefined;
   private nextAgent = 0;
+  private readonly idByConnection = new WeakMap<WebSocket, string>();
   private pinger: NodeJS.Timeout | undefined;
   autoAck: boolean;
   autoRegister: boolean;
@@ -101,7 +102,11 @@ export class FakeMaster {
     const msg = parsed.message;
     this.received.push(msg);
     if (this.autoRegister && msg.type === 'register') {
-      this.sendOn(ws, { type: 'registered', agent_id: { value: `fake-master-S${this.nextAgent++}` }, master_info: this.masterInfo(), ping_interval_seconds: this.pingIntervalSeconds });
+      // A register repeated on the same connection (the slave's retry crossed our answer on a
+      // loaded machine) gets the same id again, as a Mesos master answers a known agent.
+      const id = this.idByConnection.get(ws) ?? `fake-master-S${this.nextAgent++}`;
+      this.idByConnection.set(ws, id);
+      this.sendOn(ws, { type: 'registered', agent_id: { value: id }, master_info: this.masterInfo(), ping_interval_seconds: this.pingIntervalSeconds });
     } else if (this.autoRegister && msg.type === 'reregister') {
       this.sendOn(ws, { type: 'reregistered', agent_id: msg.agent_id, master_info: this.masterInfo(), ping_interval_seconds: this.pingIntervalSeconds });
     } else if (this.autoAck && msg.type === 'status_update' && msg.update.status.uuid !== undefined) {

@@ -16,7 +16,7 @@ t.test('options', async (t) => {
   t.same(parseMasterAddress('http://m1:5051'), { host: 'm1', port: 5051 });
   t.same(parseMasterAddress('ws://[::1]:6000'), { host: '::1', port: 6000 });
   t.same(parseMasterAddress('m1'), { host: 'm1', port: 5050 });
-  t.throws(() => parseMasterAddress('zk://h:2181/agora'), { code: 'AGORA_SLAVE_OPTIONS_INVALID' });
+  t.throws(() => parseMasterAddress('zk://h:2181/agora'), { code: 'AGORA_SLAVE_OPTIONS_INVALID' }, 'zk:// is no address (compileSlaveOptions takes it)');
   t.throws(() => parseMasterAddress('ftp://h:1'), { code: 'AGORA_SLAVE_OPTIONS_INVALID' });
   t.ok(isLoopbackHost('127.0.0.1'));
   t.ok(isLoopbackHost('localhost'));

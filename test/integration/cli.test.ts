@@ -27,9 +27,9 @@ t.test('agora version prints the package version', async (t) => {
 
 t.test('bad flags are refused with a clear message', async (t) => {
   const dir = tempWorkDir(t);
-  const zk = spawnAgora(['master', '--zk', 'zk://127.0.0.1:2181/agora', '--work-dir', dir], { t });
-  t.equal((await zk.waitForExit(SOON)).code, 1, '--zk exits 1');
-  t.match(zk.stderr, /ZooKeeper mode is not available yet/);
+  const zk = spawnAgora(['master', '--zk', 'zk://127.0.0.1:2181/a//b', '--work-dir', dir], { t });
+  t.equal((await zk.waitForExit(SOON)).code, 1, 'a bad --zk URL exits 1');
+  t.match(zk.stderr, /invalid ZooKeeper URL/);
   const dur = spawnAgora(['master', '--port', '0', '--agent-ping-timeout', 'soon', '--work-dir', dir], { t });
   t.not((await dur.waitForExit(SOON)).code, 0, 'a bad duration is refused');
   t.match(dur.stderr, /invalid duration "soon"/);

@@ -6,7 +6,7 @@
  *   /v2/queue with UnfulfilledConstraint rejections;
  * - a crash-looping app's launch delay grows with each failure, and
  *   `DELETE /v2/queue/{id}/delay` clears it so the next launch follows at once;
- * - a SIGKILLed slave's instances are replaced on the other slave;
+ * - a SIGKILLed slave's instance is replaced on another slave, the other instance untouched;
  * - `agora apps create -f app.yaml` follows the deployment and `apps list` shows the app.
  */
 import fs from 'node:fs';
@@ -116,7 +116,7 @@ t.test('UNIQUE hostname spreads instances; one more waits in the queue', async (
 
   // A 4th instance has no host left: it waits, and every offer is rejected for the constraint.
   const scaled = await request('PUT', `${url}/v2/apps/spread`, { instances: 4 });
-  t.equal(scaled.status, 200);
+  t.equal(scaled.status, 200, 'PUT instances 4 → 200');
   const entry = await waitFor(async () => {
     const e = await queueEntry(url, '/spread');
     const unfulfilled = e?.processedOffersSummary.rejectSummaryLastOffers.find((r: { reason: string }) => r.reason === 'UnfulfilledConstraint');
@@ -141,7 +141,7 @@ t.test('a crash-looping app backs off; DELETE /v2/queue/{id}/delay resets the de
   const failed = (f: Frame): boolean => f.event === 'status_update_event' && f.data.appId === '/crash' && f.data.taskStatus === 'TASK_FAILED';
 
   const created = await postJson(`${url}/v2/apps`, { id: '/crash', cmd: 'exit 1', instances: 1, cpus: 0.1, mem: 16, backoffSeconds: 1, backoffFactor: 2, maxLaunchDelaySeconds: 60 });
-  t.equal(created.status, 201);
+  t.equal(created.status, 201, 'POST /v2/apps → 201');
 
   // After each failure the queue shows the new delay: 1 s, 2 s, 4 s, 8 s (whole seconds left).
   const samples: Array<{ timeLeftSeconds: number; overdue: boolean; at: number }> = [];
@@ -179,41 +179,41 @@ t.test('a crash-looping app backs off; DELETE /v2/queue/{id}/delay resets the de
     (f) => f.event === 'old_delay_expired' || (f.event === 'status_update_event' && f.data.appId === '/crash' && !failedTasks.includes(f.data.taskId)),
     SOON, 'a new task or the old delay to expire', before);
   t.equal(next.event, 'status_update_event', 'a new task started before the old delay would have run out');
-  t.match(next.data.taskStatus, /^TASK_(STARTING|RUNNING|FAILED)$/);
+  t.match(next.data.taskStatus, /^TASK_(STARTING|RUNNING|FAILED)$/, 'a status of the new task');
   const badReset = await request('DELETE', `${url}/v2/queue/nothing/delay`);
-  t.equal(badReset.status, 404);
+  t.equal(badReset.status, 404, 'an app not queued → 404');
   t.same(badReset.body, { message: 'Application /nothing not found in tasks queue.' });
 });
 
-t.test('SIGKILL a slave: its instances are replaced on the other slave', async (t) => {
-  const { c, url, frames } = await stack(t, { slaves: 2, masterArgs: ['--agent-ping-timeout', '300ms', '--max-agent-ping-timeouts', '2'] });
-  const created = await postJson(`${url}/v2/apps`, { id: '/survivor', cmd: 'exec sleep 3600', instances: 2, cpus: 0.1, mem: 16 });
-  t.equal(created.status, 201);
+t.test('SIGKILL a slave: its instances are replaced on the other slaves', async (t) => {
+  // Slaves have 4 cpus and an instance takes 3: one instance per slave, and the third slave is the spare.
+  const { c, url, frames } = await stack(t, { slaves: 3, masterArgs: ['--agent-ping-timeout', '300ms', '--max-agent-ping-timeouts', '2'] });
+  const created = await postJson(`${url}/v2/apps`, { id: '/survivor', cmd: 'exec sleep 3600', instances: 2, cpus: 3, mem: 16 });
+  t.equal(created.status, 201, 'POST /v2/apps → 201');
   t.equal((await deploymentEnd(frames, created.headers.get('marathon-deployment-id')!)).event, 'deployment_success');
   const tasks = await tasksOf(url, '/survivor');
   t.equal(tasks.filter((x) => x.state === 'TASK_RUNNING').length, 2, '2 Running');
+  t.equal(new Set(tasks.map((x) => x.slaveId)).size, 2, 'on 2 slaves');
 
-  const victim = c.slaves.find((s) => tasks.some((x) => x.slaveId === s.agentId))!;
-  const survivor = c.slaves.find((s) => s !== victim)!;
-  const lost = tasks.filter((x) => x.slaveId === victim.agentId).map((x) => x.id);
-  t.ok(lost.length >= 1, `${lost.length} instance(s) on the slave to kill`);
+  const victim = c.slaves.find((s) => s.agentId === tasks[0]!.slaveId)!;
+  const lost = tasks[0]!.id;
+  const kept = tasks[1]!;
+  const spare = c.slaves.find((s) => !tasks.some((x) => x.slaveId === s.agentId))!;
   const mark = frames.events.length;
   victim.proc.signal('SIGKILL');
   await victim.proc.waitForExit(SOON);
 
-  // The master reports the lost tasks unreachable; Marathon replaces them.
-  for (const id of lost) {
-    await frames.waitFor((f) => f.event === 'status_update_event' && f.data.taskId === id && f.data.taskStatus === 'TASK_UNREACHABLE', SOON, `${id} unreachable`, mark);
-  }
+  // The master reports the lost task unreachable; Marathon replaces it on the spare slave.
+  await frames.waitFor((f) => f.event === 'status_update_event' && f.data.taskId === lost && f.data.taskStatus === 'TASK_UNREACHABLE', SOON, `${lost} unreachable`, mark);
   const replaced = await waitFor(async () => {
     const now = await tasksOf(url, '/survivor');
     return now.filter((x) => x.state === 'TASK_RUNNING').length === 2 && now.every((x) => x.slaveId !== victim.agentId) ? now : undefined;
-  }, { timeoutMs: SOON, what: 'the lost instances to be replaced', intervalMs: 100 });
+  }, { timeoutMs: SOON, what: 'the lost instance to be replaced', intervalMs: 100 });
   t.equal(replaced.length, 2, 'exactly 2 tasks');
-  t.ok(replaced.every((x) => x.state === 'TASK_RUNNING' && x.slaveId === survivor.agentId), 'all Running on the other slave');
-  t.notOk(replaced.some((x) => lost.includes(x.id)), 'the lost tasks are gone');
-  t.same(replaced.filter((x) => tasks.some((o) => o.id === x.id)).map((x) => x.id).sort(),
-    tasks.filter((x) => !lost.includes(x.id)).map((x) => x.id).sort(), 'the task on the other slave kept running');
+  t.ok(replaced.every((x) => x.state === 'TASK_RUNNING'), 'both Running');
+  t.notOk(replaced.some((x) => x.id === lost), 'the lost task is gone');
+  t.ok(replaced.some((x) => x.id === kept.id && x.slaveId === kept.slaveId), 'the task on the other slave kept running');
+  t.ok(replaced.some((x) => x.id !== kept.id && x.slaveId === spare.agentId), 'the replacement runs on the spare slave');
   const app = (await getJson(`${url}/v2/apps/survivor`)).body.app;
   t.match(app, { instances: 2, tasksRunning: 2, tasksStaged: 0 });
   t.same((await getJson(`${url}/v2/queue`)).body.queue, [], 'nothing waits');
@@ -242,14 +242,15 @@ t.test('agora apps create -f app.yaml follows the deployment; apps list shows th
   };
 
   const create = await apps('create', '-f', file);
-  t.equal(create.code, 0, create.stderr);
+  t.equal(create.code, 0, 'apps create exits 0');
+  if (create.code !== 0) t.comment(create.stderr);
   t.match(create.stderr, /created \/cli\/yaml/);
   t.match(create.stderr, /deployment finished/);
   const app = (await getJson(`${url}/v2/apps/cli/yaml`)).body.app;
   t.match(app, { id: '/cli/yaml', instances: 2, tasksRunning: 2, env: { GREETING: 'hello' }, labels: { team: 'agora' }, deployments: [] }, 'running and read from YAML when create returns');
 
   const list = await apps('list');
-  t.equal(list.code, 0, list.stderr);
+  t.equal(list.code, 0, 'apps list exits 0');
   t.match(list.stdout, /^ID\s+RUNNING/m);
   t.match(list.stdout, /^\/cli\/yaml\s+2\/2\s+-\s+0\.1\s+16\s+no\s+exec sleep 3600$/m);
 });

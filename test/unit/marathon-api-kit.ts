@@ -246,10 +246,10 @@ export interface ApiHarness {
 }
 
 /** Starts the API for a test; closed at teardown. */
-export async function startApi(t: { teardown(fn: () => unknown): void }, opts: { leaderUrl?: () => string | undefined } = {}): Promise<ApiHarness> {
+export async function startApi(t: { teardown(fn: () => unknown): void }): Promise<ApiHarness> {
   const clock = new ManualClock();
   const service = new FakeMarathonService(clock);
-  const api = createMarathonApi({ service, clock, logger: silentLogger(), ...(opts.leaderUrl ? { leaderUrl: opts.leaderUrl } : {}) });
+  const api = createMarathonApi({ service, clock, logger: silentLogger() });
   const server = http.createServer(api);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.teardown(() => new Promise<void>((resolve) => {

@@ -223,16 +223,4 @@ t.test('/v2/info, /v2/leader, /ping, /metrics, unknown routes', async (t) => {
   t.equal((await h.request('POST', '/v2/info', {})).status, 405);
 });
 
-t.test('a standby redirects /v2 to the leader (307) and answers 503 without one', async (t) => {
-  let leader: string | undefined = 'http://10.0.0.1:8080';
-  const h = await startApi(t, { leaderUrl: () => leader });
-  h.service.elected = false;
-  const res = await h.request('GET', '/v2/apps?embed=apps.tasks');
-  t.equal(res.status, 307);
-  t.equal(res.headers.get('location'), 'http://10.0.0.1:8080/v2/apps?embed=apps.tasks');
-  t.equal((await h.request('GET', '/v2/info')).status, 200, 'info is served locally');
-  leader = undefined;
-  t.equal((await h.request('GET', '/v2/apps')).status, 503);
-  h.service.elected = true;
-  t.equal((await h.request('GET', '/v2/apps')).status, 200);
-});
+// Standbys (HA mode) forward to the leader in front of the API: test/component/marathon-ha-proxy.test.ts.

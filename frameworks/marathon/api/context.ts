@@ -31,11 +31,6 @@ export interface MarathonApiDeps {
   service: MarathonService;
   clock: Clock;
   logger: Logger;
-  /**
-   * The URL (`http://host:port`) of the leading Marathon when this one is not the leader;
-   * requests are then redirected there (307). Absent: this instance always serves.
-   */
-  leaderUrl?: () => string | undefined;
   /** Optional settings for /v2/info. */
   config?: MarathonApiConfig;
 }

@@ -34,9 +34,8 @@ export { sseFrame } from './events.js';
 const KNOWN = /^\/(v2\/(tasks(\/delete)?|deployments(\/.*)?|queue(\/.*)?|events|info|leader)|ping|metrics(\/prometheus)?)\/?$/;
 
 /**
- * Builds the API. Mount it as the whole HTTP app of the Marathon process.
- * Non-leaders (when `leaderUrl` is given and the service says it is not elected) redirect
- * /v2 requests to the leader with 307, or answer 503 while there is none.
+ * Builds the API. Mount it as the whole HTTP app of the leading (or standalone) Marathon
+ * process; in HA mode standbys forward to the leader in front of it (../leader-proxy.ts).
  */
 export function createMarathonApi(deps: MarathonApiDeps): express.Express {
   const ctx = new ApiContext(deps);
@@ -51,23 +50,6 @@ export function createMarathonApi(deps: MarathonApiDeps): express.Express {
     res.setHeader('Expires', '0');
     next();
   });
-
-  // LeaderProxyFilter (simplified: redirect instead of proxying).
-  if (deps.leaderUrl !== undefined) {
-    const leaderUrl = deps.leaderUrl;
-    app.use('/v2', (req, res, next) => {
-      if (req.path === '/leader' || req.path === '/info' || ctx.service.info().elected) {
-        next();
-        return;
-      }
-      const leader = leaderUrl();
-      if (leader === undefined) {
-        res.status(503).json({ message: 'Could not determine the current leader' });
-        return;
-      }
-      res.redirect(307, `${leader.replace(/\/$/, '')}${req.originalUrl}`);
-    });
-  }
 
   app.use(['/v2/apps', '/v2/groups', '/v2/tasks', '/v2/deployments', '/v2/queue', '/v2/leader'], rawBody());
   app.use('/v2/apps', appsRouter(ctx));

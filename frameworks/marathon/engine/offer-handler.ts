@@ -41,7 +41,7 @@ export interface OfferHandlerDeps {
 export class OfferHandler {
   private suppressed = false;
   private lastReviveAt = Number.NEGATIVE_INFINITY;
-  /** Ready scheduled instances the master was last told about (by REVIVE or SUBSCRIBE). */
+  /** Ready scheduled instances the master was last told about (by REVIVE). */
   private announced = new Set<string>();
   private wakeTimer: TimerHandle | undefined;
   private wakeAt = Number.POSITIVE_INFINITY;
@@ -49,10 +49,15 @@ export class OfferHandler {
 
   constructor(private readonly deps: OfferHandlerDeps) {}
 
-  /** A fresh subscription: the master sends offers again (no suppression, no filters we know of). */
+  /**
+   * A fresh subscription: not suppressed any more, but the filters of offers declined before
+   * (by this process or, after a failover, by the previous leader) may still hold the
+   * agents back, as in Mesos. So instances already waiting count as not announced: the next
+   * tick REVIVEs (which clears the filters) if any wait.
+   */
   subscribed(): void {
     this.suppressed = false;
-    this.announced = new Set(this.readyScheduled().map((i) => i.instanceId));
+    this.announced = new Set();
   }
 
   close(): void {

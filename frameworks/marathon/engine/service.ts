@@ -64,6 +64,11 @@ export interface EngineOptions {
   probe?: Probe;
   /** Replaces the readiness checks' HTTP GET (tests). */
   readinessFetch?: ReadinessFetch;
+  /**
+   * HA mode: gives up the leadership (DELETE /v2/leader); called once the answer is decided,
+   * it must not wait for the engine to stop. Absent (standalone): abdication keeps leading.
+   */
+  abdicate?: () => void;
 }
 
 export class MarathonEngine implements MarathonService {
@@ -458,6 +463,11 @@ export class MarathonEngine implements MarathonService {
   }
 
   async abdicate(): Promise<void> {
+    if (this.o.abdicate !== undefined) {
+      this.log.info('abdication requested: giving up the leadership');
+      this.o.abdicate();
+      return;
+    }
     // Standalone: there is no one to hand leadership to; Marathon restarts its scheduler.
     this.log.info('abdication requested; standalone mode keeps leading');
   }

@@ -1,0 +1,9 @@
+/**
+ * The master registry: interface, the pure operations, and the two stores.
+ *
+ * @module
+ */
+export * from './types.js';
+export { FileRegistry, REGISTRY_FILE } from './file.js';
+export { ZkRegistry, MAX_REGISTRY_BYTES, type RegistryZkSession } from './zk.js';
+export { planRecovery, type RecoveryPlan } from './recovery.js';
