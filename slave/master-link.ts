@@ -199,12 +199,15 @@ export class MasterLink {
     ws?.terminate();
     this.linkState = 'disconnected';
     this.reconnectAttempt = 0;
-    this.scheduleReconnect();
+    // A new leader is up and waiting for its slaves: a short jitter (up to a quarter of the
+    // backoff base) still spreads a large cluster's re-registrations, without adding the
+    // half-to-full backoff base that a failed connection waits.
+    this.scheduleReconnect(Math.round(Math.random() * (this.o.backoffMs / 4)));
   }
 
-  private scheduleReconnect(): void {
+  private scheduleReconnect(delayMs?: number): void {
     const attempt = this.reconnectAttempt++;
-    const delay = registrationDelay(attempt, this.o.backoffMs, this.o.backoffMaxMs);
+    const delay = delayMs ?? registrationDelay(attempt, this.o.backoffMs, this.o.backoffMaxMs);
     this.o.logger.debug({ delay_ms: delay, attempt: attempt + 1 }, 'reconnecting to master');
     this.reconnectTimer?.cancel();
     this.reconnectTimer = this.o.clock.setTimeout(() => {
