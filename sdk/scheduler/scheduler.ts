@@ -212,7 +212,7 @@ export class Scheduler {
         if (err instanceof CallRejectedError && err.status === 503 && attempt < this.opts.callRetries) {
           const delayMs = backoffDelayMs(attempt, this.opts.backoffMs, this.opts.maxBackoffMs, this.opts.random);
           this.log.warn({ call: call.type, delayMs, attempt: attempt + 1 }, 'master unavailable (503); retrying the call');
-          await this.sleep(delayMs);
+          if (delayMs > 0) await this.sleep(delayMs);
           continue;
         }
         throw err;
@@ -357,9 +357,12 @@ export class Scheduler {
       if (wasSubscribed) await this.runHandlers('disconnected', [{ reason: lost }]);
       if (!this.is('reconnecting')) return; // a handler stopped us
       const attempt = this.reconnectAttempt++;
-      const delayMs = backoffDelayMs(attempt, this.opts.backoffMs, this.opts.maxBackoffMs, this.opts.random);
+      // If another master was elected since we subscribed, go to it now (see onLeaderChange).
+      const leaderMoved = this.detector !== undefined && this.detector.current() !== this.subscribedLeaderData
+        && leaderAddress(this.detector.current()) !== undefined;
+      const delayMs = leaderMoved ? 0 : backoffDelayMs(attempt, this.opts.backoffMs, this.opts.maxBackoffMs, this.opts.random);
       this.log.warn({ err: lost.message, delayMs, attempt: attempt + 1 }, wasSubscribed ? 'subscription lost; resubscribing' : 'cannot subscribe; retrying');
-      await this.sleep(delayMs);
+      if (delayMs > 0) await this.sleep(delayMs);
       if (!this.is('reconnecting')) return;
       this.transition('subscribing');
     }
@@ -446,6 +449,12 @@ export class Scheduler {
       return;
     }
     this.leaderWaiter?.();
+    if (this.is('reconnecting') && data !== this.subscribedLeaderData) {
+      // A new leader was elected while we back off from the old one's failure: go now
+      // rather than wait out a backoff that was meant for the master that died.
+      this.reconnectAttempt = 0;
+      for (const entry of [...this.sleeps]) entry.wake();
+    }
     if (this.stream !== undefined && data !== this.subscribedLeaderData) {
       this.log.info({ leader: `${address.host}:${address.port}` }, 'leading master changed; resubscribing');
       this.stream.close();

@@ -12,7 +12,7 @@ import { Scheduler, type SchedulerOptions } from '../../sdk/scheduler/index.js';
 import { formatMasterAddress, isZkUrl, leaderAddress, redactMasterUrl, sameMaster, zkUrlProblem } from '../../sdk/scheduler/leader.js';
 import { compileSchedulerOptions } from '../../sdk/scheduler/options.js';
 import { calls } from '../../sdk/scheduler/calls.js';
-import { FakeMaster } from './scheduler-helpers.js';
+import { FakeMaster, ManualClock } from './scheduler-helpers.js';
 
 /** A detector the test moves by hand. */
 class HandDetector implements LeaderDetector {
@@ -177,6 +177,25 @@ t.test('leader change: the stream to the old leader is closed, resubscribe at th
   await s.suppress();
   t.equal((await b!.calls.next()).body.type, 'SUPPRESS');
   t.equal(s.state, 'subscribed');
+  await s.stop();
+});
+
+t.test('a leader elected while backing off from the dead one is followed at once, not after the backoff', async (t) => {
+  const [a, b] = await masters(t, 2);
+  const detector = new HandDetector();
+  detector.set(masterInfo(a!.port));
+  // The clock never advances: any backoff sleep would last forever, so reconnecting proves
+  // the new leader cut it short.
+  const s = scheduler(detector, { clock: new ManualClock(), backoffMs: 60_000, maxBackoffMs: 60_000 });
+  t.equal(await s.start(), 'fw-1');
+  const disconnected = new Promise<void>((resolve) => s.on('disconnected', () => resolve()));
+  const reconnected = new Promise<void>((resolve) => s.on('reconnected', () => resolve()));
+  a!.dropStreams(); // the leader dies
+  await disconnected;
+  detector.set(masterInfo(b!.port)); // a standby takes over
+  await reconnected;
+  const { req } = await b!.subscribes.next();
+  t.same(req.body.subscribe?.framework_info.id, { value: 'fw-1' }, 'resubscribed at the new leader with the framework id');
   await s.stop();
 });
 
