@@ -6,6 +6,7 @@
  * slaves re-register with their ids, the framework re-subscribes with its id and the same
  * task processes keep running with no task reported lost.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { isAlive } from '../../bin/process-sweep.js';
@@ -135,17 +136,28 @@ t.test('slaves and an SDK framework follow the leader through a SIGKILL', async 
   const f = await TestFramework.start(t, zkUrl, { info: { failover_timeout: 300 } });
   const fwId = f.id;
   const pids = new Map<string, number>();
+  // A task that finishes when told to: told right after the leader dies, so its
+  // TASK_FINISHED happens during the failover and must still reach the framework.
+  const goFile = path.join(dir, 'go');
+  let waiter: TaskInfo | undefined;
   for (const [i, agentId] of agentIds.entries()) {
     const offer = await f.offerFrom(agentId, SOON);
     f.used(offer.id.value);
     const taskId = `sleeper-${i}`;
-    await f.scheduler.launch([offer.id.value], sleeperTasks(offer, [taskId]));
+    const tasks = sleeperTasks(offer, i === 0 ? [taskId, 'waiter'] : [taskId]);
+    if (i === 0) {
+      waiter = { ...tasks[1]!, command: { shell: true, value: `while [ ! -f ${goFile} ]; do sleep 0.05; done; exit 0` } };
+      tasks[1] = waiter;
+    }
+    await f.scheduler.launch([offer.id.value], tasks);
     await f.waitForState(taskId, 'TASK_RUNNING', SOON);
     const out = await waitForSandboxOutput(`http://127.0.0.1:${slavePorts[i]}`, fwId, taskId, (s) => /^\d+\n/.test(s), { timeoutMs: SOON });
     pids.set(taskId, Number(out.trim()));
   }
 
+  await f.waitForState('waiter', 'TASK_RUNNING', SOON);
   m.procs[m.ports.indexOf(first)]!.signal('SIGKILL');
+  fs.writeFileSync(goFile, '');
   const next = await leaderPort(m);
   t.not(next, first);
   await waitFor(async () => {
@@ -157,6 +169,9 @@ t.test('slaves and an SDK framework follow the leader through a SIGKILL', async 
     const { body } = await getJson(`http://127.0.0.1:${next}/master/frameworks`);
     return (body.frameworks as Array<{ id: string; active: boolean }>).some((fw) => fw.id === fwId && fw.active);
   }, { timeoutMs: SOON, what: 'the framework re-subscribed with its id' });
+  await f.waitForState('waiter', 'TASK_FINISHED', SOON);
+  t.ok(waiter, 'the waiter task was launched');
+  t.same(f.statesOf('waiter').filter((s) => s === 'TASK_LOST' || s === 'TASK_UNREACHABLE'), [], 'the update from the failover window arrived, nothing reported lost');
   const { body } = await getJson(`http://127.0.0.1:${next}/master/tasks`);
   const states = new Map((body.tasks as Array<{ id: string; state: string }>).map((task) => [task.id, task.state]));
   for (const [taskId, pid] of pids) {
