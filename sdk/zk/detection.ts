@@ -9,22 +9,13 @@
 import { AgoraError } from '../core/errors.js';
 import { systemClock, type Clock, type TimerHandle } from '../core/clock.js';
 import type { LeaderDetector } from '../core/leadership.js';
-import type { Logger } from '../core/log.js';
-import { DEFAULT_MEMBER_PREFIX, sortMembers } from './group.js';
+import { DEFAULT_MEMBER_PREFIX, sortMembers, type ZkGroupOptions } from './group.js';
 import { SerialTask } from './serial.js';
 import type { ZkSession } from './session.js';
 import { joinZkPath } from './url.js';
 
 /** Options of {@link createZkDetector}. */
-export interface ZkDetectorOptions {
-  /** Member name prefix. Default `'json.info_'` (Mesos's). */
-  prefix?: string;
-  logger?: Logger;
-  /** Clock for retries and {@link LeaderDetector.waitForLeader}. Default: the system clock. */
-  clock?: Clock;
-  /** Delay before retrying after a failed ZooKeeper operation while connected. Default 500. */
-  retryMs?: number;
-}
+export type ZkDetectorOptions = ZkGroupOptions;
 
 /**
  * Follows the leader of the election under `groupPath`. `onChange` listeners are called

@@ -10,22 +10,13 @@
 import { AgoraError } from '../core/errors.js';
 import { systemClock, type Clock, type TimerHandle } from '../core/clock.js';
 import type { LeaderElector } from '../core/leadership.js';
-import type { Logger } from '../core/log.js';
-import { contenderPosition, DEFAULT_MEMBER_PREFIX } from './group.js';
+import { contenderPosition, DEFAULT_MEMBER_PREFIX, type ZkGroupOptions } from './group.js';
 import { SerialTask } from './serial.js';
 import type { ZkSession } from './session.js';
 import { joinZkPath } from './url.js';
 
 /** Options of {@link createZkElector}. */
-export interface ZkElectorOptions {
-  /** Member name prefix. Default `'json.info_'` (Mesos's). */
-  prefix?: string;
-  logger?: Logger;
-  /** Clock for retries after errors. Default: the system clock. */
-  clock?: Clock;
-  /** Delay before retrying after a failed ZooKeeper operation while connected. Default 500. */
-  retryMs?: number;
-}
+export type ZkElectorOptions = ZkGroupOptions;
 
 /**
  * A contender in the election under `groupPath`.

@@ -1,13 +1,27 @@
 /**
  * Pure helpers for the election group layout: `<group>/<prefix><10-digit sequence>`
  * (Mesos: `json.info_0000000003`). Other children of the group (e.g. Mesos's
- * `log_replicas`) are ignored.
+ * `log_replicas`) are ignored. Also the options both recipes take.
  *
  * @module
  */
 
+import type { Logger } from '../core/log.js';
+import type { Clock } from '../core/clock.js';
+
 /** The default member prefix, Mesos's, so that Mesos-aware tools find our leader. */
 export const DEFAULT_MEMBER_PREFIX = 'json.info_';
+
+/** Options shared by the election and detection recipes. */
+export interface ZkGroupOptions {
+  /** Member name prefix. Default `'json.info_'` (Mesos's). */
+  prefix?: string;
+  logger?: Logger;
+  /** Clock for retries (and the detector's `waitForLeader`). Default: the system clock. */
+  clock?: Clock;
+  /** Delay before retrying after a failed ZooKeeper operation while connected. Default 500. */
+  retryMs?: number;
+}
 
 /** The sequence number of a member znode name, or undefined when it is not a member. */
 export function memberSequence(name: string, prefix: string): number | undefined {
