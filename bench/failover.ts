@@ -21,6 +21,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { pino } from 'pino';
 import { Scheduler } from '../sdk/scheduler/index.js';
 import { silentLogger } from '../sdk/core/log.js';
 import { spawnAgora, type AgoraProcess, type LogRecord } from '../test/helpers/agora-process.js';
@@ -31,6 +32,8 @@ const { values } = parseArgs({
   options: {
     slaves: { type: 'string', default: '2' },
     'session-timeout': { type: 'string', default: '4' },
+    /** Prints the new leader's and the framework's log lines of the failover, times relative to the kill. */
+    timeline: { type: 'boolean', default: false },
   },
 });
 const slaveCount = Number(values.slaves);
@@ -48,6 +51,12 @@ const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'agora-bench-failover-'));
 const LOOPBACK = ['--bind', '127.0.0.1', '--ip', '127.0.0.1', '--hostname', '127.0.0.1'];
 const procs: AgoraProcess[] = [];
 let scheduler: Scheduler | undefined;
+/** With --timeline, the framework's log lines (pino JSON on stderr) go into the timeline. */
+const frameworkLines: Array<{ time: number; msg: string }> = [];
+const timelineLogger = pino({ level: 'debug' }, { write: (line: string) => {
+  const rec = JSON.parse(line) as { time: number; msg: string };
+  frameworkLines.push({ time: rec.time, msg: rec.msg });
+} });
 
 const isElected = (l: LogRecord): boolean => typeof l.msg === 'string' && l.msg.startsWith('elected leading master');
 
@@ -71,7 +80,7 @@ async function main(): Promise<void> {
   await Promise.all(slaves.map((s) => s.waitForLog((l) => l.msg === 'registered', STEP_MS, 'registered')));
 
   const subscribedAt: number[] = [];
-  scheduler = new Scheduler({ master: zkUrl, frameworkInfo: { user: os.userInfo().username, name: 'bench-failover', failover_timeout: 600 }, logger: silentLogger() });
+  scheduler = new Scheduler({ master: zkUrl, frameworkInfo: { user: os.userInfo().username, name: 'bench-failover', failover_timeout: 600 }, logger: values.timeline ? timelineLogger : silentLogger() });
   scheduler.on('SUBSCRIBED', () => { subscribedAt.push(Date.now()); });
   await scheduler.start();
   const subscriptionsBefore = subscribedAt.length;
@@ -112,6 +121,13 @@ async function main(): Promise<void> {
     planned_handover: { elected_s: secs((rec.time as number) - termAt) },
     goal_framework_s: sessionTimeoutS + 1,
   }));
+  if (values.timeline) {
+    const since = (t: unknown): string => ((Number(t) - killedAt) / 1000).toFixed(3);
+    for (const l of second.logs.events) {
+      if (typeof l.time === 'number' && l.time >= killedAt && l.time <= killedAt + 15_000) console.error(`${since(l.time)} leader  ${String(l.msg)}`);
+    }
+    for (const l of frameworkLines) if (l.time >= killedAt) console.error(`${since(l.time)} framework ${l.msg}`);
+  }
 }
 
 main()

@@ -21,6 +21,7 @@ const program = new Command('agora')
   .addCommand(slaveCommand())
   .addCommand((await import('./commands/marathon.js')).marathonCommand())
   .addCommand((await import('./commands/apps.js')).appsCommand())
+  .addCommand((await import('./commands/chaos.js')).chaosCommand())
   .addCommand(localCommand())
   .addCommand(runCommand())
   .addCommand(versionCommand());

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from 'commander';
-import { parseDuration } from './duration.js';
+import { parseDuration } from '../sdk/core/duration.js';
 
 /** The directory holding Agora's package.json (works from the sources and from dist/). */
 export function packageRoot(): string {

@@ -57,7 +57,8 @@ export function recomputeUsed(state: MasterState): void {
   for (const fw of state.frameworks.values()) fw.used = [];
   for (const [frameworkId, tasks] of state.tasks) {
     for (const task of tasks.values()) {
-      if (isTerminalState(task.state)) continue;
+      // Terminal tasks and TASK_UNREACHABLE ones (agent removed) hold nothing.
+      if (isTerminalState(task.state) || task.state === 'TASK_UNREACHABLE') continue;
       addUsed(state, frameworkId, task.agentId, task.resources);
     }
   }

@@ -8,6 +8,7 @@
 import type { Clock } from '../sdk/core/clock.js';
 import { AgoraError } from '../sdk/core/errors.js';
 import type { Logger } from '../sdk/core/log.js';
+import { parseRemovalRateLimit, type RemovalRateLimit } from './removal-rate-limit.js';
 
 /** Options of {@link startMaster} (master/main.ts). */
 export interface MasterOptions {
@@ -42,6 +43,17 @@ export interface MasterOptions {
   /** How long a new leader waits for the registry's agents to re-register; default 600000 (Mesos 10 mins). */
   agentReregisterTimeoutMs?: number;
   /**
+   * `<N>/<duration>` (`1/10mins`): at most N agents are removed for failing health checks per
+   * duration (Mesos `--agent_removal_rate_limit`); default none (removed at once).
+   */
+  agentRemovalRateLimit?: string;
+  /** Unreachable agents older than this are dropped from the registry; default 2 weeks (Mesos `--registry_max_agent_age`). */
+  registryMaxAgentAgeMs?: number;
+  /** At most this many unreachable agents are kept in the registry; default (and cap) 10000 (Mesos `--registry_max_agent_count`). */
+  registryMaxAgentCount?: number;
+  /** Interval of the registry garbage collection; default 15 minutes (Mesos `--registry_gc_interval`). */
+  registryGcIntervalMs?: number;
+  /**
    * Called after a leader lost its ZooKeeper session and stopped acting as leader (streams,
    * sockets and timers closed). Default: `process.exit(1)` — the supervisor restarts it.
    */
@@ -65,6 +77,10 @@ export interface MasterConfig {
   zk?: string;
   zkSessionTimeoutMs: number;
   agentReregisterTimeoutMs: number;
+  agentRemovalRateLimit?: RemovalRateLimit;
+  registryMaxAgentAgeMs: number;
+  registryMaxAgentCount: number;
+  registryGcIntervalMs: number;
 }
 
 export const DEFAULT_AGENT_PING_TIMEOUT_MS = 15_000;
@@ -73,6 +89,14 @@ export const DEFAULT_HEARTBEAT_INTERVAL_MS = 15_000;
 export const DEFAULT_MAX_CALL_BODY_BYTES = 8 * 1024 * 1024;
 export const DEFAULT_ZK_SESSION_TIMEOUT_MS = 10_000;
 export const DEFAULT_AGENT_REREGISTER_TIMEOUT_MS = 600_000;
+export const DEFAULT_REGISTRY_MAX_AGENT_AGE_MS = 14 * 86_400_000;
+export const DEFAULT_REGISTRY_GC_INTERVAL_MS = 15 * 60_000;
+/**
+ * Default and largest `registryMaxAgentCount`. Mesos allows 102400, but Agora's registry is
+ * one document kept under ZooKeeper's 1 MB znode limit (see registry/types.ts
+ * `MAX_UNREACHABLE_AGENTS`, which the registry itself enforces).
+ */
+export const DEFAULT_REGISTRY_MAX_AGENT_COUNT = 10_000;
 
 function positive(name: string, value: number | undefined, fallback: number | undefined): number | undefined {
   if (value === undefined) return fallback;
@@ -97,8 +121,16 @@ export function compileMasterOptions(o: MasterOptions): MasterConfig {
   if (o.zk !== undefined && (typeof o.zk !== 'string' || !o.zk.startsWith('zk://'))) {
     throw new AgoraError('AGORA_MASTER_BAD_OPTION', `zk must be a zk://host:port,…/path URL, got ${String(o.zk)}`);
   }
+  const maxAgentCount = positive('registryMaxAgentCount', o.registryMaxAgentCount, DEFAULT_REGISTRY_MAX_AGENT_COUNT)!;
+  if (!Number.isInteger(maxAgentCount) || maxAgentCount > DEFAULT_REGISTRY_MAX_AGENT_COUNT) {
+    throw new AgoraError('AGORA_MASTER_BAD_OPTION', `registryMaxAgentCount must be an integer in 1..${DEFAULT_REGISTRY_MAX_AGENT_COUNT}, got ${maxAgentCount}`);
+  }
   return {
     ...(o.zk !== undefined ? { zk: o.zk } : {}),
+    ...(o.agentRemovalRateLimit !== undefined ? { agentRemovalRateLimit: parseRemovalRateLimit(o.agentRemovalRateLimit) } : {}),
+    registryMaxAgentAgeMs: positive('registryMaxAgentAgeMs', o.registryMaxAgentAgeMs, DEFAULT_REGISTRY_MAX_AGENT_AGE_MS)!,
+    registryMaxAgentCount: maxAgentCount,
+    registryGcIntervalMs: positive('registryGcIntervalMs', o.registryGcIntervalMs, DEFAULT_REGISTRY_GC_INTERVAL_MS)!,
     zkSessionTimeoutMs: positive('zkSessionTimeoutMs', o.zkSessionTimeoutMs, DEFAULT_ZK_SESSION_TIMEOUT_MS)!,
     agentReregisterTimeoutMs: positive('agentReregisterTimeoutMs', o.agentReregisterTimeoutMs, DEFAULT_AGENT_REREGISTER_TIMEOUT_MS)!,
     port: o.port,

@@ -8,11 +8,13 @@
  */
 import type { Clock } from '../sdk/core/clock.js';
 import type { Logger } from '../sdk/core/log.js';
+import type { AgentInfo } from '../sdk/protocol/index.js';
 import type { OfferFilter } from './allocator/types.js';
 import type { MasterConfig } from './config.js';
 import type { Connections } from './connections.js';
 import type { IdGenerator } from './ids.js';
 import type { MasterState } from './model.js';
+import type { RemovalQueue } from './removal-rate-limit.js';
 import type { Timers } from './timers.js';
 
 /** DECLINE/ACCEPT filters in force; the allocator prunes expired ones each run. */
@@ -37,7 +39,16 @@ export class OfferFilters {
  * master runs without a registry (unit tests driving the core directly).
  */
 export interface RegistryHooks {
-  agentRemoved(agentId: string, unreachableAt: number | undefined): void;
+  /** Forgets an agent (removed, not unreachable). */
+  agentRemoved(agentId: string): void;
+  /**
+   * Marks an agent unreachable at `at`. Unlike the other hooks the caller waits: the promise
+   * resolves once the mark is durable (the task updates go out only then, as in Mesos), and
+   * rejects when the write failed. It never settles once the master is closed.
+   */
+  agentUnreachable(agentId: string, at: number): Promise<void>;
+  /** Re-admits an agent (it re-registered while its unreachable mark was being written). */
+  agentReadmitted(agentId: string, info: AgentInfo, at: number): void;
   frameworkDisconnected(frameworkId: string, deadlineMs: number): void;
   frameworkRemoved(frameworkId: string): void;
 }
@@ -51,6 +62,8 @@ export interface MasterContext {
   readonly conns: Connections;
   readonly timers: Timers;
   readonly filters: OfferFilters;
+  /** Agents waiting for the removal rate limit (payload: why they are removed). */
+  readonly removals: RemovalQueue<string>;
   /** Schedules one allocation run (coalesced: many requests in a tick → one run). */
   requestAllocation(): void;
   /** Durable registry writes (see {@link RegistryHooks}); absent without a registry. */

@@ -28,6 +28,7 @@ import { Container } from 'inversify';
 import { systemClock, type Clock } from '../sdk/core/clock.js';
 import { StandaloneElector, type LeaderDetector, type LeaderElector } from '../sdk/core/leadership.js';
 import { createLogger, type Logger } from '../sdk/core/log.js';
+import { formatMesosDuration } from '../sdk/executor/duration.js';
 import type { MasterInfo } from '../sdk/protocol/index.js';
 import { AgentEndpoint } from './agent-endpoint.js';
 import type { AllocateFn } from './allocation.js';
@@ -176,6 +177,10 @@ export async function startMaster(o: MasterOptions): Promise<RunningMaster> {
             agent_ping_timeout: `${cfg.agentPingTimeoutMs / 1000}secs`,
             max_agent_ping_timeouts: String(cfg.maxAgentPingTimeouts),
             ...(cfg.offerTimeoutMs !== undefined ? { offer_timeout: `${cfg.offerTimeoutMs / 1000}secs` } : {}),
+            ...(cfg.agentRemovalRateLimit !== undefined ? { agent_removal_rate_limit: cfg.agentRemovalRateLimit.text } : {}),
+            registry_max_agent_age: formatMesosDuration(cfg.registryMaxAgentAgeMs),
+            registry_max_agent_count: String(cfg.registryMaxAgentCount),
+            registry_gc_interval: formatMesosDuration(cfg.registryGcIntervalMs),
             ...(cfg.zk !== undefined ? {
               zk: cfg.zk.replace(/^(zk:\/\/[^:@/]*:)[^@/]*@/, '$1***@'),
               zk_session_timeout: `${cfg.zkSessionTimeoutMs / 1000}secs`,

@@ -8,7 +8,7 @@
  */
 import type { Clock } from '../sdk/core/clock.js';
 import type { Logger } from '../sdk/core/log.js';
-import type { AgentMessage, AgentMessageOf, FrameworkInfo, SchedulerCall } from '../sdk/protocol/index.js';
+import type { AgentInfo, AgentMessage, AgentMessageOf, FrameworkInfo, SchedulerCall } from '../sdk/protocol/index.js';
 import type { AgentMessageHandler } from './agent-endpoint.js';
 import { agentDisconnected, handlePong, registerAgent, reregisterAgent } from './agents.js';
 import { AllocationLoop, type AllocateFn } from './allocation.js';
@@ -19,7 +19,10 @@ import { events } from './events.js';
 import { removeFramework, rolesOf, subscribeFramework, validateFrameworkInfo, type SubscriberStream } from './frameworks.js';
 import { IdGenerator } from './ids.js';
 import type { FrameworkRecord, MasterState } from './model.js';
+import { rememberGoneAgent, unreachableAgentsToPrune } from './registry/gc.js';
 import { planRecovery } from './registry/recovery.js';
+import { RemovalQueue } from './removal-rate-limit.js';
+import { forgetUnreachableTasks } from './tasks.js';
 import type { MasterRegistry, RegistryAgent } from './registry/types.js';
 import { handleSchedulerCall } from './scheduler-calls.js';
 import type { CallResult, SchedulerCallHandler } from './scheduler-api/http.js';
@@ -86,11 +89,13 @@ export class Master implements SchedulerCallHandler, AgentMessageHandler {
       conns,
       timers,
       filters: new OfferFilters(),
+      removals: new RemovalQueue<string>(deps.config.agentRemovalRateLimit),
       requestAllocation: () => this.allocation.request(),
       ...(deps.registry !== undefined ? {
         registry: {
-          agentRemoved: (agentId: string, at: number | undefined) => this.persist('agent removal', (r) => (
-            at === undefined ? r.removeAgent(agentId) : r.markUnreachable(agentId, at))),
+          agentRemoved: (agentId: string) => this.persist('agent removal', (r) => r.removeAgent(agentId)),
+          agentUnreachable: (agentId: string, at: number) => this.durably(deps.registry!.markUnreachable(agentId, at)),
+          agentReadmitted: (agentId: string, info: AgentInfo, at: number) => this.persist('agent re-admission', (r) => r.admitAgent(agentId, info, at)),
           frameworkDisconnected: (frameworkId: string, deadlineMs: number) => this.persist('framework deadline', (r) => r.setFrameworkDeadline(frameworkId, deadlineMs)),
           frameworkRemoved: (frameworkId: string) => this.persist('framework removal', (r) => r.removeFramework(frameworkId)),
         },
@@ -98,6 +103,7 @@ export class Master implements SchedulerCallHandler, AgentMessageHandler {
     };
     this.ctx = ctx;
     this.allocation = new AllocationLoop(ctx, deps.allocate);
+    if (this.registry === undefined) this.startRegistryGc();
   }
 
   get state(): MasterState {
@@ -109,14 +115,74 @@ export class Master implements SchedulerCallHandler, AgentMessageHandler {
     return this.loaded;
   }
 
-  /** Queues a registry write nobody waits for; a failure is logged (the registry lags until the next write). */
+  /**
+   * A registry write nobody waits for; a failure is logged (the registry lags until the next
+   * write). Issued at once, like {@link durably}, so that the registry applies every operation
+   * in the order the master decided them (and can group-commit a burst of them).
+   */
   private persist(what: string, fn: (r: MasterRegistry) => Promise<void>): void {
     const registry = this.registry;
     if (registry === undefined) return;
-    this.writes = this.writes.then(() => fn(registry)).catch((err: unknown) => {
+    const write = fn(registry).catch((err: unknown) => {
       this.ctx.logger.error({ err, what }, 'registry write failed');
       this.checkConflict(err);
     });
+    this.writes = Promise.all([this.writes, write]).then(() => undefined);
+  }
+
+  /**
+   * A registry write the caller waits for (called directly, so the registry keeps its call
+   * order). Settles like `write`, except never once the master is closed; a conflict makes
+   * the master step down.
+   */
+  private durably(write: Promise<void>): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      write.then(() => {
+        if (!this.closed) resolve();
+      }, (err: unknown) => {
+        this.checkConflict(err);
+        if (!this.closed) reject(err as Error);
+      });
+    });
+  }
+
+  /** Registry GC every `registryGcIntervalMs` (Mesos `--registry_gc_interval`), while leading. */
+  private startRegistryGc(): void {
+    this.ctx.timers.interval('registry-gc', this.ctx.config.registryGcIntervalMs, () => {
+      void this.collectRegistryGarbage();
+    });
+  }
+
+  /**
+   * One registry GC round (Mesos `doRegistryGc`): unreachable agents beyond the count or
+   * older than the age limit are pruned from the registry, then forgotten with their tasks.
+   * Resolves with the pruned ids (a failed write is logged and retried next round).
+   */
+  async collectRegistryGarbage(): Promise<string[]> {
+    const { ctx } = this;
+    const ids = unreachableAgentsToPrune(ctx.state.unreachableAgents, ctx.clock.now(), {
+      maxAgentAgeMs: ctx.config.registryMaxAgentAgeMs,
+      maxAgentCount: ctx.config.registryMaxAgentCount,
+    });
+    if (ids.length === 0) return [];
+    if (this.registry !== undefined) {
+      try {
+        await this.durably(this.registry.pruneUnreachable(ids, ctx.clock.now()));
+      } catch (err) {
+        ctx.logger.error({ err, agents: ids.length }, 'registry GC write failed; retrying at the next round');
+        return [];
+      }
+    }
+    // An agent that re-registered while the prune was written is live again: keep it.
+    const pruned = ids.filter((id) => !ctx.state.agents.has(id));
+    const now = ctx.clock.now();
+    for (const id of pruned) {
+      ctx.state.unreachableAgents.delete(id);
+      rememberGoneAgent(ctx.state, id, now);
+    }
+    const tasks = forgetUnreachableTasks(ctx.state, new Set(pruned));
+    ctx.logger.info({ agents: pruned.length, tasks }, 'registry GC forgot unreachable agents');
+    return pruned;
   }
 
   private checkConflict(err: unknown): void {
@@ -140,6 +206,9 @@ export class Master implements SchedulerCallHandler, AgentMessageHandler {
       const now = ctx.clock.now();
       const plan = planRecovery(snapshot, now, new Set(ctx.state.agents.keys()));
       for (const [id, t] of plan.unreachable) if (!ctx.state.agents.has(id)) ctx.state.unreachableAgents.set(id, t);
+      for (const [id, t] of Object.entries(snapshot.gone).sort((a, b) => a[1] - b[1])) {
+        if (!ctx.state.agents.has(id)) rememberGoneAgent(ctx.state, id, t);
+      }
       for (const [id, agent] of plan.awaitAgents) this.awaitedAgents.set(id, agent);
       for (const id of plan.expiredFrameworks) this.expiredFrameworks.add(id);
       for (const [id, { deadlineMs, remainingMs }] of plan.pendingFrameworks) {
@@ -152,6 +221,7 @@ export class Master implements SchedulerCallHandler, AgentMessageHandler {
       }
       this.loaded = true;
       this.markLoaded();
+      this.startRegistryGc();
       ctx.logger.info({
         agents: plan.awaitAgents.size,
         unreachable: plan.unreachable.size,
@@ -294,7 +364,11 @@ export class Master implements SchedulerCallHandler, AgentMessageHandler {
         return;
       }
       if (message.type === 'reregister') {
-        await registry.admitAgent(message.agent_id.value, message.agent_info, this.ctx.clock.now());
+        const { state } = this.ctx;
+        const id = message.agent_id.value;
+        // An agent the registry GC forgot is not admitted again: reregisterAgent shuts it down.
+        const gone = state.goneAgents.has(id) && !state.agents.has(id);
+        if (!gone) await registry.admitAgent(id, message.agent_info, this.ctx.clock.now());
         if (this.closed) return;
         this.ctx.state.counters.messagesReceived++;
         this.reregister(link, message);

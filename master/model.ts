@@ -37,6 +37,12 @@ export interface AgentRecord {
   active: boolean;
   /** Pings sent without a pong since the last pong. */
   missedPings: number;
+  /**
+   * True while the registry write marking the agent unreachable is in flight (Mesos
+   * `slaves.markingUnreachable`): the agent is inactive and its tasks' updates wait for the
+   * write. A re-registration meanwhile clears it and the agent stays.
+   */
+  markingUnreachable?: boolean;
 }
 
 /** A framework known to the master (connected or within its failover timeout). */
@@ -80,6 +86,12 @@ export interface TaskRecord {
   latestStatus?: TaskStatus;
   /** uuid (base64) of the latest update forwarded and not yet acknowledged. */
   unacknowledgedUuid?: string;
+  /**
+   * ms since epoch at which the task's agent was marked unreachable; set while the task is
+   * TASK_UNREACHABLE (Mesos `Framework::unreachableTasks`). Such a task holds no resources
+   * and is restored when its agent re-registers.
+   */
+  unreachableSince?: number;
 }
 
 /** An offer sent to a framework and not yet accepted, declined or rescinded. */
@@ -129,6 +141,8 @@ export function emptyCounters(): MasterCounters {
 /** Bound on how many terminal tasks and removed frameworks are remembered for the operator API. */
 export const MAX_COMPLETED_TASKS = 1000;
 export const MAX_COMPLETED_FRAMEWORKS = 50;
+/** Unreachable tasks remembered per framework, oldest dropped first (Mesos `--max_unreachable_tasks_per_framework`). */
+export const MAX_UNREACHABLE_TASKS_PER_FRAMEWORK = 1000;
 
 export interface MasterState {
   info: MasterInfo;
@@ -140,7 +154,10 @@ export interface MasterState {
   leader?: MasterInfo;
   agents: Map<string, AgentRecord>;
   frameworks: Map<string, FrameworkRecord>;
-  /** frameworkId → taskId → task; non-terminal tasks plus terminal ones not yet acknowledged. */
+  /**
+   * frameworkId → taskId → task; non-terminal tasks (including TASK_UNREACHABLE ones of
+   * agents marked unreachable) plus terminal ones not yet acknowledged.
+   */
   tasks: Map<string, Map<string, TaskRecord>>;
   /** Most recent terminal tasks, oldest first, at most MAX_COMPLETED_TASKS. */
   completedTasks: TaskRecord[];
@@ -149,5 +166,10 @@ export interface MasterState {
   offers: Map<string, OfferRecord>;
   /** Ids of agents removed as unreachable (time in ms), for reconciliation answers. */
   unreachableAgents: Map<string, number>;
+  /**
+   * Ids of agents the registry GC forgot (time in ms): one that comes back is told to shut
+   * down its tasks and register afresh (registry `gone`).
+   */
+  goneAgents: Map<string, number>;
   counters: MasterCounters;
 }

@@ -15,15 +15,19 @@ export interface ReconcileRequest {
   agentId?: string;
 }
 
-function latest(task: TaskRecord, now: number): TaskStatus {
+function latest(task: TaskRecord, partitionAware: boolean, now: number): TaskStatus {
+  // A task of an unreachable agent: TASK_UNREACHABLE with its time for partition-aware
+  // frameworks, TASK_LOST for the others (what they were told when the agent went).
+  const unreachable = task.state === 'TASK_UNREACHABLE';
   const status = masterStatus({
     taskId: task.info.task_id.value,
-    state: task.state,
+    state: unreachable && !partitionAware ? 'TASK_LOST' : task.state,
     reason: 'REASON_RECONCILIATION',
-    message: 'Reconciliation: Latest task state',
+    message: unreachable ? 'Reconciliation: Task is unreachable' : 'Reconciliation: Latest task state',
     agentId: task.agentId,
     executorId: task.executorId,
     now,
+    ...(unreachable && partitionAware ? { unreachableSinceMs: task.unreachableSince ?? now } : {}),
   });
   // Keep what the agent last said about the task (health, labels, container status, data).
   const last = task.latestStatus;
@@ -41,7 +45,8 @@ function latest(task: TaskRecord, now: number): TaskStatus {
  * Answers a reconciliation. Empty `requests` is implicit reconciliation (the latest status of
  * every task the master knows for the framework); otherwise explicit, one answer per known
  * or decidable task:
- * - known task → its latest state;
+ * - known task → its latest state (a task of an unreachable agent, kept by the master:
+ *   TASK_UNREACHABLE with `unreachable_time` (partition-aware) / TASK_LOST);
  * - agent registered, task unknown → TASK_GONE (partition-aware) / TASK_LOST;
  * - agent unreachable → TASK_UNREACHABLE (partition-aware) / TASK_LOST;
  * - agent not given or unknown → TASK_UNKNOWN (partition-aware) / TASK_LOST.
@@ -53,13 +58,13 @@ export function reconcileTasks(
   now: number,
 ): TaskStatus[] {
   const tasks = state.tasks.get(framework.id);
-  if (requests.length === 0) return [...(tasks?.values() ?? [])].map((t) => latest(t, now));
   const partitionAware = isPartitionAware(framework);
+  if (requests.length === 0) return [...(tasks?.values() ?? [])].map((t) => latest(t, partitionAware, now));
   const out: TaskStatus[] = [];
   for (const req of requests) {
     const task = tasks?.get(req.taskId);
     if (task !== undefined) {
-      out.push(latest(task, now));
+      out.push(latest(task, partitionAware, now));
       continue;
     }
     const common = { taskId: req.taskId, agentId: req.agentId, reason: 'REASON_RECONCILIATION' as const, now };

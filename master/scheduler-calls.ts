@@ -215,7 +215,8 @@ export function suppress(ctx: MasterContext, fw: FrameworkRecord, roles: string[
 /** KILL: a known task's slave gets kill_task; an unknown task is answered by reconciliation. */
 export function kill(ctx: MasterContext, fw: FrameworkRecord, payload: NonNullable<SchedulerCall['kill']>): void {
   const task = getTask(ctx.state, fw.id, payload.task_id.value);
-  if (task === undefined) {
+  // Unknown, or on an unreachable agent (nothing to send the kill to): answered by reconciliation.
+  if (task === undefined || task.state === 'TASK_UNREACHABLE') {
     const statuses = reconcileTasks(ctx.state, fw, [{ taskId: payload.task_id.value, agentId: payload.agent_id?.value }], ctx.clock.now());
     for (const status of statuses) ctx.conns.sendEvent(fw.id, events.update(status));
     return;

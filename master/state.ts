@@ -18,6 +18,7 @@ export function createMasterState(info: MasterInfo, now: number): MasterState {
     completedFrameworks: [],
     offers: new Map(),
     unreachableAgents: new Map(),
+    goneAgents: new Map(),
     counters: emptyCounters(),
   };
 }

@@ -7,7 +7,8 @@
 import { isTerminalState, type TaskState, type TaskStatus } from '../sdk/protocol/index.js';
 import { releaseUsed, addUsed } from './accounting.js';
 import {
-  MAX_COMPLETED_TASKS, type FrameworkRecord, type MasterCounters, type MasterState, type TaskRecord,
+  MAX_COMPLETED_TASKS, MAX_UNREACHABLE_TASKS_PER_FRAMEWORK, type FrameworkRecord, type MasterCounters,
+  type MasterState, type TaskRecord,
 } from './model.js';
 
 /** Statuses remembered per task (oldest dropped first). */
@@ -21,6 +22,14 @@ export function getTask(state: MasterState, frameworkId: string, taskId: string)
   return state.tasks.get(frameworkId)?.get(taskId);
 }
 
+/**
+ * True when a task in `state` holds resources on its agent: launched and not terminal, and
+ * not TASK_UNREACHABLE (its agent was removed; Mesos frees those resources too).
+ */
+export function holdsResources(state: TaskState): boolean {
+  return !isTerminalState(state) && state !== 'TASK_UNREACHABLE';
+}
+
 /** Records a task and charges its resources to its agent and framework (if not terminal). */
 export function addTask(state: MasterState, task: TaskRecord): void {
   let tasks = state.tasks.get(task.frameworkId);
@@ -29,7 +38,7 @@ export function addTask(state: MasterState, task: TaskRecord): void {
     state.tasks.set(task.frameworkId, tasks);
   }
   tasks.set(task.info.task_id.value, task);
-  if (!isTerminalState(task.state)) addUsed(state, task.frameworkId, task.agentId, task.resources);
+  if (holdsResources(task.state)) addUsed(state, task.frameworkId, task.agentId, task.resources);
 }
 
 /** Bumps the counter of a terminal state (`/metrics/snapshot` master/tasks_*). */
@@ -59,9 +68,11 @@ export function applyStatus(state: MasterState, task: TaskRecord, status: TaskSt
   task.latestStatus = status;
   if (status.uuid !== undefined) task.unacknowledgedUuid = status.uuid;
   if (isTerminalState(task.state)) return false;
+  const held = holdsResources(task.state);
   task.state = status.state;
+  if (status.state !== 'TASK_UNREACHABLE') task.unreachableSince = undefined;
   if (isTerminalState(status.state)) {
-    releaseUsed(state, task.frameworkId, task.agentId, task.resources);
+    if (held) releaseUsed(state, task.frameworkId, task.agentId, task.resources);
     countTerminal(state.counters, status.state);
     return true;
   }
@@ -76,7 +87,7 @@ export function completeTask(state: MasterState, task: TaskRecord): void {
     tasks.delete(task.info.task_id.value);
     if (tasks.size === 0) state.tasks.delete(task.frameworkId);
   }
-  if (!isTerminalState(task.state)) {
+  if (holdsResources(task.state)) {
     releaseUsed(state, task.frameworkId, task.agentId, task.resources);
   }
   state.completedTasks.push(task);
@@ -90,4 +101,43 @@ export function tasksOnAgent(state: MasterState, agentId: string): TaskRecord[] 
   const out: TaskRecord[] = [];
   for (const tasks of state.tasks.values()) for (const t of tasks.values()) if (t.agentId === agentId) out.push(t);
   return out;
+}
+
+/**
+ * The task's agent was marked unreachable (Mesos `markUnreachable`): `status` (TASK_UNREACHABLE
+ * or, for a framework that is not partition-aware, TASK_LOST) is recorded, the task frees its
+ * resources and stays known as TASK_UNREACHABLE — whatever the framework was told — so that
+ * reconciliation, `/master/state` and `/master/tasks` show it and it can be restored when the
+ * agent re-registers. At most {@link MAX_UNREACHABLE_TASKS_PER_FRAMEWORK} per framework are
+ * kept (the oldest are forgotten).
+ */
+export function markTaskUnreachable(state: MasterState, task: TaskRecord, status: TaskStatus, since: number): void {
+  task.statuses.push(status);
+  if (task.statuses.length > MAX_STATUSES_PER_TASK) task.statuses.splice(0, task.statuses.length - MAX_STATUSES_PER_TASK);
+  task.latestStatus = status;
+  if (holdsResources(task.state)) releaseUsed(state, task.frameworkId, task.agentId, task.resources);
+  task.state = 'TASK_UNREACHABLE';
+  task.unreachableSince = since;
+  countTerminal(state.counters, status.state);
+  const tasks = state.tasks.get(task.frameworkId);
+  if (tasks === undefined) return;
+  const unreachable = [...tasks.values()].filter((t) => t.state === 'TASK_UNREACHABLE');
+  if (unreachable.length <= MAX_UNREACHABLE_TASKS_PER_FRAMEWORK) return;
+  unreachable.sort((a, b) => (a.unreachableSince ?? 0) - (b.unreachableSince ?? 0));
+  for (const old of unreachable.slice(0, unreachable.length - MAX_UNREACHABLE_TASKS_PER_FRAMEWORK)) tasks.delete(old.info.task_id.value);
+}
+
+/** Forgets the unreachable tasks of agents the registry GC dropped; returns how many. */
+export function forgetUnreachableTasks(state: MasterState, agentIds: ReadonlySet<string>): number {
+  let n = 0;
+  for (const [frameworkId, tasks] of state.tasks) {
+    for (const [taskId, task] of tasks) {
+      if (task.state === 'TASK_UNREACHABLE' && agentIds.has(task.agentId)) {
+        tasks.delete(taskId);
+        n++;
+      }
+    }
+    if (tasks.size === 0) state.tasks.delete(frameworkId);
+  }
+  return n;
 }

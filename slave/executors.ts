@@ -34,7 +34,9 @@ import {
 } from './model.js';
 import type { SlaveConfig } from './options.js';
 import { commandExecutorPath, executorRunDir, isSafePathSegment } from './paths.js';
-import { signalPids } from './process-tree.js';
+import { readProcessIdentity, signalPids } from './process-tree.js';
+import type { CheckpointedFramework } from './checkpoint.js';
+import type { RecoveredProcess } from './recovered-process.js';
 
 /** Node flags of the built-in executor process (see where it is spawned). */
 const EXECUTOR_NODE_FLAGS = ['--max-semi-space-size=1'];
@@ -53,13 +55,40 @@ export interface ExecutorManagerDeps {
   logger: Logger;
   containerizer: Containerizer;
   statusUpdates: StatusUpdateManager;
-  /** Sends to the master; false when not connected (the message is dropped). */
+  /** Sends to the master (after the next checkpoint write; dropped when not connected then). */
   sendToMaster(msg: AgentMessage): boolean;
   agentId(): string | undefined;
   agentInfo(): AgentInfo;
   /** `ip:port` of the slave's HTTP server, for MESOS_AGENT_ENDPOINT. */
   endpoint(): string;
   logLevel: string;
+  /** The slave's checkpoint: told of every change; what is sent to executors waits for its next write. */
+  checkpoint?: CheckpointHooks;
+}
+
+/** How the executor manager drives the checkpoint (slave.ts owns the file). */
+export interface CheckpointHooks {
+  /** Something checkpointed changed: write it soon (coalesced). */
+  changed(): void;
+  /**
+   * Runs `fn` once every change made so far is on disk (group commit: one write for a
+   * burst). Everything the slave tells its executors goes through here, in order, so a
+   * task is checkpointed before its LAUNCH leaves.
+   */
+  afterDurable(fn: () => void): void;
+}
+
+/** What {@link ExecutorManager.restore} needs beyond the checkpoint. */
+export interface RestoreInput {
+  frameworks: readonly CheckpointedFramework[];
+  /** Container ids of executors still running. */
+  live: ReadonlySet<string>;
+  /** Unacknowledged updates of the checkpoint: the tasks' states follow them. */
+  updates: readonly StatusUpdate[];
+  /** Starts watching a re-attached pid. */
+  watch(pid: number, startTime: number | undefined): RecoveredProcess;
+  /** How long re-attached executors have to re-subscribe. */
+  reregistrationTimeoutMs: number;
 }
 
 const taskKey = (frameworkId: string, taskId: string): string => `${frameworkId}\u0000${taskId}`;
@@ -74,6 +103,8 @@ export class ExecutorManager {
   private readonly taskIndex = new Map<string, SlaveExecutor>();
   private heartbeat: TimerHandle | undefined;
   private closed = false;
+  /** Executors of the previous run found dead at recovery, terminated once the slave has re-registered. */
+  private goneAtRecovery: SlaveExecutor[] = [];
 
   constructor(private readonly d: ExecutorManagerDeps) {
     this.heartbeat = d.clock.setInterval(() => this.sendHeartbeats(), d.config.executorHeartbeatMs);
@@ -170,6 +201,7 @@ export class ExecutorManager {
     if (framework === undefined) return;
     this.d.logger.info({ framework_id: frameworkId }, 'shutting down framework');
     framework.state = 'terminating';
+    this.changed();
     for (const e of [...framework.executors.values(), ...framework.retiring]) {
       for (const t of e.tasks.values()) if (t.phase === 'queued') t.phase = 'terminated';
       e.queue = [];
@@ -232,6 +264,7 @@ export class ExecutorManager {
     if (executor.stream !== undefined && executor.stream !== stream) executor.stream.end();
     executor.stream = stream;
     executor.subscribed = true;
+    this.changed();
     executor.registrationTimer?.cancel();
     executor.registrationTimer = undefined;
     if (executor.state === 'registering' || executor.state === 'launching') executor.state = 'running';
@@ -336,6 +369,141 @@ export class ExecutorManager {
     return this.allExecutors().filter((e) => e.state !== 'terminated');
   }
 
+  // ---------------------------------------------------------------- checkpoint and recovery
+
+  /** Frameworks with their live executors and unfinished tasks, as the checkpoint keeps them. */
+  snapshot(): CheckpointedFramework[] {
+    const out: CheckpointedFramework[] = [];
+    for (const f of this.frameworks.values()) {
+      const executors = [...f.executors.values(), ...f.retiring].filter((e) => e.state !== 'terminated');
+      out.push({
+        info: f.info,
+        terminating: f.state === 'terminating',
+        executors: executors.map((e) => ({
+          info: e.info,
+          kind: e.kind,
+          container_id: e.containerId,
+          directory: e.directory,
+          ...(e.process !== undefined ? { pid: e.process.pid } : {}),
+          ...(e.pidStartTime !== undefined ? { pid_start_time: e.pidStartTime } : {}),
+          subscribed: e.subscribed,
+          terminating: e.state === 'terminating',
+          retiring: f.retiring.has(e),
+          started_at: e.startedAt,
+          tasks: [...e.tasks.values()].map((t) => ({ info: t.info, state: t.state, phase: t.phase })),
+          queue: e.queue.map((q) => (q.kind === 'task' ? { kind: 'task' as const, taskId: q.taskId } : { kind: 'group' as const, taskIds: [...q.taskIds] })),
+          pending_kills: e.pendingKills.map((k) => ({ ...k })),
+        })),
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Rebuilds frameworks, executors and tasks from a checkpoint (slave recovery, Mesos
+   * `Slave::recover`). Executors in `live` are re-attached: their pid is watched, and they
+   * have `reregistrationTimeoutMs` to re-subscribe before they are killed and their
+   * unfinished tasks lost (`REASON_EXECUTOR_REREGISTRATION_TIMEOUT`). The others are gone:
+   * their unfinished tasks are lost (`REASON_EXECUTOR_TERMINATED`) once the slave has
+   * re-registered ({@link finishRecovery}).
+   */
+  restore(r: RestoreInput): void {
+    const reattached: SlaveExecutor[] = [];
+    const wasTerminating = new Set<SlaveExecutor>();
+    for (const cf of r.frameworks) {
+      const id = cf.info.id?.value;
+      if (id === undefined) continue;
+      const framework: SlaveFramework = {
+        id, info: cf.info, state: cf.terminating ? 'terminating' : 'active', executors: new Map(), retiring: new Set(), completedExecutors: [],
+      };
+      this.frameworks.set(id, framework);
+      for (const ce of cf.executors) {
+        const executor: SlaveExecutor = {
+          id: ce.info.executor_id.value,
+          frameworkId: id,
+          info: ce.info,
+          kind: ce.kind,
+          containerId: ce.container_id,
+          directory: ce.directory,
+          state: 'registering',
+          tasks: new Map(),
+          queue: ce.queue.map((q) => (q.kind === 'task' ? { kind: 'task' as const, taskId: q.taskId } : { kind: 'group' as const, taskIds: [...q.taskIds] })),
+          completedTasks: [],
+          pendingKills: ce.pending_kills.map((k) => ({ taskId: k.taskId, ...(k.killPolicy !== undefined ? { killPolicy: k.killPolicy } : {}) })),
+          subscribed: false,
+          launchStarted: true,
+          startedAt: ce.started_at,
+          ...(ce.pid_start_time !== undefined ? { pidStartTime: ce.pid_start_time } : {}),
+        };
+        for (const ct of ce.tasks) {
+          executor.tasks.set(ct.info.task_id.value, { info: ct.info, frameworkId: id, executorId: executor.id, phase: ct.phase, state: ct.state, statuses: [] });
+          this.taskIndex.set(taskKey(id, ct.info.task_id.value), executor);
+        }
+        if (ce.retiring) framework.retiring.add(executor);
+        else framework.executors.set(executor.id, executor);
+        if (ce.pid !== undefined && r.live.has(ce.container_id)) {
+          const watched = r.watch(ce.pid, ce.pid_start_time);
+          executor.process = watched.process;
+          executor.recovered = watched;
+          if (ce.terminating) wasTerminating.add(executor);
+          reattached.push(executor);
+          void watched.process.exited.then((exit) => this.executorTerminated(executor, exit));
+        } else {
+          this.goneAtRecovery.push(executor);
+        }
+      }
+    }
+    for (const f of [...this.frameworks.values()]) this.maybeRemoveFramework(f);
+    // The tasks' states follow the updates not yet acknowledged (checkpointed before they were applied).
+    for (const u of r.updates) {
+      const task = this.taskIndex.get(taskKey(u.framework_id.value, u.status.task_id.value))?.tasks.get(u.status.task_id.value);
+      if (task !== undefined) this.applyStatus(task, u.status);
+    }
+    for (const e of reattached) {
+      const framework = this.frameworks.get(e.frameworkId);
+      if (wasTerminating.has(e) || framework?.state === 'terminating') {
+        // It was being shut down when the slave died: finish the job (no stream: SIGKILL).
+        this.shutdownExecutor(e);
+        continue;
+      }
+      this.d.logger.info({ framework_id: e.frameworkId, executor_id: e.id, pid: e.process?.pid }, 'waiting for a recovered executor to re-subscribe');
+      e.registrationTimer = this.d.clock.setTimeout(() => {
+        e.registrationTimer = undefined;
+        if (e.state !== 'registering') return;
+        const partitionAware = framework?.info.capabilities?.some((c) => c.type === 'PARTITION_AWARE') ?? false;
+        this.d.logger.warn({ framework_id: e.frameworkId, executor_id: e.id, timeout_ms: r.reregistrationTimeoutMs }, 'recovered executor did not re-subscribe in time; killing it');
+        e.pendingTermination ??= {
+          state: partitionAware ? 'TASK_GONE' : 'TASK_LOST',
+          reason: 'REASON_EXECUTOR_REREGISTRATION_TIMEOUT',
+          message: `Executor did not re-register within ${r.reregistrationTimeoutMs / 1000}secs`,
+        };
+        this.shutdownExecutor(e);
+        e.recovered?.checkNow();
+      }, r.reregistrationTimeoutMs);
+    }
+  }
+
+  /**
+   * After the first (re-)registration that follows a recovery: the executors found dead are
+   * terminated now, so that their tasks' updates and `executor_exited` reach the master.
+   * Processes left in their sandboxes are killed.
+   */
+  finishRecovery(): void {
+    for (const e of this.goneAtRecovery.splice(0)) {
+      if (e.state === 'terminated') continue;
+      const framework = this.frameworks.get(e.frameworkId);
+      const partitionAware = framework?.info.capabilities?.some((c) => c.type === 'PARTITION_AWARE') ?? false;
+      const killed = this.d.containerizer.destroyLeftovers(e.directory);
+      this.d.logger.warn({ framework_id: e.frameworkId, executor_id: e.id, container_id: e.containerId, leftover_processes: killed }, 'executor of the previous run is gone; its tasks are lost');
+      e.pendingTermination ??= { state: partitionAware ? 'TASK_GONE' : 'TASK_LOST', reason: 'REASON_EXECUTOR_TERMINATED', message: 'Executor terminated while the agent was down' };
+      this.executorTerminated(e, undefined);
+    }
+  }
+
+  private changed(): void {
+    this.d.checkpoint?.changed();
+  }
+
   // ---------------------------------------------------------------- shutdown
 
   /**
@@ -352,7 +520,10 @@ export class ExecutorManager {
       e.stream?.end();
       e.stream = undefined;
     }
-    if (!cleanup) return;
+    if (!cleanup) {
+      for (const e of executors) e.recovered?.stopWatching();
+      return;
+    }
     const running = executors.filter((e) => e.process !== undefined);
     const trees = running.map((e) => ({ e, pids: e.process!.treePids() }));
     for (const { pids } of trees) signalPids(pids, 'SIGTERM');
@@ -367,6 +538,7 @@ export class ExecutorManager {
       signalPids(pids.slice(1), 'SIGKILL');
       this.d.containerizer.destroyLeftovers(e.directory);
     }
+    for (const e of executors) e.recovered?.stopWatching();
   }
 
   // ---------------------------------------------------------------- internals
@@ -451,6 +623,7 @@ export class ExecutorManager {
       ids.push(info.task_id.value);
     }
     executor.queue.push(as === 'task' ? { kind: 'task', taskId: ids[0]! } : { kind: 'group', taskIds: ids });
+    this.changed();
     this.d.logger.info({ framework_id: frameworkId, executor_id: executorId, tasks: ids }, 'queued task(s)');
     if (executor.subscribed && executor.stream !== undefined && !executor.stream.closed) {
       this.flushQueue(executor);
@@ -462,10 +635,21 @@ export class ExecutorManager {
 
   /** Delivers every queued launch (skipping tasks the re-subscribing executor says it already has). */
   private flushQueue(executor: SlaveExecutor, alreadyKnown: ReadonlySet<string> = new Set()): void {
-    for (const q of executor.queue.splice(0)) {
+    if (executor.queue.length === 0) return;
+    const queue = executor.queue.splice(0);
+    for (const q of queue) {
       const ids = q.kind === 'task' ? [q.taskId] : q.taskIds;
-      const tasks = ids.map((id) => executor.tasks.get(id)).filter((t): t is SlaveTask => t !== undefined && t.phase === 'queued');
-      for (const t of tasks) t.phase = 'launched';
+      for (const id of ids) {
+        const t = executor.tasks.get(id);
+        if (t?.phase === 'queued') t.phase = 'launched';
+      }
+    }
+    // Mesos checkpoints a task before it launches it: the LAUNCH events below leave after
+    // the next checkpoint write (sendEvent goes through the group commit).
+    this.changed();
+    for (const q of queue) {
+      const ids = q.kind === 'task' ? [q.taskId] : q.taskIds;
+      const tasks = ids.map((id) => executor.tasks.get(id)).filter((t): t is SlaveTask => t !== undefined && t.phase === 'launched');
       if (tasks.length === 0 || tasks.every((t) => alreadyKnown.has(t.info.task_id.value))) continue;
       if (q.kind === 'task') this.sendEvent(executor, { type: 'LAUNCH', launch: { task: tasks[0]!.info } });
       else this.sendEvent(executor, { type: 'LAUNCH_GROUP', launch_group: { task_group: { tasks: tasks.map((t) => t.info) } } });
@@ -568,7 +752,10 @@ export class ExecutorManager {
       this.executorTerminated(executor, undefined);
       return;
     }
+    executor.pidStartTime = readProcessIdentity(executor.process.pid)?.startTime;
     log.info({ pid: executor.process.pid, directory: executor.directory }, 'executor started');
+    // The pid goes into the next checkpoint write, which precedes any LAUNCH to this executor.
+    this.changed();
     void executor.process.exited.then((exit) => this.executorTerminated(executor, exit));
     if (executor.state === 'launching') {
       executor.state = 'registering';
@@ -596,6 +783,7 @@ export class ExecutorManager {
     executor.state = 'terminating';
     executor.registrationTimer?.cancel();
     executor.registrationTimer = undefined;
+    this.changed();
     this.d.logger.info({ framework_id: executor.frameworkId, executor_id: executor.id }, 'shutting down executor');
     if (wasLaunching) {
       // startExecutor sees the state and finishes the termination (no process yet).
@@ -624,6 +812,8 @@ export class ExecutorManager {
     executor.exit = exit;
     executor.registrationTimer?.cancel();
     executor.shutdownTimer?.cancel();
+    executor.recovered?.stopWatching();
+    this.changed();
     executor.stream?.end();
     executor.stream = undefined;
     if (exit !== undefined) {
@@ -632,8 +822,9 @@ export class ExecutorManager {
       if (killed > 0) this.d.logger.info({ executor_id: executor.id, processes: killed }, 'killed processes left in the sandbox of an exited executor');
     }
     const framework = this.frameworks.get(executor.frameworkId);
-    const how = exit === undefined ? 'never started'
-      : exit.signal !== null ? `terminated with signal ${exit.signal}` : `exited with status ${exit.code}`;
+    const how = exit === undefined ? (executor.recovered !== undefined || executor.pidStartTime !== undefined ? 'terminated while the agent was down' : 'never started')
+      : exit.signal !== null ? `terminated with signal ${exit.signal}`
+        : exit.code !== null ? `exited with status ${exit.code}` : 'exited (status unknown: not a child of this agent process)';
     this.d.logger.info({ framework_id: executor.frameworkId, executor_id: executor.id, container_id: executor.containerId }, `executor ${how}`);
     const termination: PendingTermination = executor.pendingTermination ?? {
       state: 'TASK_FAILED', reason: 'REASON_EXECUTOR_TERMINATED', message: `Executor ${how}`,
@@ -673,6 +864,7 @@ export class ExecutorManager {
     if (framework.executors.size > 0 || framework.retiring.size > 0) return;
     if (this.frameworks.get(framework.id) !== framework) return;
     this.frameworks.delete(framework.id);
+    this.changed();
     pushBounded(this.completedFrameworks, framework, MAX_COMPLETED_FRAMEWORKS);
     this.d.logger.info({ framework_id: framework.id }, 'framework has no executors left; removed');
   }
@@ -689,6 +881,7 @@ export class ExecutorManager {
     const taskId = task.info.task_id.value;
     executor.tasks.delete(taskId);
     if (this.taskIndex.get(taskKey(task.frameworkId, taskId)) === executor) this.taskIndex.delete(taskKey(task.frameworkId, taskId));
+    this.changed();
     pushBounded(executor.completedTasks, task, MAX_COMPLETED_TASKS_PER_EXECUTOR);
   }
 
@@ -741,6 +934,7 @@ export class ExecutorManager {
   }
 
   private applyStatus(task: SlaveTask, status: TaskStatus): void {
+    this.changed();
     task.state = status.state;
     pushBounded(task.statuses, status, MAX_STATUSES_PER_TASK);
     if (isTerminalState(status.state)) task.phase = 'terminated';
@@ -757,7 +951,9 @@ export class ExecutorManager {
       this.d.logger.debug({ executor_id: executor.id, type: event.type }, 'executor not connected; event dropped');
       return;
     }
-    stream.send(event);
+    // On the stream it was meant for (a re-subscription gets what it needs on its own).
+    if (this.d.checkpoint === undefined) stream.send(event);
+    else this.d.checkpoint.afterDurable(() => stream.send(event));
   }
 
   private sendHeartbeats(): void {

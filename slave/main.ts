@@ -92,7 +92,7 @@ export async function startSlave(o: SlaveOptions): Promise<SlaveHandle> {
   const config = compileSlaveOptions(o);
   let zk: OpenedDetector | undefined;
   if (config.masterZk !== undefined) {
-    zk = await openZkLeaderDetector(config.masterZk, { logger: o.logger ?? createLogger('agora-slave') });
+    zk = await openZkLeaderDetector(config.masterZk, { logger: o.logger ?? createLogger('agora-slave'), sessionTimeoutMs: config.zkSessionTimeoutMs });
   }
   let slave: Slave;
   let link: MasterLink;

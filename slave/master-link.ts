@@ -112,6 +112,15 @@ export class MasterLink {
     return this.sendRaw(msg);
   }
 
+  /**
+   * Sets the agent id recovered from the checkpoint, before {@link start}: the first
+   * registration is then a `reregister` with it.
+   */
+  restoreAgentId(agentId: string): void {
+    if (this.handler !== undefined) throw new Error('MasterLink already started');
+    this.currentAgentId = agentId;
+  }
+
   /** Forgets the agent id: the next registration is a fresh `register` (after a `shutdown`). */
   forgetAgentId(): void {
     this.currentAgentId = undefined;
@@ -267,6 +276,11 @@ export class MasterLink {
       case 'error':
         this.o.logger.warn({ message: msg.message }, 'master reported an error');
         this.handler?.onCommand(msg);
+        return;
+      case 'shutdown':
+        // The answer a master gives a re-registering agent it has given up on (forgotten by
+        // its registry GC): valid while registering too.
+        if (this.linkState === 'registering' || this.linkState === 'registered') this.handler?.onCommand(msg);
         return;
       default:
         if (this.linkState !== 'registered') {

@@ -76,6 +76,10 @@ export interface SlaveExecutor {
   shutdownTimer?: TimerHandle;
   exit?: ExitInfo;
   startedAt: number;
+  /** `/proc/<pid>/stat` start time of the process (checkpointed: tells a reused pid apart). */
+  pidStartTime?: number;
+  /** Set for an executor re-attached after a slave restart (not our child: its pid is polled). */
+  recovered?: { stopWatching(): void; checkNow(): void };
 }
 
 export interface SlaveFramework {

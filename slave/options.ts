@@ -45,6 +45,8 @@ export interface SlaveOptions {
   registrationBackoffMaxMs?: number;
   /** How long an executor keeps trying to re-subscribe after losing the slave (MESOS_RECOVERY_TIMEOUT); default 15 min. */
   recoveryTimeoutMs?: number;
+  /** Session timeout of the ZooKeeper session that follows the leading master (`zk://` masters); default 10000. */
+  zkSessionTimeoutMs?: number;
   /** Time an executor has to exit after SHUTDOWN before the slave kills it; default 5000. */
   executorShutdownGraceMs?: number;
   /** Time a launched executor has to SUBSCRIBE before it is killed; default 60000 (Mesos `--executor_registration_timeout`). */
@@ -53,6 +55,14 @@ export interface SlaveOptions {
   executorHeartbeatMs?: number;
   /** When true, `close()` shuts down and kills every executor and task (`agora local`, tests). Default false: tasks outlive the slave. */
   cleanupOnExit?: boolean;
+  /**
+   * Time the executors of a previous run have to re-subscribe after the slave restarted
+   * and recovered; default 5000 (Mesos `--executor_reregistration_timeout`, 2 s there: our
+   * executors retry with a backoff of up to 2 s, MESOS_SUBSCRIPTION_BACKOFF_MAX).
+   */
+  executorReregistrationTimeoutMs?: number;
+  /** Mesos `--recover`: `reconnect` (default) re-attaches to the executors of the previous run; `cleanup` kills them and starts afresh. */
+  recover?: 'reconnect' | 'cleanup';
   logger?: Logger;
   clock?: Clock;
 }
@@ -81,10 +91,13 @@ export interface SlaveConfig {
   registrationBackoffMs: number;
   registrationBackoffMaxMs: number;
   recoveryTimeoutMs: number;
+  zkSessionTimeoutMs: number;
   executorShutdownGraceMs: number;
   executorRegistrationTimeoutMs: number;
   executorHeartbeatMs: number;
   cleanupOnExit: boolean;
+  executorReregistrationTimeoutMs: number;
+  recover: 'reconnect' | 'cleanup';
 }
 
 const INVALID = 'AGORA_SLAVE_OPTIONS_INVALID';
@@ -179,11 +192,20 @@ export function compileSlaveOptions(o: SlaveOptions): SlaveConfig {
     registrationBackoffMs,
     registrationBackoffMaxMs: Math.max(registrationBackoffMs, duration('registrationBackoffMaxMs', o.registrationBackoffMaxMs, 10_000)),
     recoveryTimeoutMs: duration('recoveryTimeoutMs', o.recoveryTimeoutMs, 15 * 60_000),
+    zkSessionTimeoutMs: duration('zkSessionTimeoutMs', o.zkSessionTimeoutMs, 10_000),
     executorShutdownGraceMs: duration('executorShutdownGraceMs', o.executorShutdownGraceMs, 5000, 0),
     executorRegistrationTimeoutMs: duration('executorRegistrationTimeoutMs', o.executorRegistrationTimeoutMs, 60_000),
     executorHeartbeatMs: duration('executorHeartbeatMs', o.executorHeartbeatMs, 30_000),
     cleanupOnExit: o.cleanupOnExit ?? false,
+    executorReregistrationTimeoutMs: duration('executorReregistrationTimeoutMs', o.executorReregistrationTimeoutMs, 5000),
+    recover: recoverMode(o.recover),
   };
+}
+
+function recoverMode(value: string | undefined): 'reconnect' | 'cleanup' {
+  if (value === undefined) return 'reconnect';
+  if (value === 'reconnect' || value === 'cleanup') return value;
+  throw new AgoraError(INVALID, `recover must be reconnect or cleanup, got ${JSON.stringify(value)}`);
 }
 
 /** Formats a duration in Mesos flag syntax: `900secs`, `1500ms`. */

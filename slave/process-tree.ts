@@ -44,6 +44,29 @@ export function readProcStat(pid: number): ProcStat | undefined {
   }
 }
 
+/**
+ * A process's identity from the text of `/proc/<pid>/stat`: its state (field 3) and start
+ * time (field 22, clock ticks after boot), which tells a reused pid apart.
+ */
+export function parseProcIdentity(text: string): { state: string; startTime: number } | undefined {
+  const close = text.lastIndexOf(')');
+  if (close < 0) return undefined;
+  const f = text.slice(close + 2).trim().split(/\s+/);
+  const state = f[0];
+  const startTime = Number(f[22 - 3]);
+  if (state === undefined || state === '' || !Number.isFinite(startTime)) return undefined;
+  return { state, startTime };
+}
+
+/** {@link parseProcIdentity} of a live pid; undefined when the process is gone or there is no /proc. */
+export function readProcessIdentity(pid: number): { state: string; startTime: number } | undefined {
+  try {
+    return parseProcIdentity(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
 function allStats(): ProcStat[] {
   let entries: string[];
   try {

@@ -21,6 +21,12 @@ import type { SlaveConfig } from './options.js';
 import { packageRoot } from './paths.js';
 import { renderState } from './state-json.js';
 import { StatusUpdateManager } from './status-updates.js';
+import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type Checkpoint } from './checkpoint.js';
+import { moveMetaAside, readBootId, readCheckpoint } from './checkpoint-store.js';
+import { Checkpointer } from './checkpointer.js';
+import { readProcessIdentity, signalTree } from './process-tree.js';
+import { watchRecoveredProcess } from './recovered-process.js';
+import { planRecovery, type RecoveryPlan } from './recovery-plan.js';
 
 export interface SlaveDeps {
   config: SlaveConfig;
@@ -49,6 +55,10 @@ export class Slave implements MasterLinkHandler {
   private readonly startTimeMs: number;
   private boundPort = 0;
   private closing: Promise<void> | undefined;
+  private readonly checkpointer: Checkpointer;
+  private bootId = '';
+  /** True from a recovery until the first registration after it. */
+  private recovering = false;
 
   constructor(private readonly d: SlaveDeps) {
     this.startTimeMs = d.clock.now();
@@ -57,20 +67,31 @@ export class Slave implements MasterLinkHandler {
       logger: d.logger,
       retryMs: d.config.statusUpdateRetryMs,
       maxRetryMs: d.config.statusUpdateMaxRetryMs,
-      forward: (update: StatusUpdate) => d.link.send({ type: 'status_update', update }),
+      // Mesos checkpoints an update before it forwards it: it leaves after the next write.
+      forward: (update: StatusUpdate) => {
+        this.checkpointer.afterDurable(() => d.link.send({ type: 'status_update', update }));
+        return true;
+      },
       onAcknowledged: (update) => this.executors.onAcknowledged(update),
+      onChange: () => this.checkpointer.changed(),
     });
+    this.checkpointer = new Checkpointer({ workDir: d.config.workDir, clock: d.clock, logger: d.logger, build: () => this.checkpoint() });
     this.executors = new ExecutorManager({
       config: d.config,
       clock: d.clock,
       logger: d.logger,
       containerizer: d.containerizer,
       statusUpdates: this.statusUpdates,
-      sendToMaster: (msg) => d.link.send(msg),
+      // Through the same group commit as status updates, so the master gets them in order.
+      sendToMaster: (msg) => {
+        this.checkpointer.afterDurable(() => d.link.send(msg));
+        return true;
+      },
       agentId: () => d.link.agentId(),
       agentInfo: () => this.agentInfo(),
       endpoint: () => this.endpoint(),
       logLevel: d.logger.level,
+      checkpoint: this.checkpointer,
     });
     const app = createSlaveApp({
       logger: d.logger,
@@ -102,20 +123,98 @@ export class Slave implements MasterLinkHandler {
     return `http://${this.endpoint()}`;
   }
 
-  /** Listens, then connects to the master. */
+  /**
+   * Recovers the previous run from the checkpoint (or starts afresh, saying why), listens
+   * (on the checkpointed port when the configured one is 0, so that re-attached executors
+   * find us), then connects to the master.
+   */
   async start(): Promise<void> {
     fs.mkdirSync(this.d.config.workDir, { recursive: true });
-    await new Promise<void>((resolve, reject) => {
+    this.bootId = readBootId();
+    const plan = this.planRecovery();
+    const recoveredPort = plan.kind === 'recover' && this.d.config.port === 0 && plan.port > 0 ? plan.port : undefined;
+    try {
+      await this.listen(recoveredPort ?? this.d.config.port);
+    } catch (e) {
+      if (recoveredPort === undefined) throw e;
+      this.d.logger.warn({ port: recoveredPort, err: (e as Error).message }, 'cannot listen on the port of the previous run; its executors will not find this agent');
+      await this.listen(0);
+    }
+    this.server.on('error', (e) => this.d.logger.error({ err: e.message }, 'HTTP server error'));
+    this.boundPort = (this.server.address() as AddressInfo).port;
+    if (plan.kind === 'recover') this.recover(plan);
+    // The new boot id / port / id are durable before anything else happens.
+    this.checkpointer.changed();
+    await this.checkpointer.flush();
+    this.d.logger.info({ port: this.boundPort, url: this.url }, 'listening');
+    this.d.link.start(this);
+  }
+
+  private listen(port: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(this.d.config.port, this.d.config.host, () => {
+      this.server.listen(port, this.d.config.host, () => {
         this.server.off('error', reject);
         resolve();
       });
     });
-    this.server.on('error', (e) => this.d.logger.error({ err: e.message }, 'HTTP server error'));
-    this.boundPort = (this.server.address() as AddressInfo).port;
-    this.d.logger.info({ port: this.boundPort, url: this.url }, 'listening');
-    this.d.link.start(this);
+  }
+
+  /** Reads the checkpoint and decides; a bad checkpoint is moved aside, `--recover=cleanup` kills the old executors. */
+  private planRecovery(): RecoveryPlan {
+    const { workDir } = this.d.config;
+    const plan = planRecovery(readCheckpoint(workDir), { bootId: this.bootId, identity: readProcessIdentity, mode: this.d.config.recover });
+    if (plan.kind === 'recover') return plan;
+    if (plan.warn) this.d.logger.warn({ reason: plan.reason }, 'not recovering the previous run; starting as a new agent');
+    else this.d.logger.info({ reason: plan.reason }, 'not recovering a previous run; starting as a new agent');
+    if (plan.moveAside) {
+      const to = moveMetaAside(workDir, this.d.clock.now());
+      this.d.logger.warn({ moved_to: to }, 'moved the unusable checkpoint aside');
+    }
+    for (const k of plan.kill) {
+      this.d.logger.info({ framework_id: k.frameworkId, executor_id: k.executorId, pid: k.pid }, 'killing an executor of the previous run');
+      signalTree(k.pid, 'SIGKILL');
+      this.d.containerizer.destroyLeftovers(k.directory);
+    }
+    return plan;
+  }
+
+  /** Puts back the previous run: agent id, frameworks, executors (watched), tasks and unacknowledged updates. */
+  private recover(plan: Extract<RecoveryPlan, { kind: 'recover' }>): void {
+    const c = plan.checkpoint;
+    this.d.link.restoreAgentId(plan.agentId);
+    this.statusUpdates.restore(c.status_updates);
+    this.executors.restore({
+      frameworks: c.frameworks,
+      live: plan.live,
+      updates: c.status_updates.flatMap((s) => s.pending),
+      watch: (pid, startTime) => watchRecoveredProcess(pid, startTime, this.d.clock),
+      reregistrationTimeoutMs: this.d.config.executorReregistrationTimeoutMs,
+    });
+    this.recovering = true;
+    this.d.logger.info({
+      agent_id: plan.agentId,
+      frameworks: c.frameworks.length,
+      live_executors: plan.live.size,
+      gone_executors: plan.gone.size,
+      unacknowledged_updates: c.status_updates.reduce((n, s) => n + s.pending.length, 0),
+    }, 'recovered the previous run from the checkpoint');
+  }
+
+  /** The state to checkpoint now. */
+  private checkpoint(): Checkpoint {
+    const agentId = this.d.link.agentId();
+    return {
+      format: CHECKPOINT_FORMAT,
+      version: CHECKPOINT_VERSION,
+      boot_id: this.bootId,
+      ...(agentId !== undefined ? { agent_id: agentId } : {}),
+      port: this.boundPort,
+      endpoint: this.endpoint(),
+      written_at: this.d.clock.now(),
+      frameworks: this.executors.snapshot(),
+      status_updates: this.statusUpdates.snapshot(),
+    };
   }
 
   /** Stops everything; with `cleanupOnExit` also kills every executor and task. Idempotent. */
@@ -124,7 +223,11 @@ export class Slave implements MasterLinkHandler {
       await this.d.link.close();
       this.statusUpdates.close();
       const grace = Math.min(1500, Math.max(200, this.d.config.executorShutdownGraceMs));
+      // Without cleanup the tasks outlive us: the last state is written for the next run.
+      if (!this.d.config.cleanupOnExit) await this.checkpointer.close('keep');
       await this.executors.close(this.d.config.cleanupOnExit, grace);
+      // With cleanup everything was killed: nothing to recover.
+      if (this.d.config.cleanupOnExit) await this.checkpointer.close('remove');
       await new Promise<void>((resolve) => {
         this.server.close(() => resolve());
         this.server.closeAllConnections();
@@ -145,7 +248,7 @@ export class Slave implements MasterLinkHandler {
       version: this.version,
       frameworks,
       tasks,
-      unacknowledged_updates: this.statusUpdates.pendingUpdates(),
+      unacknowledged_updates: this.statusUpdates.pendingHeads(),
     };
   }
 
@@ -155,6 +258,14 @@ export class Slave implements MasterLinkHandler {
       this.executors.shutdownAll();
     }
     this.d.logger.info({ agent_id: e.agentId, reregistered: e.reregistered, master: e.masterInfo.hostname ?? e.masterInfo.id }, 'registered');
+    if (e.previousAgentId !== e.agentId) {
+      this.checkpointer.changed();
+      void this.checkpointer.flush();
+    }
+    if (this.recovering) {
+      this.recovering = false;
+      this.executors.finishRecovery();
+    }
     this.statusUpdates.resume();
   }
 

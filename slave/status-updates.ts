@@ -17,6 +17,7 @@ import type { Logger } from '../sdk/core/log.js';
 import type { StatusUpdate } from '../sdk/protocol/agent.js';
 import { isTerminalState } from '../sdk/protocol/mesos.js';
 import { nextRetryInterval } from './backoff.js';
+import { MAX_CHECKPOINTED_UUIDS, type CheckpointedStream } from './checkpoint.js';
 
 export interface StatusUpdateManagerOptions {
   clock: Clock;
@@ -27,6 +28,8 @@ export interface StatusUpdateManagerOptions {
   forward(update: StatusUpdate): boolean;
   /** Runs after the head of a stream was acknowledged and popped. */
   onAcknowledged(update: StatusUpdate): void;
+  /** Runs whenever the streams change (the slave's checkpoint follows them); before the change is forwarded. */
+  onChange?(): void;
 }
 
 /** What {@link StatusUpdateManager.update} did with an update. */
@@ -84,6 +87,8 @@ export class StatusUpdateManager {
     stream.seenUuids.add(uuid);
     if (isTerminalState(update.status.state)) stream.terminated = true;
     stream.pending.push(update);
+    // Checkpointed before it is forwarded (the forward flushes the checkpoint).
+    this.o.onChange?.();
     if (stream.pending.length === 1) this.sendHead(stream);
     return 'queued';
   }
@@ -106,6 +111,7 @@ export class StatusUpdateManager {
     stream.intervalMs = this.o.retryMs;
     if (stream.pending.length > 0) this.sendHead(stream);
     else if (stream.terminated) this.streams.delete(key);
+    this.o.onChange?.();
     this.o.onAcknowledged(head);
     return head;
   }
@@ -119,6 +125,18 @@ export class StatusUpdateManager {
   pendingUpdates(): StatusUpdate[] {
     const out: StatusUpdate[] = [];
     for (const s of this.streams.values()) out.push(...s.pending);
+    return out;
+  }
+
+  /**
+   * The head of every stream: the one update per task that is in flight (for `reregister`).
+   * Only heads, as Mesos resends only the head of each stream after re-registering: with
+   * whole streams, a second re-registration before the acknowledgements came back would
+   * replay earlier states (STARTING, RUNNING) after later ones (FINISHED) at the framework.
+   */
+  pendingHeads(): StatusUpdate[] {
+    const out: StatusUpdate[] = [];
+    for (const s of this.streams.values()) if (s.pending[0] !== undefined) out.push(s.pending[0]);
     return out;
   }
 
@@ -139,12 +157,42 @@ export class StatusUpdateManager {
       s.timer?.cancel();
       this.streams.delete(key);
     }
+    this.o.onChange?.();
   }
 
   /** Drops everything (the agent was told to shut down). */
   reset(): void {
     for (const s of this.streams.values()) s.timer?.cancel();
     this.streams.clear();
+    if (!this.closed) this.o.onChange?.();
+  }
+
+  /** The streams as the checkpoint keeps them (the last {@link MAX_CHECKPOINTED_UUIDS} seen uuids each). */
+  snapshot(): CheckpointedStream[] {
+    return [...this.streams.values()].map((s) => ({
+      framework_id: s.frameworkId,
+      task_id: s.taskId,
+      pending: [...s.pending],
+      seen_uuids: [...s.seenUuids].slice(-MAX_CHECKPOINTED_UUIDS),
+      terminated: s.terminated,
+    }));
+  }
+
+  /**
+   * Puts back the streams of a checkpoint (slave recovery). Nothing is sent: the heads go
+   * out at the next {@link resume} (after re-registering).
+   */
+  restore(streams: readonly CheckpointedStream[]): void {
+    for (const c of streams) {
+      this.streams.set(streamKey(c.framework_id, c.task_id), {
+        frameworkId: c.framework_id,
+        taskId: c.task_id,
+        pending: [...c.pending],
+        seenUuids: new Set([...c.seen_uuids, ...c.pending.flatMap((u) => (u.status.uuid !== undefined ? [u.status.uuid] : []))]),
+        terminated: c.terminated,
+        intervalMs: this.o.retryMs,
+      });
+    }
   }
 
   /** Stops every timer; later calls forward nothing. */

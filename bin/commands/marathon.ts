@@ -22,6 +22,7 @@ interface MarathonFlags {
   frameworkName: string;
   failoverTimeout: number;
   reconciliationInterval?: number;
+  reconciliationInitialDelay?: number;
   declineOfferDuration?: number;
   exitWithParent?: boolean;
 }
@@ -54,6 +55,7 @@ export function marathonCommand(): Command {
     .option('--framework-name <name>', 'framework name', 'marathon')
     .addOption(new Option('--failover-timeout <seconds>', 'seconds the master keeps the tasks while Marathon is away').default(604800).argParser(intOption(0)))
     .option('--reconciliation-interval <dur>', 'how often tasks are reconciled with the master (default 10mins)', durationOption)
+    .option('--reconciliation-initial-delay <dur>', 'when the first periodic reconciliation runs after start (default 15secs; every subscription reconciles too)', durationOption)
     .option('--decline-offer-duration <dur>', 'how long declined offers are refused (default 120secs)', durationOption)
     .addOption(new Option('--exit-with-parent', 'stop when stdin closes (used by agora local)').hideHelp())
     .action(async (flags: MarathonFlags) => {
@@ -80,6 +82,7 @@ export function marathonCommand(): Command {
           ...(flags.bind !== undefined ? { host: flags.bind } : {}),
           ...(flags.hostname !== undefined ? { hostname: flags.hostname } : {}),
           ...(flags.reconciliationInterval !== undefined ? { reconciliationIntervalMs: flags.reconciliationInterval } : {}),
+          ...(flags.reconciliationInitialDelay !== undefined ? { reconciliationInitialDelayMs: flags.reconciliationInitialDelay } : {}),
           ...(flags.declineOfferDuration !== undefined ? { declineRefuseSeconds: Math.round(flags.declineOfferDuration / 1000) } : {}),
         });
       } catch (err) {

@@ -3,7 +3,9 @@
  *
  * @module
  */
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+// Small and dependency-free (the rest of the master is loaded lazily in the action).
+import { parseRemovalRateLimit } from '../../master/removal-rate-limit.js';
 import { die, durationOption, exitOnSignal, intOption, portOption } from '../cli-support.js';
 
 interface MasterFlags {
@@ -19,6 +21,20 @@ interface MasterFlags {
   zk?: string;
   zkSessionTimeout?: number;
   agentReregisterTimeout?: number;
+  agentRemovalRateLimit?: string;
+  registryMaxAgentAge?: number;
+  registryMaxAgentCount?: number;
+  registryGcInterval?: number;
+}
+
+/** commander parser: `<N>/<duration>`, checked while parsing so a typo fails at once with the reason. */
+function rateOption(value: string): string {
+  try {
+    parseRemovalRateLimit(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+  return value;
 }
 
 export function masterCommand(): Command {
@@ -35,6 +51,10 @@ export function masterCommand(): Command {
     .option('--zk <url>', 'zk://[user:pass@]host:port,…/path: run highly available — elect a leader and keep the registry in ZooKeeper')
     .option('--zk-session-timeout <dur>', 'ZooKeeper session timeout (default 10secs)', durationOption)
     .option('--agent-reregister-timeout <dur>', 'after a failover, how long the new leader waits for known slaves to re-register (default 10mins)', durationOption)
+    .option('--agent-removal-rate-limit <rate>', 'at most <N> slaves removed for failing health checks per <duration>, as <N>/<duration> (e.g. 1/10s or 1/10mins; default: no limit)', rateOption)
+    .option('--registry-max-agent-age <dur>', 'forget unreachable slaves older than this (default 2weeks)', durationOption)
+    .option('--registry-max-agent-count <n>', 'keep at most this many unreachable slaves in the registry (default and maximum 10000)', intOption(1))
+    .option('--registry-gc-interval <dur>', 'how often unreachable slaves are garbage-collected from the registry (default 15mins)', durationOption)
     .addOption(new Option('--exit-with-parent', 'stop when stdin closes (used by agora local)').hideHelp())
     .action(async (flags: MasterFlags) => {
       // Loaded here so that the other subcommands do not pay for the master.
@@ -55,6 +75,10 @@ export function masterCommand(): Command {
           zk: flags.zk,
           zkSessionTimeoutMs: flags.zkSessionTimeout,
           agentReregisterTimeoutMs: flags.agentReregisterTimeout,
+          agentRemovalRateLimit: flags.agentRemovalRateLimit,
+          registryMaxAgentAgeMs: flags.registryMaxAgentAge,
+          registryMaxAgentCount: flags.registryMaxAgentCount,
+          registryGcIntervalMs: flags.registryGcInterval,
           logger,
         });
       } catch (err) {

@@ -18,7 +18,12 @@ interface SlaveFlags {
   bind?: string;
   cleanupOnExit?: boolean;
   recoveryTimeout?: number;
+  zkSessionTimeout?: number;
   executorShutdownGrace?: number;
+  statusUpdateRetryIntervalMin?: number;
+  statusUpdateRetryIntervalMax?: number;
+  executorReregistrationTimeout?: number;
+  recover: 'reconnect' | 'cleanup';
 }
 
 export function slaveCommand(): Command {
@@ -34,8 +39,13 @@ export function slaveCommand(): Command {
     .option('--ip <ip>', 'IP address advertised to the master and executors (default: the bind address, or this host\'s first IPv4)')
     .option('--bind <addr>', 'address to listen on (default: all interfaces)')
     .option('--cleanup-on-exit', 'kill every executor and task when the slave stops (default: tasks outlive the slave)')
+    .option('--zk-session-timeout <dur>', 'with a zk:// master: the ZooKeeper session timeout (default 10secs)', durationOption)
     .option('--recovery-timeout <dur>', 'how long executors wait for a restarted slave before killing their tasks (Mesos: 15mins)', durationOption)
     .option('--executor-shutdown-grace <dur>', 'how long an executor may take to shut down (Mesos: 5secs)', durationOption)
+    .option('--status-update-retry-interval-min <dur>', 'first retry interval of an unacknowledged status update, doubling to the max (default 10secs)', durationOption)
+    .option('--status-update-retry-interval-max <dur>', 'cap of the status update retry interval (default 10mins)', durationOption)
+    .option('--executor-reregistration-timeout <dur>', 'after a restart, how long the executors of the previous run have to re-subscribe before they are killed and their tasks lost (default 5secs)', durationOption)
+    .addOption(new Option('--recover <mode>', 'reconnect: re-attach to the executors of the previous run (same agent id); cleanup: kill them and start as a new agent').choices(['reconnect', 'cleanup']).default('reconnect'))
     .addOption(new Option('--exit-with-parent', 'stop when stdin closes (used by agora local)').hideHelp())
     .action(async (flags: SlaveFlags) => {
       // Loaded here so that the other subcommands do not pay for the slave.
@@ -55,7 +65,12 @@ export function slaveCommand(): Command {
           attributes: flags.attributes,
           cleanupOnExit: flags.cleanupOnExit ?? false,
           recoveryTimeoutMs: flags.recoveryTimeout,
+          zkSessionTimeoutMs: flags.zkSessionTimeout,
           executorShutdownGraceMs: flags.executorShutdownGrace,
+          statusUpdateRetryMs: flags.statusUpdateRetryIntervalMin,
+          statusUpdateMaxRetryMs: flags.statusUpdateRetryIntervalMax,
+          executorReregistrationTimeoutMs: flags.executorReregistrationTimeout,
+          recover: flags.recover,
           logger,
         });
       } catch (err) {

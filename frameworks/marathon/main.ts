@@ -73,6 +73,8 @@ export interface MarathonOptions {
   failoverTimeoutSeconds?: number;
   /** Default 600000 (Marathon's ten minutes). */
   reconciliationIntervalMs?: number;
+  /** The first periodic reconciliation after start; default 15000 (Marathon's). Every SUBSCRIBED reconciles too. */
+  reconciliationInitialDelayMs?: number;
   /** refuse_seconds of declined offers; default 120. */
   declineRefuseSeconds?: number;
   /** `memory` keeps state in memory only (tests); default `file` (ZooKeeper in HA mode). */
@@ -127,6 +129,7 @@ function compose(o: MarathonOptions, clock: Clock, logger: Logger, store: () => 
         frameworkName: o.frameworkName ?? 'marathon',
         failoverTimeoutSeconds: o.failoverTimeoutSeconds ?? 604_800,
         reconciliationIntervalMs: o.reconciliationIntervalMs ?? 600_000,
+        reconciliationInitialDelayMs: o.reconciliationInitialDelayMs ?? 15_000,
         declineRefuseSeconds: o.declineRefuseSeconds ?? 120,
         hostname,
         httpPort: port,
@@ -149,6 +152,7 @@ function compose(o: MarathonOptions, clock: Clock, logger: Logger, store: () => 
           failoverTimeoutSeconds: o.failoverTimeoutSeconds ?? 604_800,
           declineOfferDurationMs: (o.declineRefuseSeconds ?? 120) * 1000,
           reconciliationIntervalMs: o.reconciliationIntervalMs ?? 600_000,
+          reconciliationInitialDelayMs: o.reconciliationInitialDelayMs ?? 15_000,
           webuiUrl: url,
           ...(o.zk !== undefined ? { zk: o.zk } : {}),
         },

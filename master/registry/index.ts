@@ -7,3 +7,4 @@ export * from './types.js';
 export { FileRegistry, REGISTRY_FILE } from './file.js';
 export { ZkRegistry, MAX_REGISTRY_BYTES, type RegistryZkSession } from './zk.js';
 export { planRecovery, type RecoveryPlan } from './recovery.js';
+export { unreachableAgentsToPrune, type RegistryGcLimits } from './gc.js';

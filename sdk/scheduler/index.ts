@@ -21,6 +21,12 @@ export type {
 } from './handlers.js';
 export { calls, operations } from './calls.js';
 export type { FilterOptions, ReconcileTask } from './calls.js';
+export {
+  TaskReconciliation, compileReconcileOptions, reconcileDelayMs, normalizeReconcileTasks, RECONCILE_DEFAULTS,
+} from './reconcile.js';
+export type {
+  ReconcileOptions, CompiledReconcileOptions, ReconcileOutcome, ReconcileResult, ReconcileDriver,
+} from './reconcile.js';
 export { matchResources, matchOffer, remainingResources } from './match.js';
 export type { ResourceRequest, MatchOptions } from './match.js';
 export { commandTask, executorTask, commandInfo } from './task.js';

@@ -57,6 +57,11 @@ export interface SchedulerOptions {
    */
   leaderDetector?: LeaderDetector;
   /**
+   * Default 10000: the session timeout (ms) of the ZooKeeper session a `zk://` master opens
+   * to follow the leader. ZooKeeper grants a value between its min and max session timeouts.
+   */
+  zkSessionTimeoutMs?: number;
+  /**
    * Default `true`: between `start()` and stop, hold a referenced handle so that Node does
    * not exit while the scheduler waits (the clock's timers are unref'd, so a scheduler
    * backing off before a reconnection would otherwise let the process end silently).
@@ -79,6 +84,7 @@ export interface CompiledSchedulerOptions {
   zk: string | undefined;
   /** A caller-provided detector (see {@link SchedulerOptions.leaderDetector}). */
   leaderDetector: LeaderDetector | undefined;
+  zkSessionTimeoutMs: number;
   frameworkInfo: FrameworkInfo;
   autoAcknowledge: boolean;
   reconnect: boolean;
@@ -179,6 +185,7 @@ export function compileSchedulerOptions(options: SchedulerOptions): CompiledSche
     master,
     zk,
     leaderDetector: detector,
+    zkSessionTimeoutMs: positive('zkSessionTimeoutMs', options.zkSessionTimeoutMs, 10_000, false, 1),
     frameworkInfo: info.data,
     autoAcknowledge: options.autoAcknowledge ?? true,
     reconnect: options.reconnect ?? true,

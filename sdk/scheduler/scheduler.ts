@@ -34,6 +34,7 @@ import { HttpSchedulerTransport } from './http-transport.js';
 import { leaderAddress, openZkLeaderDetector, redactMasterUrl, type OpenedDetector } from './leader.js';
 import { assertTransition, type SchedulerState } from './lifecycle.js';
 import { compileSchedulerOptions, type CompiledSchedulerOptions, type SchedulerOptions } from './options.js';
+import { TaskReconciliation, type ReconcileOptions, type ReconcileResult } from './reconcile.js';
 import type { SchedulerTransport, SubscriptionStream } from './transport.js';
 
 type AnyHandler = (...args: never[]) => Awaitable;
@@ -45,6 +46,9 @@ function toError(err: unknown): Error {
 function filterOptions(filters: Filters | undefined): { refuseSeconds?: number } | undefined {
   return filters?.refuse_seconds === undefined ? undefined : { refuseSeconds: filters.refuse_seconds };
 }
+
+/** First retry delay (doubling, jittered) after a SUBSCRIBE answered 503 by a live master. */
+const UNAVAILABLE_RETRY_BASE_MS = 50;
 
 /**
  * A Mesos v1 HTTP scheduler.
@@ -96,6 +100,10 @@ export class Scheduler {
   private leaderWaiter: (() => void) | undefined;
   /** Settles once the owned detector is closed (after stop). */
   private detectorClosed: Promise<void> = Promise.resolve();
+  /** Reconciliation rounds watching status updates (they see each UPDATE before the handlers). */
+  private readonly updateObservers = new Set<(status: TaskStatus) => void>();
+  /** Reconciliation rounds to end when the scheduler stops. */
+  private readonly stopObservers = new Set<() => void>();
 
   /** @throws AgoraError `AGORA_SCHEDULER_OPTIONS_INVALID` naming the bad option. */
   constructor(options: SchedulerOptions) {
@@ -287,6 +295,43 @@ export class Scheduler {
     return this.call(calls.reconcile(tasks));
   }
 
+  /**
+   * Reconciles the way the Mesos reconciliation guide recommends: explicit RECONCILE of
+   * `tasks`, re-sent for the tasks still unanswered with a truncated exponential backoff
+   * (`initialDelayMs`·`factor`^n, at most `maxDelayMs`) until each one got a status update
+   * or `maxAttempts` calls went unanswered; then implicit RECONCILE (unless `implicit: false`).
+   * The updates still go to the UPDATE handlers as usual. Calls that fail because the
+   * scheduler is not subscribed (e.g. reconnecting) count as attempts and are retried.
+   *
+   * Do not await it inside an event handler: the answers it waits for queue behind that
+   * handler (start it with `void`, or from outside the handlers). Repeat it periodically.
+   *
+   * @returns the round's outcome (`complete`, `gave-up`, `stopped`), the latest update of each
+   *   listed task, the unanswered ones and the attempts made.
+   * @throws AgoraError `AGORA_SCHEDULER_OPTIONS_INVALID` (as a rejection, before anything is
+   *   sent) for a bad task list or option; CallRejectedError when the master refuses the call
+   *   with a 4xx.
+   * @example
+   * const { outcome, statuses } = await scheduler.reconcileTasks([{ taskId: 't1', agentId: 'a1' }], { initialDelayMs: 2000 });
+   */
+  async reconcileTasks(tasks: ReconcileTask[], options: ReconcileOptions = {}): Promise<ReconcileResult> {
+    const round = new TaskReconciliation({
+      clock: this.opts.clock,
+      logger: this.log,
+      send: (list) => this.reconcile(list),
+      onUpdate: (listener) => {
+        this.updateObservers.add(listener);
+        return () => { this.updateObservers.delete(listener); };
+      },
+      onStop: (listener) => {
+        this.stopObservers.add(listener);
+        return () => { this.stopObservers.delete(listener); };
+      },
+      stopped: () => this.is('stopped'),
+    }, tasks, options);
+    return round.run();
+  }
+
   /** Sends a MESSAGE to an executor. @example await scheduler.message('agent-1', 'custom-executor', 'ping'); */
   message(agentId: string, executorId: string, data: Buffer | string): Promise<void> {
     return this.call(calls.message(agentId, executorId, data));
@@ -360,7 +405,12 @@ export class Scheduler {
       // If another master was elected since we subscribed, go to it now (see onLeaderChange).
       const leaderMoved = this.detector !== undefined && this.detector.current() !== this.subscribedLeaderData
         && leaderAddress(this.detector.current()) !== undefined;
-      const delayMs = leaderMoved ? 0 : backoffDelayMs(attempt, this.opts.backoffMs, this.opts.maxBackoffMs, this.opts.random);
+      // A 503 comes from a live master that is not ready yet (a new leader loading its
+      // registry, a standby that has not learned the leader): it is worth asking again soon,
+      // so its backoff starts at UNAVAILABLE_RETRY_BASE_MS rather than backoffMs.
+      const unavailable = lost instanceof SubscribeRejectedError && lost.status === 503;
+      const baseMs = unavailable ? Math.min(UNAVAILABLE_RETRY_BASE_MS, this.opts.backoffMs) : this.opts.backoffMs;
+      const delayMs = leaderMoved ? 0 : backoffDelayMs(attempt, baseMs, this.opts.maxBackoffMs, this.opts.random);
       this.log.warn({ err: lost.message, delayMs, attempt: attempt + 1 }, wasSubscribed ? 'subscription lost; resubscribing' : 'cannot subscribe; retrying');
       if (delayMs > 0) await this.sleep(delayMs);
       if (!this.is('reconnecting')) return;
@@ -421,7 +471,7 @@ export class Scheduler {
         this.detector = this.opts.leaderDetector;
       } else {
         try {
-          const opened = await openZkLeaderDetector(this.opts.zk!, { logger: this.log });
+          const opened = await openZkLeaderDetector(this.opts.zk!, { logger: this.log, sessionTimeoutMs: this.opts.zkSessionTimeoutMs });
           if (this.is('stopped')) {
             await opened.close();
             return new AgoraError(SCHEDULER_STOPPED, 'scheduler stopped');
@@ -491,6 +541,7 @@ export class Scheduler {
         break;
       case 'UPDATE': {
         const status = event.update!.status;
+        for (const observe of [...this.updateObservers]) observe(status);
         const failed = await this.runHandlers('UPDATE', [status, event]);
         if (this.opts.autoAcknowledge && status.uuid !== undefined && status.uuid !== '' && !this.is('stopped')) {
           if (failed) {
@@ -554,6 +605,7 @@ export class Scheduler {
     this.transition('stopped', 'stop');
     if (this.processKeepAlive !== undefined) clearInterval(this.processKeepAlive);
     for (const sleep of [...this.sleeps]) sleep.wake();
+    for (const ended of [...this.stopObservers]) ended();
     this.leaderWaiter?.();
     this.unsubscribeDetector?.();
     if (this.ownDetector !== undefined) this.detectorClosed = this.ownDetector.close();

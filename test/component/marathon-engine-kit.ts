@@ -62,7 +62,8 @@ export async function startTestMarathon(
     workDir: opts.workDir,
     store: opts.store ?? 'memory',
     logger: recordingLogger(logs),
-    ...(opts.reconciliationIntervalMs !== undefined ? { reconciliationIntervalMs: opts.reconciliationIntervalMs } : {}),
+    // A test asking for frequent reconciliation wants the periodic rounds from the start.
+    ...(opts.reconciliationIntervalMs !== undefined ? { reconciliationIntervalMs: opts.reconciliationIntervalMs, reconciliationInitialDelayMs: opts.reconciliationIntervalMs } : {}),
   });
   marathon.service.subscribe((e) => events.push(e));
   let closed = false;

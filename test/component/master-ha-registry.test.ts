@@ -172,6 +172,7 @@ t.test('recovery plan: agents to await, expired and pending framework deadlines'
     agents: { a1: { info: info('h1'), admittedAt: 1 }, a2: { info: info('h2'), admittedAt: 1 } },
     unreachable: { a3: 50 },
     frameworks: { past: { deadlineMs: 900 }, now: { deadlineMs: 1000 }, future: { deadlineMs: 1600 }, connected: {} },
+    gone: {},
   }, 1000, new Set(['a2']));
   t.same([...plan.awaitAgents.keys()], ['a1']);
   t.same([...plan.unreachable], [['a3', 50]]);

@@ -29,7 +29,10 @@ t.test('options', async (t) => {
   t.equal(c.statusUpdateRetryMs, 10_000);
   t.equal(c.statusUpdateMaxRetryMs, 600_000);
   t.equal(c.recoveryTimeoutMs, 900_000);
+  t.equal(c.zkSessionTimeoutMs, 10_000);
   t.equal(c.cleanupOnExit, false);
+  t.equal(compileSlaveOptions({ master: 'zk://h:2181/agora', port: 0, workDir: '/x', resources: 'cpus:1', zkSessionTimeoutMs: 4000 }).zkSessionTimeoutMs, 4000);
+  t.throws(() => compileSlaveOptions({ master: 'zk://h:2181/agora', port: 0, workDir: '/x', resources: 'cpus:1', zkSessionTimeoutMs: 0 }), { code: 'AGORA_SLAVE_OPTIONS_INVALID' });
   t.throws(() => compileSlaveOptions({ master: 'm:1', port: 70000, workDir: '/x' }), { code: 'AGORA_SLAVE_OPTIONS_INVALID' });
   t.throws(() => compileSlaveOptions({ master: 'm:1', port: 0, workDir: '' }), { code: 'AGORA_SLAVE_OPTIONS_INVALID' });
   t.throws(() => compileSlaveOptions({ master: 'm:1', port: 0, workDir: '/x', statusUpdateRetryMs: -1, resources: 'cpus:1' }), { code: 'AGORA_SLAVE_OPTIONS_INVALID' });

@@ -88,6 +88,18 @@ t.test('only the head is in flight, retried with a doubling capped interval', as
   t.equal(sent.length, after, 'nothing left to retry');
 });
 
+t.test('pendingHeads: one update per stream, the one in flight (what reregister carries)', async (t) => {
+  const { sum } = setup();
+  sum.update(update('a', 'TASK_STARTING', 'a1'));
+  sum.update(update('a', 'TASK_RUNNING', 'a2'));
+  sum.update(update('a', 'TASK_FINISHED', 'a3'));
+  sum.update(update('b', 'TASK_RUNNING', 'b1'));
+  t.same(sum.pendingHeads().map((u) => u.status.uuid), ['a1', 'b1']);
+  sum.acknowledge('f', 'a', 'a1');
+  t.same(sum.pendingHeads().map((u) => u.status.uuid), ['a2', 'b1'], 'the next head once the first is acknowledged');
+  sum.close();
+});
+
 t.test('duplicates, updates after a terminal one, updates without uuid', async (t) => {
   const { sent, sum } = setup();
   sum.update(update('a', 'TASK_RUNNING', 'u1'));

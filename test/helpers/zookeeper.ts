@@ -13,10 +13,11 @@ import { existsSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, wri
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  fourLetterWord, freeLoopbackPort, waitForZooKeeper, ZOOKEEPER_JAR, ZOOKEEPER_MISSING, zooCfg, zookeeperJavaArgs,
+} from '../../bin/zookeeper-server.js';
 
-/** Where the Debian package puts the server (its manifest's Class-Path names the other jars). */
-export const ZOOKEEPER_JAR = '/usr/share/java/zookeeper.jar';
-const ZOOKEEPER_CONF_DIR = '/etc/zookeeper/conf';
+export { fourLetterWord, freeLoopbackPort, ZOOKEEPER_JAR };
 
 /** The minimum session timeout the test server grants (ms); ask for at least this much. */
 export const TEST_ZK_MIN_SESSION_TIMEOUT_MS = 1000;
@@ -43,52 +44,6 @@ export interface TestZooKeeper {
   srvr(timeoutMs?: number): Promise<string>;
   /** Stops the server (SIGTERM, then SIGKILL) and removes its data dir. Idempotent. */
   stop(): Promise<void>;
-}
-
-/** Finds a free loopback port by binding port 0 and closing again. */
-export async function freeLoopbackPort(): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Sends a four-letter command and resolves with the whole answer ('' when refused). */
-export function fourLetterWord(port: number, word: string, timeoutMs = 1000): Promise<string> {
-  return new Promise<string>((resolve) => {
-    let answer = '';
-    const socket = createConnection({ host: '127.0.0.1', port });
-    const timer = setTimeout(() => socket.destroy(), timeoutMs);
-    socket.setEncoding('utf8');
-    socket.on('connect', () => socket.write(word));
-    socket.on('data', (chunk: string) => (answer += chunk));
-    socket.on('error', () => undefined);
-    socket.on('close', () => {
-      clearTimeout(timer);
-      resolve(answer);
-    });
-  });
-}
-
-function zooCfg(dataDir: string, port: number): string {
-  return [
-    'tickTime=200',
-    `dataDir=${dataDir}`,
-    `clientPort=${port}`,
-    'clientPortAddress=127.0.0.1',
-    `minSessionTimeout=${TEST_ZK_MIN_SESSION_TIMEOUT_MS}`,
-    'maxSessionTimeout=60000',
-    'maxClientCnxns=0',
-    'admin.enableServer=false',
-    '4lw.commands.whitelist=srvr,ruok,stat',
-    'forceSync=no',
-    '',
-  ].join('\n');
 }
 
 const live = new Set<number>();
@@ -123,9 +78,7 @@ function spawnWatchdog(pid: number): ChildProcess {
  * const session = await connectZk(zk.url('/agora'));
  */
 export async function startZooKeeper(t: TeardownHost, opts: { startTimeoutMs?: number } = {}): Promise<TestZooKeeper> {
-  if (!existsSync(ZOOKEEPER_JAR)) {
-    throw new Error(`ZooKeeper is not installed (${ZOOKEEPER_JAR} is missing): run 'node scripts/ensure-zookeeper.mjs' or 'sudo apt-get install zookeeper'`);
-  }
+  if (!existsSync(ZOOKEEPER_JAR)) throw new Error(ZOOKEEPER_MISSING);
   const dir = mkdtempSync(join(tmpdir(), 'agora-zk-'));
   const dataDir = join(dir, 'data');
   const cfg = join(dir, 'zoo.cfg');
@@ -135,24 +88,9 @@ export async function startZooKeeper(t: TeardownHost, opts: { startTimeoutMs?: n
   // Another process may take the port between probing and binding: try a few ports.
   for (let attempt = 0; ; attempt++) {
     const port = await freeLoopbackPort();
-    writeFileSync(cfg, zooCfg(dataDir, port));
+    writeFileSync(cfg, zooCfg({ dataDir, port, minSessionTimeoutMs: TEST_ZK_MIN_SESSION_TIMEOUT_MS, noSync: true }));
     const logFd = openSync(logFile, 'w');
-    const classpath = existsSync(ZOOKEEPER_CONF_DIR) ? `${ZOOKEEPER_CONF_DIR}:${ZOOKEEPER_JAR}` : ZOOKEEPER_JAR;
-    const child = spawn(
-      'java',
-      [
-        '-Xmx256m',
-        '-XX:+UseSerialGC',
-        '-XX:TieredStopAtLevel=1',
-        '-Dzookeeper.admin.enableServer=false',
-        '-Dzookeeper.jmx.log4j.disable=true',
-        '-cp',
-        classpath,
-        'org.apache.zookeeper.server.ZooKeeperServerMain',
-        cfg,
-      ],
-      { stdio: ['ignore', logFd, logFd] },
-    );
+    const child = spawn('java', zookeeperJavaArgs(cfg), { stdio: ['ignore', logFd, logFd] });
     closeSync(logFd);
     const pid = child.pid;
     if (pid === undefined) {
@@ -201,17 +139,7 @@ export async function startZooKeeper(t: TeardownHost, opts: { startTimeoutMs?: n
       rmSync(dir, { recursive: true, force: true });
     };
 
-    // Poll `srvr` until the server answers (bounded).
-    const deadline = Date.now() + startTimeoutMs;
-    let ready = false;
-    while (!exited && Date.now() < deadline) {
-      const answer = await fourLetterWord(port, 'srvr', 1000);
-      if (answer.includes('Zookeeper version')) {
-        ready = true;
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const ready = await waitForZooKeeper(port, startTimeoutMs, () => exited);
     if (ready) {
       t.teardown(stop);
       const connectString = `127.0.0.1:${port}`;

@@ -3,7 +3,7 @@
  */
 import t from 'tap';
 import { PassThrough } from 'node:stream';
-import { parseDuration } from '../../bin/duration.js';
+import { parseDuration } from '../../sdk/core/duration.js';
 import { exitCodeOf, shellCommandLine } from '../../bin/commands/run.js';
 import { defaultSlaveResources } from '../../bin/commands/local.js';
 import { parseResources, rangesOf, scalarOf } from '../../sdk/resources/index.js';

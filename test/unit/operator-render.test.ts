@@ -70,7 +70,7 @@ function buildState(): MasterState {
   const s: MasterState = {
     info: masterInfo, startedAt: T0, electedAt: T0 + 500,
     agents: new Map(), frameworks: new Map(), tasks: new Map(), completedTasks: [], completedFrameworks: [],
-    offers: new Map(), unreachableAgents: new Map([['gone-S9', T0]]), counters: { ...emptyCounters(), tasksFinished: 7, tasksFailed: 2, slaveRegistrations: 2, offersDeclined: 3 },
+    offers: new Map(), unreachableAgents: new Map([['gone-S9', T0]]), goneAgents: new Map(), counters: { ...emptyCounters(), tasksFinished: 7, tasksFailed: 2, slaveRegistrations: 2, offersDeclined: 3 },
   };
   s.agents.set('m1-S0', agent('m1-S0', {
     used: [scalar('cpus', 3), scalar('mem', 384)],

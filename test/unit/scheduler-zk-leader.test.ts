@@ -109,6 +109,11 @@ t.test('options: zk:// accepted (no address), host:port unchanged, bad zk:// and
   t.throws(() => compileSchedulerOptions({ ...base, master: 'h:1', leaderDetector: {} as LeaderDetector }), { code: 'AGORA_SCHEDULER_OPTIONS_INVALID', message: /leaderDetector/ });
   const d = new HandDetector();
   t.equal(compileSchedulerOptions({ ...base, master: 'h:1', leaderDetector: d }).leaderDetector, d);
+  t.equal(zk.zkSessionTimeoutMs, 10_000, 'ZooKeeper session timeout: 10 s by default');
+  t.equal(compileSchedulerOptions({ ...base, master: 'zk://h:2181/agora', zkSessionTimeoutMs: 4000 }).zkSessionTimeoutMs, 4000);
+  for (const bad of [0, -1, Number.NaN, '4s' as unknown as number]) {
+    t.throws(() => compileSchedulerOptions({ ...base, master: 'zk://h:2181/agora', zkSessionTimeoutMs: bad }), { code: 'AGORA_SCHEDULER_OPTIONS_INVALID', message: /zkSessionTimeoutMs/ });
+  }
 });
 
 t.test('transport with detectLeader: no leader → MASTER_UNREACHABLE; starts at the detected leader', async (t) => {

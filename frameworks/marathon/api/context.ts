@@ -19,6 +19,7 @@ export interface MarathonApiConfig {
   failoverTimeoutSeconds?: number;
   declineOfferDurationMs?: number;
   reconciliationIntervalMs?: number;
+  reconciliationInitialDelayMs?: number;
   mesosRole?: string;
   mesosUser?: string;
   webuiUrl?: string;

@@ -48,7 +48,7 @@ export function renderInfo(ctx: ApiContext): Record<string, unknown> {
     min_revive_offers_interval: 5_000,
     offer_matching_timeout: 3_000,
     on_elected_prepare_timeout: 180_000,
-    reconciliation_initial_delay: 15_000,
+    reconciliation_initial_delay: cfg.reconciliationInitialDelayMs ?? 15_000,
     reconciliation_interval: cfg.reconciliationIntervalMs ?? 600_000,
     scale_apps_initial_delay: 15_000,
     scale_apps_interval: 300_000,

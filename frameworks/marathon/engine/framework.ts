@@ -11,7 +11,7 @@ import os from 'node:os';
 import type { Clock } from '../../../sdk/core/clock.js';
 import type { Logger } from '../../../sdk/core/log.js';
 import type { FrameworkInfo, KillPolicy, Offer, TaskInfo, TaskStatus } from '../../../sdk/protocol/index.js';
-import { Scheduler, type SchedulerTransport } from '../../../sdk/scheduler/index.js';
+import { Scheduler, type ReconcileOptions, type ReconcileResult, type SchedulerTransport } from '../../../sdk/scheduler/index.js';
 import type { MarathonStore } from './store.js';
 
 /** What the framework tells the engine. */
@@ -122,6 +122,11 @@ export class MarathonFramework {
 
   async reconcile(tasks: Array<{ taskId: string; agentId?: string }>): Promise<void> {
     await this.guard('reconcile', () => this.scheduler.reconcile(tasks));
+  }
+
+  /** Explicit reconciliation of `tasks` with backoff, then implicit (the SDK's `reconcileTasks`). */
+  reconcileTasks(tasks: Array<{ taskId: string; agentId?: string }>, options: ReconcileOptions): Promise<ReconcileResult> {
+    return this.scheduler.reconcileTasks(tasks, options);
   }
 
   async revive(): Promise<void> {

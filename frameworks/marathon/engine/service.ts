@@ -33,7 +33,9 @@ import { InstanceActions } from './instance-actions.js';
 import { InstanceTracker } from './instance-tracker.js';
 import { LaunchQueue } from './launch-queue.js';
 import { OfferHandler } from './offer-handler.js';
-import { DEFAULT_RECONCILIATION_INTERVAL_MS, Reconciler } from './reconciler.js';
+import {
+  DEFAULT_RECONCILIATION_INITIAL_DELAY_MS, DEFAULT_RECONCILIATION_INTERVAL_MS, Reconciler, type ReconcilerOptions,
+} from './reconciler.js';
 import { SelfHealing } from './self-healing.js';
 import { StatusHandler } from './status-handler.js';
 import type { MarathonStore } from './store.js';
@@ -50,7 +52,12 @@ export interface EngineOptions {
   master: string;
   frameworkName?: string;
   failoverTimeoutSeconds?: number;
+  /** Marathon's `--reconciliation_interval` (default 600000). */
   reconciliationIntervalMs?: number;
+  /** Marathon's `--reconciliation_initial_delay`: the first periodic round after start (default 15000). */
+  reconciliationInitialDelayMs?: number;
+  /** The backoff of explicit reconciliation (the SDK's defaults otherwise). */
+  reconciliationBackoff?: ReconcilerOptions['backoff'];
   declineRefuseSeconds?: number;
   /** How often the engine re-checks everything without a trigger (default 1000 ms). */
   tickIntervalMs?: number;
@@ -136,7 +143,11 @@ export class MarathonEngine implements MarathonService {
       tracker: this.tracker, actions: this.actions, queue: this.queueState, framework: () => this.framework, logger,
       now: () => clock.now(), appFor: (i) => this.appFor(i),
     });
-    this.reconciler = new Reconciler(this.tracker, () => this.framework, clock, logger, o.reconciliationIntervalMs ?? DEFAULT_RECONCILIATION_INTERVAL_MS);
+    this.reconciler = new Reconciler(this.tracker, () => this.framework, clock, logger, {
+      intervalMs: o.reconciliationIntervalMs ?? DEFAULT_RECONCILIATION_INTERVAL_MS,
+      initialDelayMs: o.reconciliationInitialDelayMs ?? DEFAULT_RECONCILIATION_INITIAL_DELAY_MS,
+      ...(o.reconciliationBackoff !== undefined ? { backoff: o.reconciliationBackoff } : {}),
+    });
     this.health = new HealthCheckManager({
       clock, logger, bus: this.bus, probe: o.probe ?? createProbe(clock),
       instance: (id) => this.tracker.get(id),
@@ -193,7 +204,8 @@ export class MarathonEngine implements MarathonService {
       subscribed: async (id) => {
         this.storedFrameworkId = id;
         this.offers.subscribed();
-        await this.reconciler.start();
+        // Not awaited: the round waits for UPDATEs that queue behind this handler.
+        this.reconciler.subscribed();
         this.kick();
       },
       offers: (offers) => this.exclusive(() => this.offers.handleOffers(offers)),
@@ -203,6 +215,7 @@ export class MarathonEngine implements MarathonService {
       if (!this.closed) this.log.error({ err: (err as Error).message }, 'the framework stopped');
     });
     this.tickTimer = this.o.clock.setInterval(() => this.kick(), this.o.tickIntervalMs ?? 1000);
+    this.reconciler.start();
     this.kick();
   }
 

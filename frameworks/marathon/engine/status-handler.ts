@@ -3,18 +3,31 @@
  * records it; a terminal task's instance is expunged (a failure of a wanted instance raises
  * the app's launch delay, a kill Marathon asked for does not); an instance that lost its
  * task to the master (LOST) and was not wanted any more is expunged too; a live task Marathon
- * does not know is killed.
+ * does not know is killed (a task Marathon expunged while unreachable, back running, included).
  *
  * @module
  */
 import type { Logger } from '../../../sdk/core/log.js';
 import { isTerminalState, type TaskStatus } from '../../../sdk/protocol/index.js';
 import type { AppDefinition, Instance } from '../model/types.js';
-import { isFailureCondition, isTerminalCondition } from './conditions.js';
+import { conditionOf, isFailureCondition, isTerminalCondition } from './conditions.js';
 import type { MarathonFramework } from './framework.js';
 import type { InstanceActions } from './instance-actions.js';
 import type { InstanceTracker } from './instance-tracker.js';
 import type { LaunchQueue } from './launch-queue.js';
+
+/**
+ * Whether an update of a task Marathon does not know calls for a KILL (Marathon's
+ * `TaskStatusUpdateProcessorImpl.killWhenUnknown`): only a live task (staging, starting,
+ * running). A terminal or killing one needs nothing, and an unreachable/unknown one cannot
+ * be killed now — the master would only answer the KILL with the same state, again and
+ * again; it is killed when it comes back running (that update, or the next reconciliation).
+ */
+export function killWhenUnknown(state: TaskStatus['state']): boolean {
+  if (isTerminalState(state)) return false;
+  const c = conditionOf(state);
+  return c === 'Staging' || c === 'Starting' || c === 'Running';
+}
 
 export interface StatusHandlerDeps {
   tracker: InstanceTracker;
@@ -33,9 +46,11 @@ export class StatusHandler {
     const { tracker, actions, logger } = this.deps;
     const change = await tracker.applyStatus(status);
     if (change === undefined) {
-      if (!isTerminalState(status.state)) {
+      if (killWhenUnknown(status.state)) {
         logger.warn({ taskId: status.task_id.value, state: status.state }, 'killing a task Marathon does not know');
         await this.deps.framework()?.kill(status.task_id.value, status.agent_id?.value);
+      } else {
+        logger.info({ taskId: status.task_id.value, state: status.state }, 'ignoring an update of a task Marathon does not know');
       }
       return;
     }

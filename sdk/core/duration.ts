@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { AgoraError } from '../sdk/core/errors.js';
+import { AgoraError } from './errors.js';
 
 /** Nanoseconds per unit (integers, so `value * ns / 1e6` rounds once). */
 const UNIT_NS: ReadonlyArray<[RegExp, number]> = [

@@ -1,0 +1,152 @@
+/**
+ * The checkpoint file on disk: `<workDir>/meta/checkpoint.json`, written atomically (a
+ * temp file in the same directory, fsync, rename over the old file, fsync of the
+ * directory), so a crash at any point leaves either the old or the new content.
+ *
+ * @module
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { decodeCheckpoint, encodeCheckpoint, type Checkpoint, type DecodedCheckpoint } from './checkpoint.js';
+
+/** `<workDir>/meta`: Mesos's name for the slave's checkpoint directory. */
+export function metaDir(workDir: string): string {
+  return path.join(workDir, 'meta');
+}
+
+/** `<workDir>/meta/checkpoint.json`. */
+export function checkpointPath(workDir: string): string {
+  return path.join(metaDir(workDir), 'checkpoint.json');
+}
+
+/**
+ * Writes `data` to `file` atomically: temp file + fsync + rename + fsync of the directory.
+ * The temp file is removed when anything fails.
+ */
+export function writeFileAtomic(file: string, data: string): void {
+  const dir = path.dirname(file);
+  fs.mkdirSync(dir, { recursive: true });
+  const tmp = path.join(dir, `.${path.basename(file)}.tmp-${process.pid}`);
+  try {
+    const fd = fs.openSync(tmp, 'w', 0o600);
+    try {
+      fs.writeFileSync(fd, data);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+  // The rename is durable only once the directory entry is.
+  const dirFd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(dirFd);
+  } finally {
+    fs.closeSync(dirFd);
+  }
+}
+
+let tempSeq = 0;
+
+/**
+ * {@link writeFileAtomic} without blocking the event loop (the fsyncs take milliseconds):
+ * the same steps on `fs.promises`, with a temp file of its own so that it never shares one
+ * with another write in flight.
+ */
+export async function writeFileAtomicAsync(file: string, data: string): Promise<void> {
+  const dir = path.dirname(file);
+  await fs.promises.mkdir(dir, { recursive: true });
+  const tmp = path.join(dir, `.${path.basename(file)}.tmp-${process.pid}-${tempSeq++}`);
+  try {
+    const handle = await fs.promises.open(tmp, 'w', 0o600);
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fs.promises.rename(tmp, file);
+  } catch (e) {
+    await fs.promises.rm(tmp, { force: true });
+    throw e;
+  }
+  const dirHandle = await fs.promises.open(dir, 'r');
+  try {
+    await dirHandle.sync();
+  } finally {
+    await dirHandle.close();
+  }
+}
+
+/** What {@link readCheckpoint} found. */
+export type ReadCheckpoint = { found: false } | ({ found: true } & DecodedCheckpoint);
+
+/**
+ * Reads and decodes the checkpoint; never throws (an unreadable file is a decode failure).
+ * Temp files left by a write that a crash interrupted are removed.
+ */
+export function readCheckpoint(workDir: string): ReadCheckpoint {
+  removeStaleTempFiles(metaDir(workDir));
+  let text: string;
+  try {
+    text = fs.readFileSync(checkpointPath(workDir), 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { found: false };
+    return { found: true, ok: false, reason: `unreadable: ${(e as Error).message}` };
+  }
+  return { found: true, ...decodeCheckpoint(text) };
+}
+
+function removeStaleTempFiles(dir: string): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    if (/^\..+\.tmp-\d+(-\d+)?$/.test(n)) fs.rmSync(path.join(dir, n), { force: true });
+  }
+}
+
+/** Writes the checkpoint atomically. Throws the I/O error. */
+export function writeCheckpoint(workDir: string, c: Checkpoint): void {
+  writeFileAtomic(checkpointPath(workDir), encodeCheckpoint(c));
+}
+
+/** Writes the checkpoint atomically without blocking the event loop. Rejects with the I/O error. */
+export function writeCheckpointAsync(workDir: string, c: Checkpoint): Promise<void> {
+  return writeFileAtomicAsync(checkpointPath(workDir), encodeCheckpoint(c));
+}
+
+/** Removes the checkpoint (a clean shutdown that killed everything). */
+export function removeCheckpoint(workDir: string): void {
+  fs.rmSync(checkpointPath(workDir), { force: true });
+}
+
+/**
+ * Moves the meta directory aside as `meta.corrupt-<time>` so an operator can look at a bad
+ * checkpoint; returns the new path (undefined when there was nothing to move or it failed).
+ */
+export function moveMetaAside(workDir: string, nowMs: number): string | undefined {
+  const from = metaDir(workDir);
+  const to = `${from}.corrupt-${new Date(nowMs).toISOString().replace(/[:.]/g, '-')}`;
+  try {
+    fs.renameSync(from, to);
+    return to;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `/proc/sys/kernel/random/boot_id`, or '' where there is none (then boot ids are not compared). */
+export function readBootId(file = '/proc/sys/kernel/random/boot_id'): string {
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * The slave's checkpoint (Mesos `slave/state.cpp`): what a restarted slave needs to
+ * re-attach to the executors of its previous run. Pure: the format, its encoding and a
+ * validating decoder. Reading and writing the file is `checkpoint-store.ts`; deciding what
+ * to do with a checkpoint is `recovery-plan.ts`.
+ *
+ * One JSON document, `<workDir>/meta/checkpoint.json`:
+ * `{format, version, boot_id, agent_id?, port, written_at, frameworks[], status_updates[]}`.
+ * Each framework holds its FrameworkInfo and its live executors (ExecutorInfo, kind,
+ * container id, sandbox, pid with its `/proc` start time, tasks with their latest state and
+ * phase, the queue of launches not yet delivered); `status_updates` holds every
+ * unacknowledged update per task stream, in order, with the uuids the stream has seen.
+ * Completed executors, tasks and frameworks are not kept (the file stays bounded).
+ *
+ * @module
+ */
+import { z } from 'zod';
+import { StatusUpdate } from '../sdk/protocol/agent.js';
+import { ExecutorInfo, FrameworkInfo, KillPolicy, TaskInfo, TaskState, safeParseJson } from '../sdk/protocol/mesos.js';
+
+/** The `format` field: anything else is not ours. */
+export const CHECKPOINT_FORMAT = 'agora-slave-checkpoint';
+/** The version this code writes and reads. A checkpoint of another version starts the slave clean. */
+export const CHECKPOINT_VERSION = 1;
+/** How many seen uuids a stream keeps in the checkpoint (to drop executor retransmissions after a restart). */
+export const MAX_CHECKPOINTED_UUIDS = 100;
+
+const CheckpointedTask = z.object({
+  info: TaskInfo,
+  state: TaskState,
+  phase: z.enum(['queued', 'launched', 'terminated']),
+});
+export type CheckpointedTask = z.infer<typeof CheckpointedTask>;
+
+const CheckpointedQueueEntry = z.union([
+  z.object({ kind: z.literal('task'), taskId: z.string() }),
+  z.object({ kind: z.literal('group'), taskIds: z.array(z.string()) }),
+]);
+
+const CheckpointedExecutor = z.object({
+  info: ExecutorInfo,
+  kind: z.enum(['command', 'default', 'custom']),
+  container_id: z.string().min(1),
+  directory: z.string().min(1),
+  /** Absent while the process was not started yet. */
+  pid: z.number().int().positive().optional(),
+  /** `/proc/<pid>/stat` field 22 (clock ticks after boot) when the process started: tells a reused pid apart. */
+  pid_start_time: z.number().nonnegative().optional(),
+  /** True once it subscribed at least once. */
+  subscribed: z.boolean(),
+  /** Told to shut down (its tasks are on their way out). */
+  terminating: z.boolean(),
+  /** Replaced in the framework's executors by a fresh run of the same id (model.ts `retiring`). */
+  retiring: z.boolean(),
+  started_at: z.number(),
+  tasks: z.array(CheckpointedTask),
+  queue: z.array(CheckpointedQueueEntry),
+  pending_kills: z.array(z.object({ taskId: z.string(), killPolicy: KillPolicy.optional() })),
+});
+export type CheckpointedExecutor = z.infer<typeof CheckpointedExecutor>;
+
+const CheckpointedFramework = z.object({
+  info: FrameworkInfo,
+  terminating: z.boolean(),
+  executors: z.array(CheckpointedExecutor),
+});
+export type CheckpointedFramework = z.infer<typeof CheckpointedFramework>;
+
+const CheckpointedStream = z.object({
+  framework_id: z.string().min(1),
+  task_id: z.string().min(1),
+  pending: z.array(StatusUpdate),
+  seen_uuids: z.array(z.string()),
+  terminated: z.boolean(),
+});
+export type CheckpointedStream = z.infer<typeof CheckpointedStream>;
+
+const Checkpoint = z.object({
+  format: z.literal(CHECKPOINT_FORMAT),
+  version: z.literal(CHECKPOINT_VERSION),
+  /** `/proc/sys/kernel/random/boot_id` when written; '' where the host has none. */
+  boot_id: z.string(),
+  /** The id the master gave; absent until the first registration. */
+  agent_id: z.string().min(1).optional(),
+  /** The HTTP port executors were told (MESOS_AGENT_ENDPOINT). */
+  port: z.number().int().min(0).max(65535),
+  /** The `ip:port` executors were told. */
+  endpoint: z.string(),
+  written_at: z.number(),
+  frameworks: z.array(CheckpointedFramework),
+  status_updates: z.array(CheckpointedStream),
+});
+export type Checkpoint = z.infer<typeof Checkpoint>;
+
+/** The result of {@link decodeCheckpoint}. */
+export type DecodedCheckpoint = { ok: true; checkpoint: Checkpoint } | { ok: false; reason: string };
+
+/** Serialises a checkpoint (compact JSON: it is rewritten often). */
+export function encodeCheckpoint(c: Checkpoint): string {
+  return JSON.stringify(c);
+}
+
+/** Parses and validates a checkpoint; never throws. The reason says what is wrong, for the log. */
+export function decodeCheckpoint(text: string): DecodedCheckpoint {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    return { ok: false, reason: `not JSON: ${(e as Error).message}` };
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return { ok: false, reason: 'not a JSON object' };
+  const head = json as { format?: unknown; version?: unknown };
+  if (head.format !== CHECKPOINT_FORMAT) return { ok: false, reason: `unknown format ${JSON.stringify(head.format)}` };
+  if (head.version !== CHECKPOINT_VERSION) return { ok: false, reason: `unsupported version ${JSON.stringify(head.version)} (this slave reads version ${CHECKPOINT_VERSION})` };
+  const parsed = safeParseJson(Checkpoint, json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return { ok: false, reason: `invalid checkpoint: ${issue === undefined ? 'unknown error' : `${issue.path.join('.')}: ${issue.message}`}` };
+  }
+  return { ok: true, checkpoint: parsed.data };
+}
