@@ -17,7 +17,8 @@ import { systemClock, type Clock } from '../sdk/core/clock.js';
 import { StaticDetector, type LeaderDetector } from '../sdk/core/leadership.js';
 import { createLogger, type Logger } from '../sdk/core/log.js';
 import { AgoraError } from '../sdk/core/errors.js';
-import { openZkLeaderDetector, type OpenedDetector } from '../sdk/scheduler/leader.js';
+import { openZkLeaderDetector } from '../sdk/scheduler/leader.js';
+import { RetryingDetector } from './retrying-detector.js';
 import { PosixContainerizer, type Containerizer } from './containerizer.js';
 import { SandboxFiles } from './files.js';
 import { MasterLink } from './master-link.js';
@@ -83,26 +84,37 @@ export function slaveContainer(o: SlaveOptions, detector?: LeaderDetector): Cont
  * connects to the master and logs `registered` with `{agent_id}` on every (re)registration.
  *
  * With a `zk://` master it first connects to ZooKeeper and starts following the masters'
- * election; `close()` also closes that session.
+ * election; when ZooKeeper cannot be reached it starts anyway (logging why) and keeps
+ * trying with backoff, registering once a leader is found. `close()` also closes that session.
  *
  * @throws AgoraError `AGORA_SLAVE_OPTIONS_INVALID` / `AGORA_RESOURCES_INVALID` / `AGORA_ATTRIBUTES_INVALID` for bad options;
- *   `AGORA_LEADER_DETECTION_FAILED` when ZooKeeper cannot be reached; the listen error when the port is taken.
+ *   the listen error when the port is taken.
  */
 export async function startSlave(o: SlaveOptions): Promise<SlaveHandle> {
   const config = compileSlaveOptions(o);
-  let zk: OpenedDetector | undefined;
+  let zk: RetryingDetector | undefined;
   if (config.masterZk !== undefined) {
-    zk = await openZkLeaderDetector(config.masterZk, { logger: o.logger ?? createLogger('agora-slave'), sessionTimeoutMs: config.zkSessionTimeoutMs });
+    const masterZk = config.masterZk;
+    const logger = o.logger ?? createLogger('agora-slave');
+    zk = new RetryingDetector({
+      // An attempt gives up after a session timeout: ZooKeeper would have expired a session by then anyway.
+      open: () => openZkLeaderDetector(masterZk, { logger, sessionTimeoutMs: config.zkSessionTimeoutMs, connectTimeoutMs: config.zkSessionTimeoutMs }),
+      clock: o.clock ?? systemClock,
+      logger,
+      backoffMs: config.registrationBackoffMs,
+      backoffMaxMs: config.registrationBackoffMaxMs,
+    });
+    await zk.start();
   }
   let slave: Slave;
   let link: MasterLink;
   try {
-    const container = slaveContainer(o, zk?.detector);
+    const container = slaveContainer(o, zk);
     slave = container.get<Slave>(TOKENS.Slave);
     link = container.get<MasterLink>(TOKENS.MasterLink);
     await slave.start();
   } catch (err) {
-    await zk?.close();
+    await zk?.stop();
     throw err;
   }
   let closing: Promise<void> | undefined;
@@ -115,7 +127,7 @@ export async function startSlave(o: SlaveOptions): Promise<SlaveHandle> {
         try {
           await slave.close();
         } finally {
-          await zk?.close();
+          await zk?.stop();
         }
       })();
       return closing;

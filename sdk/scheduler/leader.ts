@@ -130,7 +130,7 @@ export const LEADER_DETECTION_FAILED = 'AGORA_LEADER_DETECTION_FAILED';
  * const { detector, close } = await openZkLeaderDetector('zk://127.0.0.1:2181/agora', { logger });
  * console.log(leaderAddress(detector.current()));
  */
-export async function openZkLeaderDetector(url: string, o: { logger?: Logger; sessionTimeoutMs?: number } = {}): Promise<OpenedDetector> {
+export async function openZkLeaderDetector(url: string, o: { logger?: Logger; sessionTimeoutMs?: number; connectTimeoutMs?: number } = {}): Promise<OpenedDetector> {
   const zk = await import('../zk/index.js');
   const parsed = zk.parseZkUrl(url);
   let session: Awaited<ReturnType<typeof zk.connectZk>>;
@@ -138,6 +138,7 @@ export async function openZkLeaderDetector(url: string, o: { logger?: Logger; se
     session = await zk.connectZk(parsed, {
       ...(o.logger !== undefined ? { logger: o.logger } : {}),
       ...(o.sessionTimeoutMs !== undefined ? { sessionTimeoutMs: o.sessionTimeoutMs } : {}),
+      ...(o.connectTimeoutMs !== undefined ? { connectTimeoutMs: o.connectTimeoutMs } : {}),
     });
   } catch (err) {
     throw new AgoraError(LEADER_DETECTION_FAILED, `cannot connect to ZooKeeper at ${parsed.servers}: ${(err as Error).message}`, { cause: err });

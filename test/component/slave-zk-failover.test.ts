@@ -7,7 +7,7 @@
  */
 import t from 'tap';
 import { connectZk, type ZkSession } from '../../sdk/zk/index.js';
-import { startZooKeeper, type TestZooKeeper } from '../helpers/zookeeper.js';
+import { startZkProxy, startZooKeeper, type TestZooKeeper } from '../helpers/zookeeper.js';
 import { FakeMaster, FRAMEWORK, commandTask, getJson, startTestSlave } from './slave-kit.js';
 
 const GROUP = '/agora';
@@ -135,4 +135,26 @@ t.test('a standby that refuses agent sockets is not hammered: reconnections back
   await election.session.delete(staleNode);
   await log.waitFor('registered', (l) => l.agent_id === 'fake-master-S0');
   t.equal(b.received[0]?.type, 'register');
+});
+
+t.test('ZooKeeper unreachable at start: the slave starts anyway, keeps trying, and registers once it can follow the leader', async (t) => {
+  const zk = await startZooKeeper(t);
+  const proxy = await startZkProxy(t, zk);
+  proxy.cut(); // ZooKeeper cannot be reached through the slave's URL
+  const a = await FakeMaster.start();
+  t.teardown(() => a.close());
+
+  const { slave, log } = await startTestSlave(a, { master: proxy.url(GROUP), zkSessionTimeoutMs: 1000, ...CALM });
+  t.teardown(() => slave.close());
+  const failed = await log.waitFor('cannot follow the leading master through ZooKeeper; retrying');
+  t.match(String(failed.err), /could not connect to ZooKeeper/, 'says why');
+  t.equal((await getJson(`${slave.url}/state`)).status, 200, 'the slave serves its endpoints meanwhile');
+  t.equal(a.connections, 0, 'nothing dialled without a leader');
+
+  const election = await electionWriter(t, zk);
+  await election.join(a.port, 'master-a');
+  proxy.restore();
+  await log.waitFor('following the leading master through ZooKeeper');
+  const registered = await log.waitFor('registered');
+  t.equal(String(registered.agent_id), 'fake-master-S0', 'registered with the leader once ZooKeeper answered');
 });
