@@ -278,6 +278,7 @@ export function reregisterAgent(ctx: MasterContext, link: AgentLink, msg: AgentM
   // Executors on this agent are rebuilt from the report.
   for (const fw of state.frameworks.values()) fw.executors.delete(id);
   const toKill: TaskRecord[] = [];
+  const pendingOnAgent = new Set((msg.unacknowledged_updates ?? []).map((u) => `${u.framework_id.value}\u0000${u.status.task_id.value}`));
   for (const t of reported.values()) {
     const fid = t.framework_id.value;
     const fw = state.frameworks.get(fid);
@@ -285,7 +286,11 @@ export function reregisterAgent(ctx: MasterContext, link: AgentLink, msg: AgentM
     const existing = state.tasks.get(fid)?.get(t.task.task_id.value);
     if (existing !== undefined && existing.agentId === id && existing.state === 'TASK_UNREACHABLE') {
       if (isPartitionAware(fw)) {
-        restoreUnreachableTask(ctx, existing, t.state, now);
+        // With an update of the task still unacknowledged on the agent, its stream delivers
+        // the states in order (head first); a master update with the latest state would
+        // overtake it (TASK_FINISHED, then the stream's TASK_STARTING: a state going back).
+        const announce = !pendingOnAgent.has(`${fid}\u0000${t.task.task_id.value}`);
+        restoreUnreachableTask(ctx, existing, t.state, now, announce);
       } else {
         // The framework was told TASK_LOST (terminal) and may have replaced the task: it must
         // not come back to life next to its replacement. Killed, still charged until the
@@ -330,10 +335,11 @@ export function reregisterAgent(ctx: MasterContext, link: AgentLink, msg: AgentM
 
 /**
  * A task of an agent that was unreachable is reported by the re-registered agent: it takes
- * the reported state (its resources are charged again by the caller's recomputeUsed) and
- * the framework gets that state from the master with REASON_AGENT_REREGISTERED.
+ * the reported state (its resources are charged again by the caller's recomputeUsed) and,
+ * when `announce`, the framework gets that state from the master with
+ * REASON_AGENT_REREGISTERED (not when the agent's own update stream will bring it).
  */
-function restoreUnreachableTask(ctx: MasterContext, task: TaskRecord, reported: TaskState, now: number): void {
+function restoreUnreachableTask(ctx: MasterContext, task: TaskRecord, reported: TaskState, now: number, announce: boolean): void {
   const status = masterStatus({
     taskId: task.info.task_id.value,
     state: reported,
@@ -347,7 +353,7 @@ function restoreUnreachableTask(ctx: MasterContext, task: TaskRecord, reported: 
   task.unreachableSince = undefined;
   task.statuses.push(status);
   task.latestStatus = status;
-  ctx.conns.sendEvent(task.frameworkId, events.update(status));
+  if (announce) ctx.conns.sendEvent(task.frameworkId, events.update(status));
 }
 
 /**

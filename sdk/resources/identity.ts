@@ -27,6 +27,16 @@ function canonical(value: unknown): unknown {
  * their values can be added, subtracted and compared.
  */
 export function resourceIdentity(r: Resource): string {
+  // Most resources (plain cpus, mem, ports) carry none of the optional identity fields: their
+  // key is built directly, character for character what the general form below gives them
+  // (canonical() leaves strings and nulls as they are). This is the allocator's hot path.
+  if (
+    r.reservation === undefined && (r.reservations === undefined || r.reservations.length === 0)
+    && r.allocation_info?.role === undefined && r.disk === undefined && !r.revocable && !r.shared
+    && r.provider_id?.value === undefined
+  ) {
+    return `[${JSON.stringify(r.name)},${JSON.stringify(r.type)},${JSON.stringify(r.role ?? '*')},null,null,null,null,null,null,null]`;
+  }
   return JSON.stringify(canonical([
     r.name,
     r.type,

@@ -253,6 +253,45 @@ t.test('an unreachable task the returning agent no longer has is TASK_GONE (part
   t.equal(cpusOf(m.state.frameworks.get(pa.frameworkId)!.used), 0, 'no double release either');
 });
 
+t.test('a returning agent with updates of a task still unacknowledged: its stream, not a master update, brings the states', async (t) => {
+  const clock = new ManualClock();
+  const { m } = await startMasterWithLogs({ clock, agentPingTimeoutMs: 1000, maxAgentPingTimeouts: 1 });
+  t.teardown(() => m.cleanup());
+  const slave = new FakeSlave(m.port);
+  const agentId = await slave.register(SLAVE_RESOURCES, 'h', 5051);
+  const pa = new TestScheduler(m.port);
+  await pa.subscribe(PARTITION_AWARE);
+  t.teardown(() => pa.disconnect());
+  await launchOne(pa, slave, 'finished-meanwhile');
+  const run = slave.messages.all.find((x) => x.type === 'run_task');
+  if (run?.type !== 'run_task') throw new Error('run_task not seen');
+  await partition(m, clock, slave);
+  await update(pa, 'finished-meanwhile', (st) => st.state === 'TASK_UNREACHABLE');
+
+  // The task ran and finished while the agent was cut off; none of its updates was
+  // acknowledged, so the agent reports TASK_FINISHED as the latest state and the head of
+  // its stream (TASK_RUNNING) as unacknowledged.
+  const back = new FakeSlave(m.port);
+  await back.connect();
+  t.teardown(() => back.close());
+  const head = { framework_id: { value: pa.frameworkId }, status: { task_id: { value: 'finished-meanwhile' }, state: 'TASK_RUNNING' as const, source: 'SOURCE_EXECUTOR' as const, uuid: 'aGVhZA==', agent_id: { value: agentId }, timestamp: 1 } };
+  back.send({
+    type: 'reregister',
+    agent_id: { value: agentId },
+    agent_info: { hostname: 'h', port: 5051, resources: SLAVE_RESOURCES },
+    frameworks: [run.framework],
+    tasks: [{ framework_id: { value: pa.frameworkId }, task: run.task, state: 'TASK_FINISHED' }],
+    unacknowledged_updates: [head],
+  });
+  await back.next('reregistered');
+  const next = (await update(pa, 'finished-meanwhile', (st) => st.state !== 'TASK_UNREACHABLE')).update!.status;
+  t.match(next, { state: 'TASK_RUNNING', source: 'SOURCE_EXECUTOR', uuid: 'aGVhZA==' }, 'the stream\'s head comes first');
+  clock.advance(1000);
+  await back.next('ping'); // barrier: anything the master sent about the re-registration came before
+  t.notOk(pa.events.has((e) => e.type === 'UPDATE' && e.update!.status.reason === 'REASON_AGENT_REREGISTERED'),
+    'no master update with the latest state overtaking the stream');
+});
+
 t.test('agent removal rate limit: one removal per period; an agent that answers while queued stays', async (t) => {
   const clock = new ManualClock();
   const { m } = await startMasterWithLogs({ clock, agentPingTimeoutMs: 1000, maxAgentPingTimeouts: 1, agentRemovalRateLimit: '1/10secs' });

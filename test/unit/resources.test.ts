@@ -221,6 +221,13 @@ t.test('roles, reservations and allocations are kept apart', async (t) => {
   const sameDynamic: Resource = { scalar: { value: 2 }, reservations: [{ principal: 'ops', role: 'web', type: 'DYNAMIC' }], type: 'SCALAR', name: 'cpus' };
   t.strictSame(addResources([dynamic], [sameDynamic]), [{ ...dynamic, scalar: { value: 3 } }], 'deep-equal reservations merge regardless of key order');
   t.equal(resourceIdentity({ name: 'cpus', type: 'SCALAR', role: '*' }), resourceIdentity({ name: 'cpus', type: 'SCALAR' }), "legacy role '*' is unreserved");
+  // The fast key of a plain resource is the general key: a resource that takes the general
+  // path (a present but null field) with nothing else set gets the very same key.
+  const plain = resourceIdentity({ name: 'mem', type: 'SCALAR', scalar: { value: 1 } });
+  t.equal(plain, resourceIdentity({ name: 'mem', type: 'SCALAR', reservation: null } as unknown as Resource), 'fast and general keys agree');
+  t.equal(plain, resourceIdentity({ name: 'mem', type: 'SCALAR', reservations: [] }), 'empty reservations are unreserved');
+  t.not(plain, resourceIdentity({ name: 'mem', type: 'SCALAR', revocable: {} }), 'revocable is another resource');
+  t.not(resourceIdentity({ name: 'a"b', type: 'SCALAR' }), resourceIdentity({ name: 'a', type: 'SCALAR' }), 'names are escaped');
   t.not(resourceIdentity({ name: 'cpus', type: 'SCALAR', role: 'x' }), resourceIdentity({ name: 'cpus', type: 'SCALAR' }));
 
   const allocated = allocateResources(a, 'web');
