@@ -12,6 +12,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { procPids, readProcessIdentity } from '../slave/process-tree.js';
 
 /**
  * PIDs of live processes whose MESOS_DIRECTORY/MESOS_SANDBOX is under `workDir` (and, with
@@ -20,17 +21,8 @@ import path from 'node:path';
  */
 export function processesUnder(workDir: string, opts: { byCwd?: boolean } = {}): number[] {
   const root = path.resolve(workDir) + path.sep;
-  let entries: string[];
-  try {
-    entries = fs.readdirSync('/proc');
-  } catch {
-    return [];
-  }
   const found: number[] = [];
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    const pid = Number(entry);
-    if (pid === process.pid) continue;
+  for (const pid of procPids()) {
     if (opts.byCwd) {
       try {
         if ((fs.readlinkSync(`/proc/${pid}/cwd`) + path.sep).startsWith(root)) {
@@ -83,11 +75,5 @@ export function isAlive(pid: number): boolean {
 }
 
 function isZombie(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-    // Field 3, after the parenthesised command name (which may itself contain spaces or parens).
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
-  } catch {
-    return false;
-  }
+  return readProcessIdentity(pid)?.state === 'Z';
 }

@@ -67,17 +67,27 @@ export function readProcessIdentity(pid: number): { state: string; startTime: nu
   }
 }
 
-function allStats(): ProcStat[] {
+/** The pids listed in /proc now, this process's own excepted ([] where there is no /proc). */
+export function procPids(): number[] {
   let entries: string[];
   try {
     entries = fs.readdirSync('/proc');
   } catch {
     return [];
   }
-  const out: ProcStat[] = [];
+  const out: number[] = [];
   for (const e of entries) {
     if (!/^\d+$/.test(e)) continue;
-    const s = readProcStat(Number(e));
+    const pid = Number(e);
+    if (pid !== process.pid) out.push(pid);
+  }
+  return out;
+}
+
+function allStats(): ProcStat[] {
+  const out: ProcStat[] = [];
+  for (const pid of [process.pid, ...procPids()]) {
+    const s = readProcStat(pid);
     if (s !== undefined) out.push(s);
   }
   return out;
@@ -154,19 +164,10 @@ export function signalPids(pids: readonly number[], signal: NodeJS.Signals): voi
  */
 export function sandboxPids(dir: string): number[] {
   const inside = (p: string): boolean => p === dir || p.startsWith(dir.endsWith('/') ? dir : `${dir}/`);
-  let entries: string[];
-  try {
-    entries = fs.readdirSync('/proc');
-  } catch {
-    return [];
-  }
   const out: number[] = [];
-  for (const e of entries) {
-    if (!/^\d+$/.test(e)) continue;
-    const pid = Number(e);
-    if (pid === process.pid) continue;
+  for (const pid of procPids()) {
     try {
-      if (inside(fs.readlinkSync(`/proc/${e}/cwd`))) {
+      if (inside(fs.readlinkSync(`/proc/${pid}/cwd`))) {
         out.push(pid);
         continue;
       }
@@ -174,7 +175,7 @@ export function sandboxPids(dir: string): number[] {
       // gone or not ours
     }
     try {
-      const env = fs.readFileSync(`/proc/${e}/environ`, 'utf8').split('\0');
+      const env = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
       if (env.some((kv) => (kv.startsWith('MESOS_SANDBOX=') || kv.startsWith('MESOS_DIRECTORY=')) && inside(kv.slice(kv.indexOf('=') + 1)))) out.push(pid);
     } catch {
       // gone or not ours

@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Clock } from '../../sdk/core/clock.js';
+import { procPids, readProcessIdentity } from '../../slave/process-tree.js';
 import { httpGet, type ChaosCluster } from './cluster.js';
 import type { AgentAllocation, ScalarResources } from './invariants.js';
 
@@ -105,13 +106,10 @@ function readNul(file: string): string[] {
   }
 }
 
-function isZombie(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return true;
-  }
+/** A zombie, or no longer there: not a live task process. */
+function isGoneOrZombie(pid: number): boolean {
+  const identity = readProcessIdentity(pid);
+  return identity === undefined || identity.state === 'Z';
 }
 
 /**
@@ -123,19 +121,10 @@ function isZombie(pid: number): boolean {
 export function findTaskProcesses(token: string, workDir: string): TaskProcess[] {
   const word = new RegExp(`${token.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w-])`);
   const root = path.resolve(workDir) + path.sep;
-  let entries: string[];
-  try {
-    entries = fs.readdirSync('/proc');
-  } catch {
-    return [];
-  }
   const out: TaskProcess[] = [];
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    const pid = Number(entry);
-    if (pid === process.pid) continue;
+  for (const pid of procPids()) {
     if (!readNul(`/proc/${pid}/cmdline`).some((a) => word.test(a))) continue;
-    if (isZombie(pid)) continue;
+    if (isGoneOrZombie(pid)) continue;
     const env = readNul(`/proc/${pid}/environ`);
     const get = (k: string): string | undefined => env.find((kv) => kv.startsWith(`${k}=`))?.slice(k.length + 1);
     const taskId = get('MESOS_TASK_ID');

@@ -16,17 +16,23 @@ export const CHAOS_TIMEOUTS = {
   executorRecoveryTimeoutMs: 10_000,
 };
 
+/** The parameters of a run that a profile fixes (a run adds its seed and its I/O). */
 export interface ChaosProfile {
+  /** Length of the fault phase. */
   durationMs: number;
   kinds: FaultKind[];
   masters: number;
   slaves: number;
   marathons: number;
+  /** Instances of the Marathon app. */
   appInstances: number;
   longTasks: number;
   shortTasks: number;
+  /** After the last fault healed: how long the cluster has to converge (invariants 1, 3, 4). */
   convergeBoundMs: number;
+  /** How often the continuous checks run. */
   checkIntervalMs: number;
+  /** Gap between faults. */
   gapMs: { min: number; max: number };
 }
 

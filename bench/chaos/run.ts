@@ -20,30 +20,14 @@ import { byTask, findTaskProcesses, leaderState, marathonApp, masterAllocation, 
 import { mulberry32 } from './prng.js';
 import { countByKind, generateSchedule, validateScheduleOptions, type Fault, type FaultKind } from './schedule.js';
 import { ChaosWorkload } from './workload.js';
-import { CHAOS_TIMEOUTS } from './profiles.js';
+import { CHAOS_TIMEOUTS, type ChaosProfile } from './profiles.js';
 
 export { CHAOS_TIMEOUTS };
 
-export interface ChaosOptions {
+export interface ChaosOptions extends ChaosProfile {
   seed: number;
-  /** Length of the fault phase. */
-  durationMs: number;
-  kinds: FaultKind[];
-  masters: number;
-  slaves: number;
-  marathons: number;
-  /** Instances of the Marathon app. */
-  appInstances: number;
-  longTasks: number;
-  shortTasks: number;
   /** The framework subscribes PARTITION_AWARE (default true; see docs/chaos.md). */
   partitionAware?: boolean;
-  /** After the last fault healed: how long the cluster has to converge (invariants 1, 3, 4). */
-  convergeBoundMs: number;
-  /** How often the continuous checks run. */
-  checkIntervalMs: number;
-  /** Gap between faults. */
-  gapMs: { min: number; max: number };
   /** Where the cluster keeps its work dirs (default: a new temp dir, removed at the end). */
   workDir?: string;
   /** Keep the work dir (logs of the processes are in memory only; the dir has sandboxes and markers). */

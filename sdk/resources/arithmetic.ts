@@ -216,18 +216,8 @@ export function rangesOf(rs: readonly Resource[], name: string): Range[] {
 
 /** True when the list holds nothing (no entries, or only zero/empty ones). */
 export function isEmptyResources(rs: readonly Resource[]): boolean {
-  return rs.every((r) => {
-    switch (r.type) {
-      case 'SCALAR':
-        return toMilli(r.scalar?.value ?? 0) <= 0;
-      case 'RANGES':
-        return coalesceRanges(r.ranges?.range ?? []).length === 0;
-      case 'SET':
-        return (r.set?.item ?? []).length === 0;
-      case 'TEXT':
-        return false;
-    }
-  });
+  // Without normalising a copy: only ranges need coalescing (invalid ones drop out) to tell.
+  return rs.every((r) => (r.type === 'RANGES' ? coalesceRanges(r.ranges?.range ?? []).length === 0 : isEmptyEntry(r)));
 }
 
 /**

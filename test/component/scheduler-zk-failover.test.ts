@@ -10,24 +10,13 @@ import { silentLogger } from '../../sdk/core/log.js';
 import { Scheduler } from '../../sdk/scheduler/index.js';
 import { connectZk, type ZkSession } from '../../sdk/zk/index.js';
 import { startZooKeeper } from '../helpers/zookeeper.js';
-import { FakeMaster } from '../unit/scheduler-helpers.js';
+import { FakeMaster, startFakeMasters as fakeMasters } from '../unit/scheduler-helpers.js';
 import { LogCapture } from './slave-kit.js';
 
 const GROUP = '/agora';
 
 function masterInfo(port: number, id: string): string {
   return JSON.stringify({ id, ip: 0x0100007f, port, pid: `master@127.0.0.1:${port}`, hostname: 'localhost', version: '1.11.0', address: { hostname: 'localhost', ip: '127.0.0.1', port } });
-}
-
-async function fakeMasters(t: { teardown(fn: () => unknown): void }, n: number): Promise<FakeMaster[]> {
-  const list: FakeMaster[] = [];
-  for (let i = 0; i < n; i++) {
-    const m = new FakeMaster();
-    await m.listen();
-    list.push(m);
-  }
-  t.teardown(() => Promise.all(list.map((m) => m.close())));
-  return list;
 }
 
 t.test('zk:// master: waits for a leader, subscribes to it, resubscribes with the framework id at the next leader', async (t) => {

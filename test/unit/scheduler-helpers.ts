@@ -311,3 +311,15 @@ export class FakeMaster {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 }
+
+/** Starts `n` fake masters on 127.0.0.1 (closed by `t.teardown`). */
+export async function startFakeMasters(t: { teardown(fn: () => unknown): void }, n: number): Promise<FakeMaster[]> {
+  const list: FakeMaster[] = [];
+  for (let i = 0; i < n; i++) {
+    const m = new FakeMaster();
+    await m.listen();
+    list.push(m);
+  }
+  t.teardown(() => Promise.all(list.map((m) => m.close())));
+  return list;
+}

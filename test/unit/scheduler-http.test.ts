@@ -7,18 +7,7 @@ import { silentLogger } from '../../sdk/core/log.js';
 import { encodeRecord } from '../../sdk/protocol/index.js';
 import { HttpSchedulerTransport } from '../../sdk/scheduler/http-transport.js';
 import { calls, CallRejectedError, parseMasterAddress, Scheduler, type SchedulerOptions } from '../../sdk/scheduler/index.js';
-import { deferred, FakeMaster, ManualClock } from './scheduler-helpers.js';
-
-async function masters(t: { teardown(fn: () => unknown): void }, n: number): Promise<FakeMaster[]> {
-  const list: FakeMaster[] = [];
-  for (let i = 0; i < n; i++) {
-    const m = new FakeMaster();
-    await m.listen();
-    list.push(m);
-  }
-  t.teardown(() => Promise.all(list.map((m) => m.close())));
-  return list;
-}
+import { deferred, FakeMaster, ManualClock, startFakeMasters as masters } from './scheduler-helpers.js';
 
 function scheduler(master: string, extra: Partial<SchedulerOptions> = {}): { s: Scheduler; clock: ManualClock } {
   const clock = new ManualClock();

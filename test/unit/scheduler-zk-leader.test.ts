@@ -12,7 +12,7 @@ import { Scheduler, type SchedulerOptions } from '../../sdk/scheduler/index.js';
 import { formatMasterAddress, isZkUrl, leaderAddress, redactMasterUrl, sameMaster, zkUrlProblem } from '../../sdk/scheduler/leader.js';
 import { compileSchedulerOptions } from '../../sdk/scheduler/options.js';
 import { calls } from '../../sdk/scheduler/calls.js';
-import { FakeMaster, ManualClock } from './scheduler-helpers.js';
+import { FakeMaster, ManualClock, startFakeMasters as masters } from './scheduler-helpers.js';
 
 /** A detector the test moves by hand. */
 class HandDetector implements LeaderDetector {
@@ -39,17 +39,6 @@ class HandDetector implements LeaderDetector {
 /** MasterInfo JSON as a master publishes it in `json.info_<seq>`. */
 const masterInfo = (port: number, id = `m-${port}`): string =>
   JSON.stringify({ id, ip: 0x0100007f, port, pid: `master@127.0.0.1:${port}`, hostname: 'localhost', version: '1.11.0', address: { hostname: 'localhost', ip: '127.0.0.1', port } });
-
-async function masters(t: { teardown(fn: () => unknown): void }, n: number): Promise<FakeMaster[]> {
-  const list: FakeMaster[] = [];
-  for (let i = 0; i < n; i++) {
-    const m = new FakeMaster();
-    await m.listen();
-    list.push(m);
-  }
-  t.teardown(() => Promise.all(list.map((m) => m.close())));
-  return list;
-}
 
 function scheduler(detector: LeaderDetector, extra: Partial<SchedulerOptions> = {}): Scheduler {
   return new Scheduler({
