@@ -22,6 +22,7 @@ const program = new Command('agora')
   .addCommand((await import('./commands/marathon.js')).marathonCommand())
   .addCommand((await import('./commands/apps.js')).appsCommand())
   .addCommand((await import('./commands/chaos.js')).chaosCommand())
+  .addCommand((await import('./commands/bench.js')).benchCommand())
   .addCommand(localCommand())
   .addCommand(runCommand())
   .addCommand(versionCommand());

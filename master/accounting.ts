@@ -7,11 +7,41 @@
  */
 import { isTerminalState, type Resource } from '../sdk/protocol/index.js';
 import { addResources, subtractResources, unallocateResources } from '../sdk/resources/index.js';
-import type { AgentRecord, MasterState } from './model.js';
+import type { AgentRecord, FrameworkRecord, MasterState } from './model.js';
 
-/** What an agent can still offer: total − used − offered. */
-export function availableOf(agent: AgentRecord): Resource[] {
-  return subtractResources(subtractResources(agent.total, agent.used), agent.offered);
+/** A derived list and the input lists it was computed from (compared by identity). */
+interface Derived {
+  inputs: readonly (readonly Resource[])[];
+  value: readonly Resource[];
+}
+
+/**
+ * Memoises `compute` per record on the identity of its input lists. The state model never
+ * mutates a resource list in place (every change assigns a new list, see below), so equal
+ * identities mean equal contents. The allocator asks for every agent's available resources
+ * and every framework's allocation on each run; with thousands of agents recomputing them
+ * all was most of a run, while only the few records that changed need it.
+ */
+function memoised<K extends object>(cache: WeakMap<K, Derived>, key: K, inputs: readonly (readonly Resource[])[], compute: () => Resource[]): readonly Resource[] {
+  const hit = cache.get(key);
+  if (hit !== undefined && hit.inputs.length === inputs.length && hit.inputs.every((list, i) => list === inputs[i])) return hit.value;
+  const value = compute();
+  cache.set(key, { inputs, value });
+  return value;
+}
+
+const availableCache = new WeakMap<AgentRecord, Derived>();
+const allocatedCache = new WeakMap<FrameworkRecord, Derived>();
+
+/** What an agent can still offer: total − used − offered. Shared: do not mutate. */
+export function availableOf(agent: AgentRecord): readonly Resource[] {
+  return memoised(availableCache, agent, [agent.total, agent.used, agent.offered],
+    () => subtractResources(subtractResources(agent.total, agent.used), agent.offered));
+}
+
+/** What a framework holds, for DRF: used + offered. Shared: do not mutate. */
+export function allocatedTo(fw: FrameworkRecord): readonly Resource[] {
+  return memoised(allocatedCache, fw, [fw.used, fw.offered], () => addResources(fw.used, fw.offered));
 }
 
 /** Adds resources to an agent's and a framework's `used` (launch). */

@@ -13,6 +13,7 @@ import type { Logger } from '../sdk/core/log.js';
 import {
   MAX_AGENT_FRAME_BYTES, parseAgentMessage, type AgentMessage, type MasterMessage,
 } from '../sdk/protocol/index.js';
+import { WriteCoalescer } from '../sdk/core/write-coalescer.js';
 import type { AgentLink } from './connections.js';
 
 export const AGENT_PATH = '/api/v1/agent';
@@ -34,10 +35,15 @@ class WsAgentLink implements AgentLink {
   agentId?: string;
   garbage = 0;
 
-  constructor(private readonly ws: WebSocket, readonly remoteAddress: string, private readonly logger: Logger) {}
+  private readonly coalescer: WriteCoalescer;
+
+  constructor(private readonly ws: WebSocket, socket: Duplex, readonly remoteAddress: string, private readonly logger: Logger) {
+    this.coalescer = new WriteCoalescer(socket);
+  }
 
   send(message: MasterMessage): boolean {
     if (this.ws.readyState !== WebSocket.OPEN) return false;
+    this.coalescer.beforeWrite();
     this.ws.send(JSON.stringify(message), (err) => {
       if (err) this.logger.debug({ err, agentId: this.agentId }, 'send to agent failed');
     });
@@ -63,7 +69,7 @@ export class AgentEndpoint {
 
   /** Completes a WebSocket upgrade for `/api/v1/agent`. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, normaliseAddress(req.socket.remoteAddress)));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, socket, normaliseAddress(req.socket.remoteAddress)));
   }
 
   /**
@@ -79,8 +85,8 @@ export class AgentEndpoint {
     });
   }
 
-  private accept(ws: WebSocket, remoteAddress: string): void {
-    const link = new WsAgentLink(ws, remoteAddress, this.logger);
+  private accept(ws: WebSocket, socket: Duplex, remoteAddress: string): void {
+    const link = new WsAgentLink(ws, socket, remoteAddress, this.logger);
     this.links.add(link);
     ws.on('error', (err) => this.logger.debug({ err, agentId: link.agentId }, 'agent socket error'));
     ws.on('message', (data: RawData, isBinary: boolean) => {

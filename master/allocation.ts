@@ -8,8 +8,7 @@
  * @module
  */
 import type { AllocationResult, AllocationSnapshot } from './allocator/types.js';
-import { addResources } from '../sdk/resources/index.js';
-import { availableOf } from './accounting.js';
+import { allocatedTo, availableOf } from './accounting.js';
 import type { MasterContext, OfferFilters } from './context.js';
 import { events } from './events.js';
 import type { MasterState, OfferRecord } from './model.js';
@@ -31,7 +30,7 @@ export function buildSnapshot(state: MasterState, filters: OfferFilters, now: nu
       id: f.id,
       roles: f.roles,
       suppressedRoles: f.suppressedRoles,
-      allocated: addResources(f.used, f.offered),
+      allocated: allocatedTo(f),
       active: f.connected,
     })),
     filters: [...filters.list],

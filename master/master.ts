@@ -26,7 +26,6 @@ import { forgetUnreachableTasks } from './tasks.js';
 import type { MasterRegistry, RegistryAgent } from './registry/types.js';
 import { handleSchedulerCall } from './scheduler-calls.js';
 import type { CallResult, SchedulerCallHandler } from './scheduler-api/http.js';
-import type { HttpEventStream } from './scheduler-api/stream.js';
 import { handleExecutorExited, handleExecutorMessage, handleStatusUpdate } from './status-updates.js';
 import { Timers } from './timers.js';
 
@@ -280,7 +279,7 @@ export class Master implements SchedulerCallHandler, AgentMessageHandler {
     return this.ctx.state.frameworks.get(frameworkId);
   }
 
-  subscribe(call: SchedulerCall, stream: HttpEventStream): void {
+  subscribe(call: SchedulerCall, stream: SubscriberStream): void {
     if (this.closed) {
       stream.close();
       return;

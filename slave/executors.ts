@@ -14,7 +14,8 @@
  *
  * @module
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { randomUuidBase64 } from '../sdk/core/uuid.js';
 import fs from 'node:fs';
 import type { Clock, TimerHandle } from '../sdk/core/clock.js';
 import type { Logger } from '../sdk/core/log.js';
@@ -92,7 +93,7 @@ export interface RestoreInput {
 }
 
 const taskKey = (frameworkId: string, taskId: string): string => `${frameworkId}\u0000${taskId}`;
-const newUuid = (): string => randomBytes(16).toString('base64');
+const newUuid = (): string => randomUuidBase64();
 const err = (status: number, message: string): CallResult => ({ ok: false, status, message });
 
 /** Frameworks, executors and tasks of one slave. */

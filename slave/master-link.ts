@@ -17,15 +17,17 @@
  *   after a short jitter, re-registering with its agent id, live tasks and unacknowledged
  *   updates (see {@link decideOnLeaderChange}). A standby that refuses the socket is
  *   retried with the usual backoff, never faster.
+ * - The transport is a seam ({@link AgentDial}): a real WebSocket by default, an in-memory
+ *   link in the in-process test cluster.
  *
  * @module
  */
-import WebSocket from 'ws';
 import type { Clock, TimerHandle } from '../sdk/core/clock.js';
 import type { Logger } from '../sdk/core/log.js';
 import {
-  MAX_AGENT_FRAME_BYTES, parseMasterMessage, type AgentMessage, type MasterMessage, type MasterMessageOf,
+  parseMasterMessage, type AgentMessage, type MasterMessage, type MasterMessageOf,
 } from '../sdk/protocol/agent.js';
+import { wsDial, type AgentDial, type AgentSocket } from './agent-socket.js';
 import type { LeaderDetector } from '../sdk/core/leadership.js';
 import type { MasterInfo } from '../sdk/protocol/mesos.js';
 import { registrationDelay } from './backoff.js';
@@ -54,11 +56,24 @@ export interface MasterLinkOptions {
   backoffMaxMs: number;
   /** Pings missed in a row before the link is considered dead (default 3). */
   maxMissedPings?: number;
+  /** Opens the connection; default {@link wsDial} (a real WebSocket). */
+  dial?: AgentDial;
+  /** Source of the backoff jitter, in [0, 1); default `Math.random` (a seeded one makes a virtual-clock run reproducible). */
+  random?: () => number;
+}
+
+/** One dialled connection and what the link knows of it. */
+interface Connection {
+  socket: AgentSocket;
+  open: boolean;
+  closed: boolean;
+  /** Run once when the socket reports its close. */
+  onceClosed: (() => void)[];
 }
 
 /** WebSocket client to the master with registration, reconnect and ping supervision. */
 export class MasterLink {
-  private ws: WebSocket | undefined;
+  private ws: Connection | undefined;
   private linkState: MasterLinkState = 'disconnected';
   private handler: MasterLinkHandler | undefined;
   private currentAgentId: string | undefined;
@@ -74,9 +89,15 @@ export class MasterLink {
   private dialedUrl: string | undefined;
   private waitingForLeader = false;
   private unsubscribeDetector: (() => void) | undefined;
+  private readonly dial: AgentDial;
+  private readonly random: () => number;
+  /** While true the network is cut (simulated partition): frames are dropped, dials fail. */
+  private partitioned = false;
 
   constructor(private readonly o: MasterLinkOptions) {
     this.maxMissedPings = o.maxMissedPings ?? 3;
+    this.dial = o.dial ?? wsDial;
+    this.random = o.random ?? Math.random;
   }
 
   get state(): MasterLinkState {
@@ -131,28 +152,48 @@ export class MasterLink {
     if (this.linkState === 'closed') return;
     const ws = this.ws;
     this.teardownSocket();
-    ws?.terminate();
+    ws?.socket.terminate();
     this.reconnectAttempt = 0;
     this.connect();
+  }
+
+  /**
+   * Simulates a network partition (emulated agents, the test cluster): while on, frames
+   * are dropped both ways and every dial fails as if the master were unreachable, so the
+   * link's own supervision (ping watchdog, reconnect backoff) reacts as it would to a real
+   * one. Turning it off lets the next (re)connection through.
+   */
+  setPartitioned(on: boolean): void {
+    this.partitioned = on;
   }
 
   /** Closes the socket and stops reconnecting. */
   async close(): Promise<void> {
     if (this.linkState === 'closed') return;
     const ws = this.ws;
+    this.stop();
+    if (ws === undefined || ws.closed) return;
+    await new Promise<void>((resolve) => {
+      const t = this.o.clock.setTimeout(() => { ws.socket.terminate(); resolve(); }, 1000);
+      ws.onceClosed.push(() => { t.cancel(); resolve(); });
+      ws.socket.close(1000, 'agent closing');
+    });
+  }
+
+  /** Drops the socket without a close handshake and stops for good (an agent killed with SIGKILL). */
+  abort(): void {
+    if (this.linkState === 'closed') return;
+    const ws = this.ws;
+    this.stop();
+    ws?.socket.terminate();
+  }
+
+  private stop(): void {
     this.teardownSocket();
     this.linkState = 'closed';
     this.reconnectTimer?.cancel();
+    this.reconnectTimer = undefined;
     this.unsubscribeDetector?.();
-    if (ws === undefined || ws.readyState === WebSocket.CLOSED) return;
-    await new Promise<void>((resolve) => {
-      const done = (): void => resolve();
-      ws.once('close', done);
-      const t = this.o.clock.setTimeout(() => { ws.terminate(); resolve(); }, 1000);
-      ws.once('close', () => t.cancel());
-      if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
-      else ws.close(1000, 'agent closing');
-    });
   }
 
   private connect(): void {
@@ -168,30 +209,56 @@ export class MasterLink {
     this.dialedUrl = url;
     this.linkState = 'connecting';
     this.o.logger.debug({ url }, 'connecting to master');
-    const ws = new WebSocket(url, { maxPayload: MAX_AGENT_FRAME_BYTES, handshakeTimeout: 10_000 });
-    this.ws = ws;
-    ws.on('open', () => {
-      if (ws !== this.ws) return;
-      this.linkState = 'registering';
-      this.registrationAttempt = 0;
-      this.sendRegistration();
-    });
-    ws.on('message', (data: WebSocket.RawData) => {
-      if (ws !== this.ws) return;
-      const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
-      this.onFrame(text);
-    });
-    ws.on('error', (err) => {
-      if (ws === this.ws) this.o.logger.debug({ err: err.message }, 'master connection error');
-    });
-    ws.on('close', (code) => {
-      if (ws !== this.ws) return;
-      const wasRegistered = this.linkState === 'registered';
-      this.teardownSocket();
-      if (this.linkState === 'closed') return;
+    if (this.partitioned) {
+      // The master is unreachable: the dial fails, as a connect timeout would.
       this.linkState = 'disconnected';
-      if (wasRegistered) this.o.logger.warn({ code }, 'disconnected from master');
       this.scheduleReconnect();
+      return;
+    }
+    const conn: Connection = { socket: undefined as unknown as AgentSocket, open: false, closed: false, onceClosed: [] };
+    this.ws = conn;
+    try {
+      conn.socket = this.openSocket(conn, url);
+    } catch (err) {
+      // A dial that throws (a bad URL, a custom transport's refusal) is a failed connection, never a crash.
+      this.o.logger.warn({ url, err: (err as Error).message }, 'cannot dial the master');
+      conn.closed = true;
+      this.teardownSocket();
+      this.linkState = 'disconnected';
+      this.scheduleReconnect();
+    }
+  }
+
+  private openSocket(conn: Connection, url: string): AgentSocket {
+    return this.dial(url, {
+      onOpen: () => {
+        if (conn.closed) return;
+        conn.open = true;
+        if (conn !== this.ws) return;
+        this.linkState = 'registering';
+        this.registrationAttempt = 0;
+        this.sendRegistration();
+      },
+      onMessage: (frame) => {
+        if (conn !== this.ws || this.partitioned) return;
+        this.onFrame(frame);
+      },
+      onError: (err) => {
+        if (conn === this.ws) this.o.logger.debug({ err: err.message }, 'master connection error');
+      },
+      onClose: (code) => {
+        if (conn.closed) return;
+        conn.open = false;
+        conn.closed = true;
+        for (const fn of conn.onceClosed.splice(0)) fn();
+        if (conn !== this.ws) return;
+        const wasRegistered = this.linkState === 'registered';
+        this.teardownSocket();
+        if (this.linkState === 'closed') return;
+        this.linkState = 'disconnected';
+        if (wasRegistered) this.o.logger.warn({ code }, 'disconnected from master');
+        this.scheduleReconnect();
+      },
     });
   }
 
@@ -205,18 +272,18 @@ export class MasterLink {
     this.o.logger.info({ url: leaderUrl, previous: this.dialedUrl }, 'leading master changed; reconnecting');
     const ws = this.ws;
     this.teardownSocket();
-    ws?.terminate();
+    ws?.socket.terminate();
     this.linkState = 'disconnected';
     this.reconnectAttempt = 0;
     // A new leader is up and waiting for its slaves: a short jitter (up to a quarter of the
     // backoff base) still spreads a large cluster's re-registrations, without adding the
     // half-to-full backoff base that a failed connection waits.
-    this.scheduleReconnect(Math.round(Math.random() * (this.o.backoffMs / 4)));
+    this.scheduleReconnect(Math.round(this.random() * (this.o.backoffMs / 4)));
   }
 
   private scheduleReconnect(delayMs?: number): void {
     const attempt = this.reconnectAttempt++;
-    const delay = delayMs ?? registrationDelay(attempt, this.o.backoffMs, this.o.backoffMaxMs);
+    const delay = delayMs ?? registrationDelay(attempt, this.o.backoffMs, this.o.backoffMaxMs, this.random());
     this.o.logger.debug({ delay_ms: delay, attempt: attempt + 1 }, 'reconnecting to master');
     this.reconnectTimer?.cancel();
     this.reconnectTimer = this.o.clock.setTimeout(() => {
@@ -230,14 +297,15 @@ export class MasterLink {
     if (this.linkState !== 'registering' || this.handler === undefined) return;
     this.sendRaw(this.handler.registration(this.currentAgentId));
     this.registrationTimer?.cancel();
-    const delay = registrationDelay(this.registrationAttempt++, this.o.backoffMs, this.o.backoffMaxMs);
+    const delay = registrationDelay(this.registrationAttempt++, this.o.backoffMs, this.o.backoffMaxMs, this.random());
     this.registrationTimer = this.o.clock.setTimeout(() => this.sendRegistration(), delay);
   }
 
   private sendRaw(msg: AgentMessage): boolean {
     const ws = this.ws;
-    if (ws === undefined || ws.readyState !== WebSocket.OPEN) return false;
-    ws.send(JSON.stringify(msg));
+    if (ws === undefined || !ws.open || ws.closed) return false;
+    // Partitioned: the frame is lost on the way, as on a cut network (the sender cannot tell).
+    if (!this.partitioned) ws.socket.send(JSON.stringify(msg));
     return true;
   }
 

@@ -12,6 +12,7 @@ import type { Logger } from '../sdk/core/log.js';
 import { AgoraError } from '../sdk/core/errors.js';
 import { detectHostResources, parseAttributes, parseResources } from '../sdk/resources/index.js';
 import { zkUrlProblem } from '../sdk/scheduler/leader.js';
+import { DEFAULT_SIM, type SimDefaults } from './sim/task-plan.js';
 
 /** Options of {@link startSlave}. Every duration is in milliseconds. */
 export interface SlaveOptions {
@@ -63,8 +64,21 @@ export interface SlaveOptions {
   executorReregistrationTimeoutMs?: number;
   /** Mesos `--recover`: `reconnect` (default) re-attaches to the executors of the previous run; `cleanup` kills them and starts afresh. */
   recover?: 'reconnect' | 'cleanup';
+  /**
+   * `posix` (default) starts executors as processes; `simulated` starts nothing: tasks
+   * follow their `agora.sim.*` labels and {@link SlaveOptions.sim} (docs/slave.md).
+   */
+  containerizer?: 'posix' | 'simulated';
+  /** Defaults of simulated tasks (`--sim-*` flags) and the seed of their failure draws. */
+  sim?: SimOptions;
   logger?: Logger;
   clock?: Clock;
+}
+
+/** `--sim-*`: what a simulated task does when its labels do not say. */
+export interface SimOptions extends Partial<SimDefaults> {
+  /** Seed of the failure-rate draws (reproducible runs); default: unseeded (Math.random). */
+  seed?: number;
 }
 
 /** {@link SlaveOptions} after validation, with every default filled. */
@@ -98,6 +112,11 @@ export interface SlaveConfig {
   cleanupOnExit: boolean;
   executorReregistrationTimeoutMs: number;
   recover: 'reconnect' | 'cleanup';
+  containerizer: 'posix' | 'simulated';
+  /** Simulated task defaults (used with the simulated containerizer). */
+  sim: SimDefaults;
+  /** Seed of the simulated failure draws; undefined: Math.random. */
+  simSeed: number | undefined;
 }
 
 const INVALID = 'AGORA_SLAVE_OPTIONS_INVALID';
@@ -199,7 +218,43 @@ export function compileSlaveOptions(o: SlaveOptions): SlaveConfig {
     cleanupOnExit: o.cleanupOnExit ?? false,
     executorReregistrationTimeoutMs: duration('executorReregistrationTimeoutMs', o.executorReregistrationTimeoutMs, 5000),
     recover: recoverMode(o.recover),
+    containerizer: containerizerKind(o.containerizer),
+    sim: compileSimDefaults(o.sim),
+    simSeed: simSeed(o.sim?.seed),
   };
+}
+
+function containerizerKind(value: string | undefined): 'posix' | 'simulated' {
+  if (value === undefined) return 'posix';
+  if (value === 'posix' || value === 'simulated') return value;
+  throw new AgoraError(INVALID, `containerizer must be posix or simulated, got ${JSON.stringify(value)}`);
+}
+
+/**
+ * Validates the simulated task defaults.
+ *
+ * @throws AgoraError `AGORA_SLAVE_OPTIONS_INVALID` naming the bad field.
+ */
+export function compileSimDefaults(o: Partial<SimDefaults> | undefined): SimDefaults {
+  const d = o?.durationMs ?? DEFAULT_SIM.durationMs;
+  if (d !== 'forever' && (typeof d !== 'number' || !Number.isFinite(d) || d < 0 || d > 2 ** 31 - 1)) {
+    throw new AgoraError(INVALID, `sim task duration must be forever or 0..${2 ** 31 - 1} ms, got ${String(d)}`);
+  }
+  const exitCode = o?.exitCode ?? DEFAULT_SIM.exitCode;
+  if (!Number.isInteger(exitCode) || exitCode < 0 || exitCode > 255) throw new AgoraError(INVALID, `sim exit code must be an integer 0..255, got ${exitCode}`);
+  const failureRate = o?.failureRate ?? DEFAULT_SIM.failureRate;
+  if (typeof failureRate !== 'number' || !(failureRate >= 0 && failureRate <= 1)) throw new AgoraError(INVALID, `sim failure rate must be 0..1, got ${failureRate}`);
+  const startDelayMs = o?.startDelayMs ?? DEFAULT_SIM.startDelayMs;
+  if (typeof startDelayMs !== 'number' || !Number.isFinite(startDelayMs) || startDelayMs < 0 || startDelayMs > 2 ** 31 - 1) {
+    throw new AgoraError(INVALID, `sim start delay must be 0..${2 ** 31 - 1} ms, got ${startDelayMs}`);
+  }
+  return { durationMs: d, exitCode, failureRate, startDelayMs };
+}
+
+function simSeed(seed: number | undefined): number | undefined {
+  if (seed === undefined) return undefined;
+  if (!Number.isInteger(seed)) throw new AgoraError(INVALID, `sim seed must be an integer, got ${seed}`);
+  return seed;
 }
 
 function recoverMode(value: string | undefined): 'reconnect' | 'cleanup' {

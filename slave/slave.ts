@@ -27,6 +27,9 @@ import { Checkpointer } from './checkpointer.js';
 import { readProcessIdentity, signalTree } from './process-tree.js';
 import { watchRecoveredProcess } from './recovered-process.js';
 import { planRecovery, type RecoveryPlan } from './recovery-plan.js';
+import { seededRandom } from './sim/prng.js';
+import { SimTaskRunner } from './sim/task-runner.js';
+import { dispatchTaskCommand, type TaskHost } from './task-host.js';
 
 export interface SlaveDeps {
   config: SlaveConfig;
@@ -50,6 +53,10 @@ function packageVersion(): string {
 export class Slave implements MasterLinkHandler {
   readonly statusUpdates: StatusUpdateManager;
   readonly executors: ExecutorManager;
+  /** The simulated containerizer's tasks (`containerizer: 'simulated'`), else undefined. */
+  readonly sim: SimTaskRunner | undefined;
+  /** What runs tasks: the simulated runner, or the executor manager. */
+  private readonly tasks: TaskHost;
   private readonly server: http.Server;
   private readonly version = packageVersion();
   private readonly startTimeMs: number;
@@ -72,7 +79,7 @@ export class Slave implements MasterLinkHandler {
         this.checkpointer.afterDurable(() => d.link.send({ type: 'status_update', update }));
         return true;
       },
-      onAcknowledged: (update) => this.executors.onAcknowledged(update),
+      onAcknowledged: (update) => this.tasks.onAcknowledged(update),
       onChange: () => this.checkpointer.changed(),
     });
     this.checkpointer = new Checkpointer({ workDir: d.config.workDir, clock: d.clock, logger: d.logger, build: () => this.checkpoint() });
@@ -93,6 +100,24 @@ export class Slave implements MasterLinkHandler {
       logLevel: d.logger.level,
       checkpoint: this.checkpointer,
     });
+    // Simulated tasks report through the same status update manager and group commit as
+    // real ones; they are not checkpointed themselves (they do not outlive the process).
+    this.sim = d.config.containerizer === 'simulated'
+      ? new SimTaskRunner({
+        clock: d.clock,
+        logger: d.logger,
+        random: d.config.simSeed !== undefined ? seededRandom(d.config.simSeed) : Math.random,
+        defaults: d.config.sim,
+        statusUpdates: this.statusUpdates,
+        sendToMaster: (msg) => {
+          this.checkpointer.afterDurable(() => d.link.send(msg));
+          return true;
+        },
+        agentId: () => d.link.agentId(),
+        verbose: true,
+      })
+      : undefined;
+    this.tasks = this.sim ?? this.executors;
     const app = createSlaveApp({
       logger: d.logger,
       executors: this.executors,
@@ -105,8 +130,8 @@ export class Slave implements MasterLinkHandler {
         version: this.version,
         startTimeMs: this.startTimeMs,
         masterInfo: d.link.masterInfo(),
-        frameworks: this.executors.frameworks.values(),
-        completedFrameworks: this.executors.completedFrameworks,
+        frameworks: this.tasks.frameworks.values(),
+        completedFrameworks: this.tasks.completedFrameworks,
       }),
       now: () => d.clock.now(),
     });
@@ -221,6 +246,7 @@ export class Slave implements MasterLinkHandler {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.d.link.close();
+      this.sim?.close();
       this.statusUpdates.close();
       const grace = Math.min(1500, Math.max(200, this.d.config.executorShutdownGraceMs));
       // Without cleanup the tasks outlive us: the last state is written for the next run.
@@ -240,7 +266,7 @@ export class Slave implements MasterLinkHandler {
 
   registration(agentId: string | undefined): AgentMessage {
     if (agentId === undefined) return { type: 'register', agent_info: this.agentInfo(), version: this.version };
-    const { frameworks, tasks } = this.executors.reregistrationState();
+    const { frameworks, tasks } = this.tasks.reregistrationState();
     return {
       type: 'reregister',
       agent_id: { value: agentId },
@@ -255,7 +281,7 @@ export class Slave implements MasterLinkHandler {
   onRegistered(e: { agentId: string; previousAgentId: string | undefined; reregistered: boolean; masterInfo: MasterInfo }): void {
     if (e.previousAgentId !== undefined && e.previousAgentId !== e.agentId) {
       this.d.logger.warn({ previous_agent_id: e.previousAgentId, agent_id: e.agentId }, 'master assigned a new agent id; shutting down the tasks of the old one');
-      this.executors.shutdownAll();
+      this.tasks.shutdownAll();
     }
     this.d.logger.info({ agent_id: e.agentId, reregistered: e.reregistered, master: e.masterInfo.hostname ?? e.masterInfo.id }, 'registered');
     if (e.previousAgentId !== e.agentId) {
@@ -278,40 +304,12 @@ export class Slave implements MasterLinkHandler {
   }
 
   private dispatch(msg: MasterCommand): void {
-    switch (msg.type) {
-      case 'run_task':
-        this.executors.runTask(msg.framework, msg.task);
-        return;
-      case 'run_task_group':
-        this.executors.runTaskGroup(msg.framework, msg.executor, msg.task_group);
-        return;
-      case 'kill_task':
-        this.executors.killTask(msg.framework_id.value, msg.task_id.value, msg.kill_policy);
-        return;
-      case 'shutdown_framework':
-        this.executors.shutdownFramework(msg.framework_id.value);
-        return;
-      case 'shutdown_executor':
-        this.executors.shutdownExecutorById(msg.framework_id.value, msg.executor_id.value);
-        return;
-      case 'status_update_ack':
-        this.statusUpdates.acknowledge(msg.framework_id.value, msg.task_id.value, msg.uuid);
-        return;
-      case 'framework_to_executor':
-        this.executors.frameworkMessage(msg.framework_id.value, msg.executor_id.value, msg.data);
-        return;
-      case 'shutdown':
-        this.d.logger.warn({ message: msg.message }, 'master asked this agent to shut down; killing all tasks and registering afresh');
-        this.executors.shutdownAll();
-        this.d.link.forgetAgentId();
-        this.d.link.reconnectNow();
-        return;
-      case 'error':
-        return;
-      default: {
-        const never: never = msg;
-        this.d.logger.warn({ msg: never }, 'unhandled master message');
-      }
+    const left = dispatchTaskCommand(this.tasks, this.statusUpdates, msg);
+    if (left?.type === 'shutdown') {
+      this.d.logger.warn({ message: left.message }, 'master asked this agent to shut down; killing all tasks and registering afresh');
+      this.tasks.shutdownAll();
+      this.d.link.forgetAgentId();
+      this.d.link.reconnectNow();
     }
   }
 

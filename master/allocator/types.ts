@@ -10,9 +10,9 @@ import type { Resource } from '../../sdk/protocol/index.js';
 export interface AllocatorAgent {
   id: string;
   /** Everything the agent has (for DRF totals). */
-  total: Resource[];
+  total: readonly Resource[];
   /** Neither used by tasks nor in outstanding offers: what may be offered now. */
-  available: Resource[];
+  available: readonly Resource[];
   /** Inactive (disconnected) agents are not offered. */
   active: boolean;
 }
@@ -24,7 +24,7 @@ export interface AllocatorFramework {
   /** Roles for which the framework suppressed offers. */
   suppressedRoles: ReadonlySet<string>;
   /** Resources allocated to the framework (used by its tasks plus offered to it), for DRF. */
-  allocated: Resource[];
+  allocated: readonly Resource[];
   /** Only connected frameworks get offers. */
   active: boolean;
 }

@@ -10,7 +10,9 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../sdk/core/log.js';
 import type { SchedulerCall } from '../../sdk/protocol/index.js';
+import type { SubscriberStream } from '../frameworks.js';
 import type { FrameworkRecord } from '../model.js';
+import { failedAt, isBatchBody, parseBatch } from './batch.js';
 import { HttpEventStream } from './stream.js';
 import {
   authorizeCall, checkContentType, checkMethod, checkSubscribeHeaders, parseCallBody, validateCall,
@@ -24,7 +26,7 @@ export type CallResult = { status: 202 } | { status: 200; json?: unknown } | Htt
 export interface SchedulerCallHandler {
   getFramework(frameworkId: string): FrameworkRecord | undefined;
   /** Takes over the stream: sends SUBSCRIBED (or ERROR and closes). */
-  subscribe(call: SchedulerCall, stream: HttpEventStream): void;
+  subscribe(call: SchedulerCall, stream: SubscriberStream): void;
   /** Any call but SUBSCRIBE, from an authorised, subscribed framework. */
   handleCall(framework: FrameworkRecord, call: SchedulerCall): CallResult;
 }
@@ -73,6 +75,58 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
+/**
+ * Longest stretch a batch is applied without letting other work in. A batch of a thousand
+ * ACCEPTs can launch tens of thousands of tasks; applied in one go it held the master for
+ * a second, and every status update (and heartbeat) waited behind it. Between slices other
+ * requests and agent messages may run, as they could between separate requests.
+ */
+const BATCH_SLICE_MS = 5;
+
+/**
+ * A call batch (see batch.ts): validated whole, authorised once, then applied in order up to
+ * the first call that fails, in slices of {@link BATCH_SLICE_MS}.
+ */
+async function handleBatch(
+  text: string, streamId: string | undefined, res: ServerResponse,
+  deps: { handler: SchedulerCallHandler; onInvalidCall?: () => void },
+): Promise<void> {
+  const parsed = parseBatch(text);
+  if (!parsed.ok) {
+    deps.onInvalidCall?.();
+    reply(res, parsed.verdict);
+    return;
+  }
+  const refused = authorizeCall(deps.handler.getFramework(parsed.frameworkId), streamId);
+  if (refused) {
+    reply(res, refused);
+    return;
+  }
+  let sliceStart = performance.now();
+  for (let i = 0; i < parsed.calls.length; i++) {
+    if (performance.now() - sliceStart > BATCH_SLICE_MS) {
+      await new Promise((resolve) => setImmediate(resolve));
+      sliceStart = performance.now();
+    }
+    const call = parsed.calls[i]!;
+    // Authorised again before each call, as separate requests would be: a TEARDOWN earlier
+    // in the batch ends the framework, and the calls after it must fail as they would alone.
+    const framework = deps.handler.getFramework(parsed.frameworkId);
+    const gone = i === 0 ? undefined : authorizeCall(framework, streamId);
+    if (gone) {
+      reply(res, failedAt(i, call, gone));
+      return;
+    }
+    const result = deps.handler.handleCall(framework!, call);
+    if ('message' in result) {
+      reply(res, failedAt(i, call, result));
+      return;
+    }
+  }
+  res.writeHead(202, { 'Content-Length': 0 });
+  res.end();
+}
+
 /** Builds the request handler of the scheduler endpoint. */
 export function createSchedulerHttpHandler(deps: {
   handler: SchedulerCallHandler;
@@ -96,7 +150,12 @@ export function createSchedulerHttpHandler(deps: {
         }
         return;
       }
-      const parsed = parseCallBody(read.body.toString('utf8'));
+      const text = read.body.toString('utf8');
+      if (isBatchBody(text)) {
+        await handleBatch(text, header(req, 'mesos-stream-id'), res, deps);
+        return;
+      }
+      const parsed = parseCallBody(text);
       if (!parsed.ok) {
         deps.onInvalidCall?.();
         reply(res, parsed.verdict);

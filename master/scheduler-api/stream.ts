@@ -8,16 +8,22 @@
 import type { ServerResponse } from 'node:http';
 import { encodeRecord, type SchedulerEvent } from '../../sdk/protocol/index.js';
 import type { EventStream } from '../connections.js';
+import { WriteCoalescer } from '../../sdk/core/write-coalescer.js';
+import { CALL_BATCH_HEADER, MAX_BATCH_CALLS } from './batch.js';
 
 export class HttpEventStream implements EventStream {
   private ended = false;
+  private readonly coalescer: WriteCoalescer;
   private readonly closeListeners: Array<() => void> = [];
 
   constructor(private readonly res: ServerResponse, readonly streamId: string) {
+    this.coalescer = new WriteCoalescer(res);
     res.writeHead(200, {
       'Content-Type': 'application/json',
       'Mesos-Stream-Id': streamId,
       'Cache-Control': 'no-cache',
+      // Agora extension: this master takes call batches (batch.ts); Mesos clients ignore it.
+      [CALL_BATCH_HEADER]: String(MAX_BATCH_CALLS),
     });
     res.flushHeaders();
     res.socket?.setNoDelay(true);
@@ -36,6 +42,10 @@ export class HttpEventStream implements EventStream {
 
   send(event: SchedulerEvent): boolean {
     if (this.closed) return false;
+    // Events of one turn of the event loop leave in one socket write: a busy master sends a
+    // framework thousands of UPDATEs a second, and a write (a syscall) each was a large part
+    // of its time. Ending the stream flushes what is corked.
+    this.coalescer.beforeWrite();
     this.res.write(encodeRecord(JSON.stringify(event)));
     return true;
   }

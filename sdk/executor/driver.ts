@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { randomBytes } from 'node:crypto';
+import { randomUuidBase64 } from '../core/uuid.js';
 import type { Logger } from 'pino';
 import { systemClock, type Clock, type TimerHandle } from '../core/clock.js';
 import { AgoraError } from '../core/errors.js';
@@ -132,8 +132,13 @@ export class ExecutorDriver {
   private attempt = 0;
   private retryTimer: TimerHandle | undefined;
   private recoveryTimer: TimerHandle | undefined;
-  /** UPDATE and MESSAGE calls go out one at a time, so the slave sees them in order. */
-  private sendChain: Promise<void> = Promise.resolve();
+  /**
+   * Calls in flight, one ordered chain per key: a task's UPDATEs go out one at a time, so
+   * the slave sees each task's updates in order, while different tasks' updates travel
+   * side by side (a single chain for every task capped a busy executor at one round trip
+   * per update); MESSAGEs have a chain of their own.
+   */
+  private readonly sendChains = new Map<string, Promise<void>>();
   private readonly ackWaiters = new Set<() => void>();
   private readonly iterators = new Set<EventQueue>();
 
@@ -215,7 +220,8 @@ export class ExecutorDriver {
     for (const q of this.iterators) q.end();
     this.iterators.clear();
     for (const wake of this.ackWaiters) wake();
-    await this.sendChain.catch(() => undefined);
+    await Promise.all([...this.sendChains.values()]);
+    this.transport.close?.();
   }
 
   /**
@@ -231,7 +237,7 @@ export class ExecutorDriver {
     }
     const candidate = {
       ...input,
-      uuid: randomBytes(16).toString('base64'),
+      uuid: randomUuidBase64(),
       timestamp: this.clock.now() / 1000,
       source: 'SOURCE_EXECUTOR' as const,
       executor_id: { value: this.config.executorId },
@@ -245,7 +251,7 @@ export class ExecutorDriver {
     const uuid = status.uuid!;
     this.unackedUpdates.set(uuid, status);
     try {
-      await this.enqueue(async () => {
+      await this.enqueue(updateChainKey(status), async () => {
         if (this.currentState !== 'subscribed') return; // goes out with the next SUBSCRIBE
         await this.transport.send(this.call('UPDATE', { update: { status } }));
       });
@@ -269,7 +275,7 @@ export class ExecutorDriver {
       throw new AgoraError('AGORA_EXECUTOR_STATE', `cannot send a message while ${this.currentState}`);
     }
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data);
-    await this.enqueue(() => this.transport.send(this.call('MESSAGE', { message: { data: bytes.toString('base64') } })));
+    await this.enqueue(MESSAGE_CHAIN, () => this.transport.send(this.call('MESSAGE', { message: { data: bytes.toString('base64') } })));
   }
 
   /** Resolves `true` once no update is unacknowledged, `false` if `timeoutMs` passes first or the driver stops. */
@@ -412,7 +418,7 @@ export class ExecutorDriver {
         // Updates made while the SUBSCRIBE was in flight were in neither the call nor sent.
         for (const [uuid, status] of this.unackedUpdates) {
           if (!this.updatesInSubscribe.has(uuid)) {
-            this.enqueue(() => this.transport.send(this.call('UPDATE', { update: { status } }))).catch((err) => {
+            this.enqueue(updateChainKey(status), () => this.transport.send(this.call('UPDATE', { update: { status } }))).catch((err) => {
               this.logger.warn({ err }, 'status update not delivered; will retry on re-subscription');
             });
           }
@@ -491,9 +497,15 @@ export class ExecutorDriver {
     this.dispatch({ type: 'ERROR', error: { message: err.message } }, 'error', [err]);
   }
 
-  private enqueue(send: () => Promise<void>): Promise<void> {
-    const result = this.sendChain.then(send);
-    this.sendChain = result.catch(() => undefined);
+  /** Runs `send` after every earlier call of the same chain has settled. */
+  private enqueue(key: string, send: () => Promise<void>): Promise<void> {
+    const result = (this.sendChains.get(key) ?? Promise.resolve()).then(send);
+    const tail = result.catch(() => undefined);
+    this.sendChains.set(key, tail);
+    // The last call of a chain removes it, so finished tasks leave nothing behind.
+    void tail.then(() => {
+      if (this.sendChains.get(key) === tail) this.sendChains.delete(key);
+    });
     return result;
   }
 
@@ -505,6 +517,14 @@ export class ExecutorDriver {
       ...body,
     };
   }
+}
+
+/** The chain of MESSAGE calls (task ids are prefixed, so no task's chain can be this one). */
+const MESSAGE_CHAIN = 'message';
+
+/** The chain of a task's UPDATE calls. */
+function updateChainKey(status: TaskStatus): string {
+  return `task:${status.task_id.value}`;
 }
 
 /** A buffered async iterator fed by the driver. */

@@ -40,6 +40,8 @@ export interface ExecutorTransport {
   subscribe(call: ExecutorCall): Promise<SubscriptionStream>;
   /** POSTs any other call; resolves on 202, rejects with `AgoraError` otherwise. */
   send(call: ExecutorCall): Promise<void>;
+  /** Releases idle connections; the driver calls it once it has stopped. Optional. */
+  close?(): void;
 }
 
 /** Options of {@link HttpExecutorTransport}. */
@@ -58,6 +60,12 @@ export interface HttpExecutorTransportOptions {
 /**
  * The v1 executor API over HTTP/1.1 with JSON bodies (Mesos `ContentType::JSON`).
  *
+ * SUBSCRIBE gets a connection of its own (it stays open as the event stream); the other
+ * calls share a pool of keep-alive connections (a fresh TCP connection per status update
+ * cost the slave and the executor about as much as the update itself). A call that fails
+ * because the slave had just closed an idle pooled connection is sent once more on a new
+ * one: the slave never read it, so it cannot be applied twice.
+ *
  * Errors: `AGORA_EXECUTOR_HTTP` for a refused call (with the status and the slave's body),
  * `AGORA_EXECUTOR_CONNECT` when the slave cannot be reached.
  *
@@ -71,6 +79,8 @@ export class HttpExecutorTransport implements ExecutorTransport {
   private readonly port: number;
   private readonly path: string;
   private readonly callTimeoutMs: number;
+  /** Keep-alive connections of the non-SUBSCRIBE calls. */
+  private readonly callAgent: http.Agent;
 
   constructor(options: HttpExecutorTransportOptions) {
     const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(options.agentEndpoint);
@@ -81,11 +91,12 @@ export class HttpExecutorTransport implements ExecutorTransport {
     this.port = Number(match[3]);
     this.path = options.path ?? '/api/v1/executor';
     this.callTimeoutMs = options.callTimeoutMs ?? 30_000;
+    this.callAgent = new http.Agent({ keepAlive: true, maxSockets: MAX_CALL_CONNECTIONS });
   }
 
   subscribe(call: ExecutorCall): Promise<SubscriptionStream> {
     return new Promise((resolve, reject) => {
-      const req = this.request(call, (res) => {
+      const req = this.request(Buffer.from(JSON.stringify(call), 'utf8'), false, (res) => {
         if (res.statusCode !== 200) {
           readBody(res).then(
             (body) => reject(new AgoraError('AGORA_EXECUTOR_HTTP', `SUBSCRIBE refused by the agent: ${res.statusCode} ${body}`.trim())),
@@ -105,28 +116,44 @@ export class HttpExecutorTransport implements ExecutorTransport {
     });
   }
 
-  send(call: ExecutorCall): Promise<void> {
+  async send(call: ExecutorCall): Promise<void> {
+    const body = Buffer.from(JSON.stringify(call), 'utf8');
+    try {
+      await this.sendOnce(call.type, body);
+    } catch (err) {
+      if (!isStaleSocketError(err)) throw err;
+      await this.sendOnce(call.type, body);
+    }
+  }
+
+  close(): void {
+    this.callAgent.destroy();
+  }
+
+  private sendOnce(type: string, body: Buffer): Promise<void> {
     return new Promise((resolve, reject) => {
-      const req = this.request(call, (res) => {
-        readBody(res).then((body) => {
+      const req = this.request(body, this.callAgent, (res) => {
+        readBody(res).then((text) => {
           if (res.statusCode === 202 || res.statusCode === 200) resolve();
-          else reject(new AgoraError('AGORA_EXECUTOR_HTTP', `${call.type} refused by the agent: ${res.statusCode} ${body}`.trim(), { cause: { status: res.statusCode } }));
+          else reject(new AgoraError('AGORA_EXECUTOR_HTTP', `${type} refused by the agent: ${res.statusCode} ${text}`.trim(), { cause: { status: res.statusCode } }));
         }, reject);
       });
       // Socket idle timeout (node's own, not a scheduling timer): a hung slave fails the call.
       req.setTimeout(this.callTimeoutMs, () => req.destroy(new Error(`no answer within ${this.callTimeoutMs} ms`)));
-      req.on('error', (err) => reject(new AgoraError('AGORA_EXECUTOR_CONNECT', `cannot reach the agent at ${this.host}:${this.port}: ${err.message}`, { cause: err })));
+      req.on('error', (err) => {
+        const reused = req.reusedSocket;
+        reject(new AgoraError('AGORA_EXECUTOR_CONNECT', `cannot reach the agent at ${this.host}:${this.port}: ${err.message}`, { cause: Object.assign(err, { reusedSocket: reused }) }));
+      });
     });
   }
 
-  private request(call: ExecutorCall, onResponse: (res: http.IncomingMessage) => void): http.ClientRequest {
-    const body = Buffer.from(JSON.stringify(call), 'utf8');
+  private request(body: Buffer, agent: http.Agent | false, onResponse: (res: http.IncomingMessage) => void): http.ClientRequest {
     const req = http.request({
       host: this.host,
       port: this.port,
       path: this.path,
       method: 'POST',
-      agent: false,
+      agent,
       headers: {
         'Content-Type': 'application/json',
         Accept: 'application/json',
@@ -136,6 +163,16 @@ export class HttpExecutorTransport implements ExecutorTransport {
     req.end(body);
     return req;
   }
+}
+
+/** Connections of the non-SUBSCRIBE calls: one per task update in flight, up to this many. */
+const MAX_CALL_CONNECTIONS = 16;
+
+/** A reset on a reused keep-alive socket: the slave closed it while idle, before reading the call. */
+function isStaleSocketError(err: unknown): boolean {
+  if (!(err instanceof AgoraError) || err.code !== 'AGORA_EXECUTOR_CONNECT') return false;
+  const cause = err.cause as (NodeJS.ErrnoException & { reusedSocket?: boolean }) | undefined;
+  return cause?.reusedSocket === true && (cause.code === 'ECONNRESET' || cause.message === 'socket hang up');
 }
 
 /**

@@ -9,7 +9,7 @@
  * @module
  */
 import type { Range, Resource } from '../protocol/mesos.js';
-import { resourceIdentity } from './identity.js';
+import { hasPlainIdentity, resourceIdentity } from './identity.js';
 import { addRanges, coalesceRanges, rangesContain, rangesSize, subtractRanges } from './ranges.js';
 import { fromMilli, toMilli } from './scalar.js';
 
@@ -94,11 +94,46 @@ function mergeInto(into: Resource, b: Resource): void {
   }
 }
 
+/**
+ * The flattened form of a short list of plain resources (see {@link hasPlainIdentity}) that
+ * are already one per identity (distinct name, type and legacy role): their normalised
+ * copies, empty ones dropped. Undefined when the list does not qualify, and the general path
+ * is needed. An agent's resources nearly always qualify, and flattening them is on the
+ * allocator's and the master's hot path; this skips building identity keys.
+ */
+function flattenDistinctPlain(rs: readonly Resource[]): Resource[] | undefined {
+  if (rs.length > 16) return undefined;
+  for (let i = 0; i < rs.length; i++) {
+    const r = rs[i]!;
+    if (!hasPlainIdentity(r)) return undefined;
+    for (let j = 0; j < i; j++) {
+      const o = rs[j]!;
+      if (o.name === r.name && o.type === r.type && (o.role ?? '*') === (r.role ?? '*')) return undefined;
+    }
+  }
+  const out: Resource[] = [];
+  for (const r of rs) {
+    const n = normalised(r);
+    if (!isEmptyEntry(n)) out.push(n);
+  }
+  return out;
+}
+
+/**
+ * A map key equal for two resources exactly when {@link resourceIdentity} is. Plain
+ * resources (most of them) get a cheap key that cannot collide with the JSON form (which
+ * starts with `[`) or with another plain key (the name is length-prefixed).
+ */
+function identityKey(r: Resource): string {
+  if (!hasPlainIdentity(r)) return resourceIdentity(r);
+  return `${r.type}\u0000${r.name.length}\u0000${r.name}\u0000${r.role ?? '*'}`;
+}
+
 /** Flattened entries keyed by identity, in first-seen order. */
 function byIdentity(rs: readonly Resource[]): Map<string, Resource> {
   const out = new Map<string, Resource>();
   for (const r of rs) {
-    const key = resourceIdentity(r);
+    const key = identityKey(r);
     const existing = out.get(key);
     if (existing === undefined) out.set(key, normalised(r));
     else mergeInto(existing, r);
@@ -115,7 +150,7 @@ function byIdentity(rs: readonly Resource[]): Map<string, Resource> {
  * flattenResources([scalarResource('cpus', 1), scalarResource('cpus', 0.5)]) // cpus:1.5
  */
 export function flattenResources(rs: readonly Resource[]): Resource[] {
-  return [...byIdentity(rs).values()];
+  return flattenDistinctPlain(rs) ?? [...byIdentity(rs).values()];
 }
 
 /** `a + b`, flattened. Ranges and sets are unions. */

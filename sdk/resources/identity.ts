@@ -23,6 +23,18 @@ function canonical(value: unknown): unknown {
 }
 
 /**
+ * True when a resource carries none of the optional identity fields (reservations,
+ * allocation role, disk, revocable, shared, provider): its identity is its name, type and
+ * legacy role alone. Most resources (plain cpus, mem, ports) are like this, and the
+ * arithmetic takes shortcuts for them.
+ */
+export function hasPlainIdentity(r: Resource): boolean {
+  return r.reservation === undefined && (r.reservations === undefined || r.reservations.length === 0)
+    && r.allocation_info?.role === undefined && r.disk === undefined && !r.revocable && !r.shared
+    && r.provider_id?.value === undefined;
+}
+
+/**
  * The identity key of a resource: equal keys mean the entries are the same resource and
  * their values can be added, subtracted and compared.
  */
@@ -30,11 +42,7 @@ export function resourceIdentity(r: Resource): string {
   // Most resources (plain cpus, mem, ports) carry none of the optional identity fields: their
   // key is built directly, character for character what the general form below gives them
   // (canonical() leaves strings and nulls as they are). This is the allocator's hot path.
-  if (
-    r.reservation === undefined && (r.reservations === undefined || r.reservations.length === 0)
-    && r.allocation_info?.role === undefined && r.disk === undefined && !r.revocable && !r.shared
-    && r.provider_id?.value === undefined
-  ) {
+  if (hasPlainIdentity(r)) {
     return `[${JSON.stringify(r.name)},${JSON.stringify(r.type)},${JSON.stringify(r.role ?? '*')},null,null,null,null,null,null,null]`;
   }
   return JSON.stringify(canonical([

@@ -6,7 +6,12 @@
  *   response body is the RecordIO event stream; the `Mesos-Stream-Id` header is kept.
  * - Other calls on one pooled keep-alive connection (`maxSockets: 1`, so calls reach the
  *   master in the order they were made, like the Mesos C++ scheduler library), each with
- *   the `Mesos-Stream-Id` header.
+ *   the `Mesos-Stream-Id` header. Acknowledgements have a second connection of their own,
+ *   in order among themselves (they commute with the other calls, see isAcknowledgement).
+ * - Call batches (an Agora extension): when the SUBSCRIBE response carries
+ *   `Agora-Call-Batch: <max>`, calls made while a request is in flight go together in the
+ *   next one, as a JSON array, still in order (master/scheduler-api/batch.ts). A Mesos master
+ *   never sends the header, so against it every call goes alone.
  * - 307 answers are followed to `Location` (Mesos sends a scheme-relative
  *   `//leader:port/api/v1/scheduler`), at most `maxRedirects` hops; the leader found is
  *   remembered for calls and the next subscription, and the configured master is used
@@ -68,6 +73,86 @@ function readBody(res: http.IncomingMessage): Promise<string> {
   });
 }
 
+/** SUBSCRIBE response header of an Agora master that takes call batches (master/scheduler-api/batch.ts). */
+export const CALL_BATCH_HEADER = 'agora-call-batch';
+const CALLS_APPLIED_HEADER = 'agora-calls-applied';
+const FAILED_CALL_HEADER = 'agora-failed-call';
+/** Bytes of calls one batch may carry, well under a master's default body limit. */
+const MAX_BATCH_BYTES = 1024 * 1024;
+
+/** A call waiting in the send queue. */
+interface PendingCall {
+  call: SchedulerCall;
+  streamId: string;
+  body: string;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+/** A non-2xx answer, with what a batch answer says about which calls were applied. */
+class BatchAnswer extends Error {
+  constructor(readonly status: number, readonly body: string, readonly applied: number | undefined, readonly failed: number | undefined) {
+    super(`master answered ${status}`);
+  }
+}
+
+function headerNumber(res: http.IncomingMessage, name: string): number | undefined {
+  const v = res.headers[name];
+  const n = typeof v === 'string' ? Number(v) : NaN;
+  return Number.isInteger(n) && n >= 0 ? n : undefined;
+}
+
+/** How many calls a batch to this master may hold: 1 (no batches) unless it announced more. */
+function batchLimitOf(res: http.IncomingMessage): number {
+  return Math.max(1, headerNumber(res, CALL_BATCH_HEADER) ?? 1);
+}
+
+/**
+ * Takes the next request's worth of calls off the front of the queue: one call, or as many
+ * consecutive calls on the same stream as the limits allow. Calls that answer with a body
+ * (and SUBSCRIBE) always go alone.
+ */
+function takeBatch(queue: PendingCall[], limit: number): PendingCall[] {
+  const first = queue.shift()!;
+  const batch = [first];
+  if (!isBatchable(first.call)) return batch;
+  let bytes = first.body.length;
+  while (batch.length < limit && queue.length > 0) {
+    const next = queue[0]!;
+    if (next.streamId !== first.streamId || !isBatchable(next.call) || bytes + next.body.length > MAX_BATCH_BYTES) break;
+    batch.push(queue.shift()!);
+    bytes += next.body.length;
+  }
+  return batch;
+}
+
+/**
+ * One connection's worth of calls: its keep-alive agent (one socket), the calls waiting, and
+ * whether a request is in flight.
+ */
+interface CallLane {
+  agent: http.Agent;
+  queue: PendingCall[];
+  pumping: boolean;
+}
+
+function newLane(agent: http.Agent): CallLane {
+  return { agent, queue: [], pumping: false };
+}
+
+/**
+ * Acknowledgements have their own lane. They commute with every other call (one can only be
+ * for an update already received), and behind a large ACCEPT they held back the very updates
+ * that ACCEPT produced: an agent sends a task's next update once the last one is acknowledged.
+ */
+function isAcknowledgement(call: SchedulerCall): boolean {
+  return call.type === 'ACKNOWLEDGE' || call.type === 'ACKNOWLEDGE_OPERATION_STATUS';
+}
+
+function isBatchable(call: SchedulerCall): boolean {
+  return call.type !== 'SUBSCRIBE' && call.type !== 'UPDATE_FRAMEWORK' && call.type !== 'RECONCILE_OPERATIONS';
+}
+
 /**
  * HTTP transport to a master (see the module notes for the wire behaviour).
  *
@@ -83,7 +168,8 @@ export class HttpSchedulerTransport implements SchedulerTransport {
   private readonly maxRedirects: number;
   private readonly logger: Logger;
   private readonly userAgent: string;
-  private readonly callAgent: http.Agent;
+  /** Acknowledgements go on their own connection and queue; every other call on this one. */
+  private readonly lanes: { calls: CallLane; acks: CallLane };
 
   constructor(opts: HttpSchedulerTransportOptions) {
     if (opts.master === undefined && opts.detectLeader === undefined) {
@@ -94,7 +180,8 @@ export class HttpSchedulerTransport implements SchedulerTransport {
     this.maxRedirects = opts.maxRedirects ?? 5;
     this.logger = opts.logger;
     this.userAgent = opts.userAgent ?? 'agora-scheduler';
-    this.callAgent = this.newAgent(this.configured ?? new URL('http://leader.invalid/'));
+    const placeholder = this.configured ?? new URL('http://leader.invalid/');
+    this.lanes = { calls: newLane(this.newAgent(placeholder)), acks: newLane(this.newAgent(placeholder)) };
   }
 
   /** The leader's endpoint as last learned (or the configured / detected master; '' when none is known). */
@@ -155,6 +242,7 @@ export class HttpSchedulerTransport implements SchedulerTransport {
           throw new SubscribeRejectedError(200, 'SUBSCRIBE answered 200 without a Mesos-Stream-Id header');
         }
         this.leader = target;
+        this.batchLimit = batchLimitOf(res);
         let closed = false;
         return {
           streamId,
@@ -178,40 +266,108 @@ export class HttpSchedulerTransport implements SchedulerTransport {
     }
   }
 
-  async send(call: SchedulerCall, streamId: string): Promise<void> {
-    const body = JSON.stringify(call);
+  /**
+   * Queues the call; calls go out one request at a time, in order. While a request is in
+   * flight the calls made meanwhile wait, and when the master takes call batches (it said
+   * so in its SUBSCRIBE response, see {@link CALL_BATCH_HEADER}) they then go together in one
+   * request. An idle scheduler's call leaves at once, alone.
+   */
+  send(call: SchedulerCall, streamId: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const lane = isAcknowledgement(call) ? this.lanes.acks : this.lanes.calls;
+      lane.queue.push({ call, streamId, body: JSON.stringify(call), resolve, reject });
+      void this.pump(lane);
+    });
+  }
+
+  /** Sends what is queued in a lane, one request at a time, until it is empty. */
+  private async pump(lane: CallLane): Promise<void> {
+    if (lane.pumping) return;
+    lane.pumping = true;
+    try {
+      while (lane.queue.length > 0) {
+        const batch = takeBatch(lane.queue, this.batchLimit);
+        if (batch.length === 1) await this.sendOne(lane, batch[0]!);
+        else await this.sendBatch(lane, batch);
+      }
+    } finally {
+      lane.pumping = false;
+    }
+  }
+
+  private async sendOne(lane: CallLane, p: PendingCall): Promise<void> {
+    try {
+      await this.postFollowingRedirects(lane, p.body, p.streamId, p.call.type);
+      p.resolve();
+    } catch (err) {
+      p.reject(err instanceof BatchAnswer ? new CallRejectedError(p.call.type, err.status, err.body) : err);
+    }
+  }
+
+  /** POSTs a body (one call or a batch) with the stream id, following 307s. Resolves on 200/202. */
+  private async postFollowingRedirects(lane: CallLane, body: string, streamId: string, what: string): Promise<void> {
     let target = this.leader ?? this.seed();
-    if (target === undefined) throw new AgoraError(MASTER_UNREACHABLE, `${call.type}: no leading master is known`);
+    if (target === undefined) throw new AgoraError(MASTER_UNREACHABLE, `${what}: no leading master is known`);
     for (let hop = 0; ; hop++) {
-      const { res } = await this.postRetryingStaleSocket(target, body, { 'Mesos-Stream-Id': streamId });
+      const { res } = await this.postRetryingStaleSocket(lane.agent, target, body, { 'Mesos-Stream-Id': streamId });
       const text = await readBody(res);
       const status = res.statusCode ?? 0;
       if (status === 202 || status === 200) return;
       if (status === 307) {
-        target = this.redirect(target, res, hop, call.type);
+        target = this.redirect(target, res, hop, what);
         continue;
       }
-      throw new CallRejectedError(call.type, status, text);
+      throw new BatchAnswer(status, text, headerNumber(res, CALLS_APPLIED_HEADER), headerNumber(res, FAILED_CALL_HEADER));
+    }
+  }
+
+  /**
+   * Sends calls as one batch and settles each: applied ones resolve, the failed one rejects
+   * with the master's answer, and the ones the master did not apply go back to the front of
+   * the queue. An answer about the whole batch (403, 503, a connection failure…) rejects all.
+   */
+  private async sendBatch(lane: CallLane, batch: PendingCall[]): Promise<void> {
+    const body = `[${batch.map((p) => p.body).join(',')}]`;
+    try {
+      await this.postFollowingRedirects(lane, body, batch[0]!.streamId, `batch of ${batch.length} calls`);
+      for (const p of batch) p.resolve();
+    } catch (err) {
+      if (!(err instanceof BatchAnswer) || err.applied === undefined) {
+        for (const p of batch) p.reject(err instanceof BatchAnswer ? new CallRejectedError(p.call.type, err.status, err.body) : err);
+        return;
+      }
+      const failed = err.failed ?? err.applied;
+      const notApplied: PendingCall[] = [];
+      batch.forEach((p, i) => {
+        if (i < err.applied!) p.resolve();
+        else if (i === failed) p.reject(new CallRejectedError(p.call.type, err.status, err.body));
+        else notApplied.push(p);
+      });
+      lane.queue.unshift(...notApplied);
     }
   }
 
   close(): void {
-    this.callAgent.destroy();
+    this.lanes.calls.agent.destroy();
+    this.lanes.acks.agent.destroy();
   }
+
+  /** Most calls per batch the current master takes; 1 (no batches) until a SUBSCRIBE response says otherwise. */
+  private batchLimit = 1;
 
   /**
    * A keep-alive socket the master closed while idle fails the next request with a reset
    * before the master read it; that request (and only that kind of failure) is sent once
    * more on a fresh socket, so it cannot be applied twice.
    */
-  private async postRetryingStaleSocket(target: URL, body: string, headers: Record<string, string>): Promise<{ req: http.ClientRequest; res: http.IncomingMessage }> {
+  private async postRetryingStaleSocket(agent: http.Agent, target: URL, body: string, headers: Record<string, string>): Promise<{ req: http.ClientRequest; res: http.IncomingMessage }> {
     try {
-      return await this.post(target, body, headers, this.callAgent);
+      return await this.post(target, body, headers, agent);
     } catch (err) {
       const cause = (err as { cause?: NodeJS.ErrnoException & { reusedSocket?: boolean } }).cause;
       if (cause?.reusedSocket === true && (cause.code === 'ECONNRESET' || cause.message === 'socket hang up')) {
         this.logger.debug({ master: target.host }, 'stale keep-alive connection; resending the call on a new one');
-        return this.post(target, body, headers, this.callAgent);
+        return this.post(target, body, headers, agent);
       }
       throw err;
     }

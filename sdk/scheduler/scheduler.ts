@@ -49,6 +49,8 @@ function filterOptions(filters: Filters | undefined): { refuseSeconds?: number }
 
 /** First retry delay (doubling, jittered) after a SUBSCRIBE answered 503 by a live master. */
 const UNAVAILABLE_RETRY_BASE_MS = 50;
+/** Longest teardown() waits for the acknowledgements already made to be answered. */
+const ACK_FLUSH_MS = 2_000;
 
 /**
  * A Mesos v1 HTTP scheduler.
@@ -79,6 +81,8 @@ export class Scheduler {
   private stream: SubscriptionStream | undefined;
   private everSubscribed = false;
   private tearingDown = false;
+  /** Auto-acknowledgements sent and not yet answered. */
+  private readonly pendingAcks = new Set<Promise<void>>();
   private reconnectAttempt = 0;
   private startWaiter: { resolve: (id: string) => void; reject: (err: Error) => void } | undefined;
   /** Pending clock sleeps (backoff, call retries), woken early by stop. */
@@ -343,6 +347,9 @@ export class Scheduler {
    */
   async teardown(): Promise<void> {
     this.tearingDown = true;
+    // The acknowledgements already made go first (they have their own connection), so the
+    // agents are not left resending updates the framework had handled.
+    if (this.pendingAcks.size > 0) await Promise.race([Promise.allSettled([...this.pendingAcks]), this.sleep(ACK_FLUSH_MS)]);
     try {
       await this.call(calls.teardown());
     } catch (err) {
@@ -549,9 +556,14 @@ export class Scheduler {
           } else if (status.agent_id === undefined) {
             this.log.warn({ taskId: status.task_id.value }, 'update with uuid but without agent_id; cannot acknowledge');
           } else {
-            await this.acknowledge(status).catch((err: unknown) => {
+            // Not awaited: the next event need not wait for this answer. The transport keeps
+            // calls in order, and acknowledgements made while one is in flight leave together
+            // (call batches), which is what lets a busy framework keep up.
+            const ack = this.acknowledge(status).catch((err: unknown) => {
               this.log.warn({ err, taskId: status.task_id.value }, 'acknowledgement failed (the update will be resent)');
             });
+            this.pendingAcks.add(ack);
+            void ack.finally(() => this.pendingAcks.delete(ack));
           }
         }
         break;

@@ -17,8 +17,6 @@
  *
  * @module
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -35,6 +33,7 @@ import { HealthChecker } from './health-checker.js';
 import { runHealthProbe, type ProbeResult } from './health-probes.js';
 import type { HealthReport } from './health-schedule.js';
 import { buildTaskEnv } from './task-env.js';
+import { createTaskLauncher, type TaskLauncher } from './task-launcher.js';
 
 /** Mesos's default kill grace period for command tasks. */
 export const DEFAULT_KILL_GRACE_MS = 3_000;
@@ -47,7 +46,6 @@ interface TaskRecord {
   /** Ids of the other tasks of its task group, when launched by LAUNCH_GROUP. */
   readonly group: readonly string[];
   phase: TaskPhase;
-  child: ChildProcess | undefined;
   /** Process group id (= the child's pid) while the process may be alive. */
   pgid: number | undefined;
   killRequested: boolean;
@@ -75,6 +73,8 @@ export interface CommandExecutorOptions {
   fetch?: typeof fetchUris;
   /** Grace period when neither KILL nor the task has a kill policy; default 3 s. */
   defaultGracePeriodMs?: number;
+  /** Starts the tasks' processes; default {@link createTaskLauncher} (`AGORA_TASK_LAUNCHER` from `env`). */
+  launcher?: TaskLauncher;
 }
 
 /**
@@ -95,6 +95,7 @@ export class CommandExecutor {
   private readonly logger: Logger;
   private readonly fetch: typeof fetchUris;
   private readonly defaultGraceMs: number;
+  private readonly launcher: TaskLauncher;
   private readonly tasks = new Map<string, TaskRecord>();
   private shuttingDown = false;
   private finished = false;
@@ -107,6 +108,7 @@ export class CommandExecutor {
     this.logger = options.logger ?? silentLogger();
     this.fetch = options.fetch ?? fetchUris;
     this.defaultGraceMs = options.defaultGracePeriodMs ?? DEFAULT_KILL_GRACE_MS;
+    this.launcher = options.launcher ?? createTaskLauncher({ clock: this.clock, logger: this.logger, env: this.env });
   }
 
   /** Subscribes and runs until SHUTDOWN or the recovery timeout; resolves with the exit status. */
@@ -171,6 +173,7 @@ export class CommandExecutor {
   private finish(code: number): void {
     if (this.finished) return;
     this.finished = true;
+    this.launcher.close();
     void this.driver.stop().then(() => this.resolveRun?.(code));
   }
 
@@ -199,12 +202,14 @@ export class CommandExecutor {
       markDone = resolve;
     });
     const record: TaskRecord = {
-      info: task, group, phase: 'launching', child: undefined, pgid: undefined, killRequested: false,
+      info: task, group, phase: 'launching', pgid: undefined, killRequested: false,
       escalateAt: undefined, escalation: undefined, healthSpec: undefined, checker: undefined, killedByHealthCheck: false, done, markDone,
     };
     this.tasks.set(id, record);
-    this.logger.info({ taskId: id, name: task.name }, 'launching task');
-    await this.send(task.task_id, { state: 'TASK_STARTING' });
+    this.logger.debug({ taskId: id, name: task.name }, 'launching task');
+    // Not awaited: the driver sends a task's updates in order, so the launch need not wait
+    // for the slave's answer (Mesos's executor does not wait either).
+    void this.send(task.task_id, { state: 'TASK_STARTING' });
 
     if (!isSafePathComponent(id)) {
       return this.terminate(record, 'TASK_FAILED', `Task id ${JSON.stringify(id)} cannot name a sandbox directory`, 'REASON_TASK_INVALID');
@@ -222,12 +227,16 @@ export class CommandExecutor {
     }
     const sandboxDir = path.join(this.driver.config.sandboxDir, 'tasks', id);
     let env: Record<string, string>;
-    try {
-      await mkdir(sandboxDir, { recursive: true });
-      await this.fetch(command.uris ?? [], sandboxDir, { logger: this.logger.child({ taskId: id }) });
-    } catch (err) {
-      if (record.killRequested) return this.terminate(record, 'TASK_KILLED', 'Task killed before it started', 'REASON_TASK_KILLED_DURING_LAUNCH');
-      return this.terminate(record, 'TASK_FAILED', `Failed to fetch URIs: ${(err as Error).message}`, 'REASON_CONTAINER_LAUNCH_FAILED');
+    const uris = command.uris ?? [];
+    // Without URIs the launcher creates the sandbox as it starts the process.
+    if (uris.length > 0) {
+      try {
+        await mkdir(sandboxDir, { recursive: true });
+        await this.fetch(uris, sandboxDir, { logger: this.logger.child({ taskId: id }) });
+      } catch (err) {
+        if (record.killRequested) return this.terminate(record, 'TASK_KILLED', 'Task killed before it started', 'REASON_TASK_KILLED_DURING_LAUNCH');
+        return this.terminate(record, 'TASK_FAILED', `Failed to fetch URIs: ${(err as Error).message}`, 'REASON_CONTAINER_LAUNCH_FAILED');
+      }
     }
     if (record.killRequested) {
       return this.terminate(record, 'TASK_KILLED', 'Task killed before it started', 'REASON_TASK_KILLED_DURING_LAUNCH');
@@ -244,56 +253,41 @@ export class CommandExecutor {
     } catch (err) {
       return this.terminate(record, 'TASK_FAILED', (err as Error).message, 'REASON_TASK_INVALID');
     }
-    this.spawnTask(record, sandboxDir, env);
+    this.spawnTask(record, sandboxDir, env, uris.length === 0);
   }
 
-  private spawnTask(record: TaskRecord, sandboxDir: string, env: Record<string, string>): void {
+  private spawnTask(record: TaskRecord, sandboxDir: string, env: Record<string, string>, makeSandbox: boolean): void {
     const id = record.info.task_id.value;
     const command = record.info.command!;
     const shell = command.shell !== false;
-    const file = shell ? '/bin/sh' : command.value!;
-    // Mesos passes `arguments` as the whole argv, argv[0] included.
-    const args = shell ? ['-c', command.value!] : (command.arguments ?? []).slice(1);
-    const argv0 = shell ? 'sh' : (command.arguments?.[0] ?? command.value!);
-    let stdoutFd: number | undefined;
-    let stderrFd: number | undefined;
-    let child: ChildProcess;
-    try {
-      stdoutFd = openSync(path.join(sandboxDir, 'stdout'), 'a');
-      stderrFd = openSync(path.join(sandboxDir, 'stderr'), 'a');
-      child = spawn(file, args, { argv0, cwd: sandboxDir, env, detached: true, stdio: ['ignore', stdoutFd, stderrFd] });
-    } catch (err) {
-      void this.terminate(record, 'TASK_FAILED', `Failed to launch the command: ${(err as Error).message}`, 'REASON_CONTAINER_LAUNCH_FAILED');
-      return;
-    } finally {
-      if (stdoutFd !== undefined) closeSync(stdoutFd);
-      if (stderrFd !== undefined) closeSync(stderrFd);
-    }
-    record.child = child;
-    record.pgid = child.pid;
-    child.once('spawn', () => {
+    this.launcher.launch({
+      file: shell ? '/bin/sh' : command.value!,
+      // Mesos passes `arguments` as the whole argv, argv[0] included.
+      args: shell ? ['-c', command.value!] : (command.arguments ?? []).slice(1),
+      argv0: shell ? 'sh' : (command.arguments?.[0] ?? command.value!),
+      cwd: sandboxDir,
+      makeCwd: makeSandbox,
+      env,
+      stdoutPath: path.join(sandboxDir, 'stdout'),
+      stderrPath: path.join(sandboxDir, 'stderr'),
+    }).then((proc) => {
+      record.pgid = proc.pid;
       record.phase = 'running';
-      this.logger.info({ taskId: id, pid: child.pid }, 'task running');
+      this.logger.info({ taskId: id, pid: proc.pid }, 'task running');
       void this.send(record.info.task_id, { state: 'TASK_RUNNING' });
       // A KILL that came while the process was starting.
       if (record.killRequested && record.escalateAt === undefined) this.killTask(record, undefined, undefined, true);
       else this.startHealthChecks(record, sandboxDir, env);
-    });
-    child.once('error', (err) => {
-      if (record.phase !== 'launching') {
-        this.logger.warn({ err, taskId: id }, 'task process error');
-        return;
-      }
-      record.pgid = undefined;
-      void this.terminate(record, 'TASK_FAILED', `Failed to launch the command: ${err.message}`, 'REASON_CONTAINER_LAUNCH_FAILED');
-    });
-    child.once('exit', (code, signal) => {
-      // Mesos destroys the whole container when the task's process ends; here that is its process group.
-      if (record.pgid !== undefined) signalGroup(record.pgid, 'SIGKILL');
-      record.pgid = undefined;
-      const outcome = terminalOutcome({ code, signal, killed: record.killRequested });
-      this.logger.info({ taskId: id, code, signal, state: outcome.state }, 'task process exited');
-      void this.terminate(record, outcome.state, outcome.message);
+      void proc.exited.then(({ code, signal }) => {
+        // Mesos destroys the whole container when the task's process ends; here that is its process group.
+        if (record.pgid !== undefined) signalGroup(record.pgid, 'SIGKILL');
+        record.pgid = undefined;
+        const outcome = terminalOutcome({ code, signal, killed: record.killRequested });
+        this.logger.info({ taskId: id, code, signal, state: outcome.state }, 'task process exited');
+        void this.terminate(record, outcome.state, outcome.message);
+      });
+    }, (err: unknown) => {
+      void this.terminate(record, 'TASK_FAILED', `Failed to launch the command: ${(err as Error).message}`, 'REASON_CONTAINER_LAUNCH_FAILED');
     });
   }
 

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
-import type { Clock, TimerHandle } from '../../sdk/core/clock.js';
+import { VirtualClock } from '../../sdk/testing/virtual-clock.js';
 import { silentLogger } from '../../sdk/core/log.js';
 import {
   RecordIODecoder, parseMasterMessage, type AgentMessage, type FrameworkInfo, type MasterMessage,
@@ -62,48 +62,13 @@ export class Inbox<T> {
 }
 
 /**
- * A manual clock: time moves only with `advance`. Zero-delay timers (the master's allocation
- * coalescing) still run on the next event-loop turn so that the master keeps working.
+ * A manual clock: the SDK test kit's {@link VirtualClock} (sdk/testing) — time moves only
+ * with `advance` — starting in 2023; zero-delay timers (the master's allocation coalescing)
+ * still run by themselves on the next event-loop turn so that the master keeps working.
  */
-export class ManualClock implements Clock {
-  private t = 1_700_000_000_000;
-  private seq = 0;
-  private readonly timers = new Map<number, { at: number; fn: () => void; every?: number }>();
-
-  now(): number {
-    return this.t;
-  }
-  setTimeout(fn: () => void, ms: number): TimerHandle {
-    if (ms <= 0) {
-      let cancelled = false;
-      setImmediate(() => {
-        if (!cancelled) fn();
-      });
-      return { cancel: () => { cancelled = true; } };
-    }
-    const id = this.seq++;
-    this.timers.set(id, { at: this.t + ms, fn });
-    return { cancel: () => this.timers.delete(id) };
-  }
-  setInterval(fn: () => void, ms: number): TimerHandle {
-    const id = this.seq++;
-    this.timers.set(id, { at: this.t + ms, fn, every: Math.max(1, ms) });
-    return { cancel: () => this.timers.delete(id) };
-  }
-  /** Moves time forward, firing due timers in time order. */
-  advance(ms: number): void {
-    const end = this.t + ms;
-    for (;;) {
-      let nextId: number | undefined;
-      let next: { at: number; fn: () => void; every?: number } | undefined;
-      for (const [id, timer] of this.timers) if (timer.at <= end && (next === undefined || timer.at < next.at)) { nextId = id; next = timer; }
-      if (next === undefined || nextId === undefined) break;
-      this.t = Math.max(this.t, next.at);
-      if (next.every !== undefined) next.at += next.every;
-      else this.timers.delete(nextId);
-      next.fn();
-    }
-    this.t = end;
+export class ManualClock extends VirtualClock {
+  constructor() {
+    super({ startMs: 1_700_000_000_000, autoRunDue: true });
   }
 }
 

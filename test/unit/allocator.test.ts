@@ -278,7 +278,7 @@ function randomSnapshot(seed: number): { s: AllocationSnapshot; agents: Allocato
   }
   const filters: OfferFilter[] = [];
   for (let i = 0; i < Math.floor(rnd() * 4); i++) {
-    filters.push({ frameworkId: pick(frameworks).id, agentId: pick(agents).id, resources: pick(agents).total, expiresAt: 1_000_000 + Math.floor((rnd() - 0.5) * 10_000) });
+    filters.push({ frameworkId: pick(frameworks).id, agentId: pick(agents).id, resources: [...pick(agents).total], expiresAt: 1_000_000 + Math.floor((rnd() - 0.5) * 10_000) });
   }
   return { s: snapshot({ agents, frameworks, filters }), agents, frameworks, filters };
 }

@@ -265,3 +265,81 @@ t.test('an update the slave rejects with 400 is dropped and the error surfaces',
   t.same(driver.unacknowledgedUpdates, [kept], 'a connection failure keeps it for re-subscription');
   await driver.stop();
 });
+
+/** A transport whose UPDATE/MESSAGE calls stay in flight until released, to see what overlaps. */
+class HeldTransport extends FakeTransport {
+  readonly inFlight: Array<{ call: ExecutorCall; release: () => void }> = [];
+  closedCount = 0;
+  override async send(call: ExecutorCall): Promise<void> {
+    await new Promise<void>((release) => this.inFlight.push({ call, release }));
+    this.sent.push(call);
+  }
+  close(): void { this.closedCount++; }
+  /** The in-flight calls as `task:state` (or `MESSAGE`). */
+  get flying(): string[] {
+    return this.inFlight.map(({ call }) => (call.type === 'UPDATE' ? `${call.update!.status.task_id.value}:${call.update!.status.state}` : call.type));
+  }
+  /** Releases the oldest in-flight call whose label is `label`. */
+  release(label: string): void {
+    const i = this.flying.indexOf(label);
+    if (i < 0) throw new Error(`${label} is not in flight (${this.flying.join(', ')})`);
+    this.inFlight.splice(i, 1)[0]!.release();
+  }
+}
+
+t.test("a task's updates go out one at a time in order; different tasks' updates travel side by side", async (t) => {
+  const transport = new HeldTransport();
+  const driver = new ExecutorDriver({ config, transport, clock: new ManualClock(), random: () => 0.5 });
+  driver.start();
+  await flush();
+  transport.stream.event(subscribed);
+  await flush();
+  const a1 = driver.update({ task_id: { value: 'a' }, state: 'TASK_STARTING' });
+  const a2 = driver.update({ task_id: { value: 'a' }, state: 'TASK_RUNNING' });
+  const b1 = driver.update({ task_id: { value: 'b' }, state: 'TASK_STARTING' });
+  const m1 = driver.sendMessage('hello');
+  await flush();
+  t.same(transport.flying.sort(), ['MESSAGE', 'a:TASK_STARTING', 'b:TASK_STARTING'], "a's second update waits for its first; b's and the message do not wait for a's");
+  transport.release('b:TASK_STARTING');
+  await b1;
+  const b2 = driver.update({ task_id: { value: 'b' }, state: 'TASK_FINISHED' });
+  await flush();
+  t.ok(transport.flying.includes('b:TASK_FINISHED'), "b's next update leaves while a's first is still in flight");
+  transport.release('a:TASK_STARTING');
+  await a1;
+  await flush();
+  t.ok(transport.flying.includes('a:TASK_RUNNING'), "a's second update leaves once its first is answered");
+  transport.release('a:TASK_RUNNING');
+  transport.release('b:TASK_FINISHED');
+  transport.release('MESSAGE');
+  await Promise.all([a2, b2, m1]);
+  const order = (id: string): string[] => transport.sent.filter((c) => c.type === 'UPDATE' && c.update!.status.task_id.value === id).map((c) => c.update!.status.state);
+  t.same(order('a'), ['TASK_STARTING', 'TASK_RUNNING'], "a's updates reached the slave in order");
+  t.same(order('b'), ['TASK_STARTING', 'TASK_FINISHED'], "b's updates reached the slave in order");
+  await driver.stop();
+  t.equal(transport.closedCount, 1, 'stop() closes the transport once the calls in flight are done');
+});
+
+t.test('an update that fails on one task does not hold up the next update of that task or others', async (t) => {
+  const transport = new HeldTransport();
+  const driver = new ExecutorDriver({ config, transport, clock: new ManualClock(), random: () => 0.5 });
+  driver.start();
+  await flush();
+  transport.stream.event(subscribed);
+  await flush();
+  transport.failSend = new AgoraError('AGORA_EXECUTOR_HTTP', 'UPDATE refused by the agent: 400 bad', { cause: { status: 400 } });
+  const sendOriginal = transport.send.bind(transport);
+  let failed = 0;
+  transport.send = async (call) => {
+    if (failed === 0) { failed++; throw transport.failSend!; }
+    return sendOriginal(call);
+  };
+  await t.rejects(driver.update({ task_id: { value: 'a' }, state: 'TASK_STARTING' }), { code: 'AGORA_EXECUTOR_HTTP' }, 'a 400 rejects that update');
+  const next = driver.update({ task_id: { value: 'a' }, state: 'TASK_RUNNING' });
+  await flush();
+  t.same(transport.flying, ['a:TASK_RUNNING'], "the task's chain carries on after a failed call");
+  transport.release('a:TASK_RUNNING');
+  await next;
+  t.same(driver.unacknowledgedUpdates.map((s) => s.state), ['TASK_RUNNING'], 'the refused update was dropped, the other is kept until acknowledged');
+  await driver.stop();
+});

@@ -3,6 +3,9 @@
  * with Marathon's defaults, ids with double slashes, Python booleans, locks, and every 4xx.
  */
 import t from 'tap';
+import { silentLogger } from '../../sdk/core/log.js';
+import { ApiContext } from '../../frameworks/marathon/api/context.js';
+import type { AppEmbed } from '../../frameworks/marathon/api/query.js';
 import { startApi } from './marathon-api-kit.js';
 
 const app = (id: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({ id, cmd: 'sleep 1000', ...extra });
@@ -271,4 +274,30 @@ t.test('wrong methods answer 405', async (t) => {
   const h = await startApi(t);
   t.equal((await h.request('DELETE', '/v2/apps')).status, 405);
   t.equal((await h.request('GET', '/v2/apps/x/restart')).status, 405);
+});
+
+t.test('GET /v2/apps renders each app as appInfo does (cached definitions), and lists the current version', async (t) => {
+  const h = await startApi(t);
+  for (const id of ['/a', '/b/c', '/d']) t.equal((await h.request('POST', '/v2/apps', app(id, { instances: 1, labels: { tier: id } }))).status, 201);
+  const ctx = new ApiContext({ service: h.service, clock: h.clock, logger: silentLogger() });
+  const embedSets: AppEmbed[][] = [[], ['counts', 'deployments'], ['counts', 'deployments', 'tasks', 'lastTaskFailure', 'taskStats', 'readiness']];
+  const check = (what: string): void => {
+    for (const app of h.service.apps()) {
+      for (const embeds of embedSets) {
+        const set = new Set(embeds);
+        t.equal(ctx.appInfoJson(app, set), JSON.stringify(ctx.appInfo(app, set)), `${what}: ${app.id} [${embeds.join(',')}]`);
+        t.equal(ctx.appInfoJson(app, set), JSON.stringify(ctx.appInfo(app, set)), `${what}: ${app.id} again, from the cache`);
+      }
+    }
+  };
+  check('as created');
+  t.equal((await h.request('PUT', '/v2/apps/b/c?force=true', { cmd: 'sleep 2000', instances: 3 })).status, 200, 'updated (forced past the creating deployment)');
+  check('after an update');
+  const list = await h.request('GET', '/v2/apps');
+  t.equal(list.status, 200);
+  t.match(list.headers.get('content-type'), /^application\/json/);
+  const updated = list.body.apps.find((a: { id: string }) => a.id === '/b/c');
+  t.equal(updated.cmd, 'sleep 2000', 'the updated definition is listed, not a cached one');
+  t.equal(updated.instances, 3);
+  t.same(list.body.apps.map((a: { id: string }) => a.id).sort(), ['/a', '/b/c', '/d']);
 });

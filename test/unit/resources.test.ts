@@ -368,3 +368,21 @@ t.test('property: contains(a+b, b) and (a+b)-b = flatten(a)', async (t) => {
   }
   t.equal(checked, 300, 'all random cases hold');
 });
+
+t.test('flatten: short plain lists (the shortcut) give what the general path gives', async (t) => {
+  // The general path is taken for lists longer than 16; padding with 17 distinct zero
+  // scalars (dropped by flattening) forces it on the same content.
+  const padding = Array.from({ length: 17 }, (_, i) => scalarResource(`pad${i}`, 0));
+  const cases: Resource[][] = [
+    [scalarResource('cpus', 2), scalarResource('mem', 1024.00049), scalarResource('disk', 0)],
+    [scalarResource('cpus', 1), { ...scalarResource('cpus', 0.5), role: '*' }],
+    [scalarResource('cpus', 1), { ...scalarResource('cpus', 0.5), role: 'web' }],
+    [rangesResource('ports', [{ begin: 10, end: 12 }, { begin: 1, end: 3 }, { begin: 4, end: 5 }])],
+    [setResource('zones', ['b', 'a', 'b']), scalarResource('gpus', -1)],
+    [{ ...scalarResource('cpus', 1), allocation_info: { role: 'web' } }, scalarResource('cpus', 1)],
+  ];
+  for (const rs of cases) {
+    deepFreeze(rs);
+    t.strictSame(flattenResources(rs), flattenResources([...rs, ...padding]), JSON.stringify(rs));
+  }
+});

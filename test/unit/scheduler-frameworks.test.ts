@@ -117,7 +117,8 @@ t.test('batch example: packs tasks into an offer, declines, suppresses, acknowle
   const types = calls.map((c) => c.type);
   t.same(types.slice(0, 3), ['ACCEPT', 'DECLINE', 'SUPPRESS']);
   t.equal(types.filter((x) => x === 'ACKNOWLEDGE').length, 6);
-  t.equal(types.at(-1), 'TEARDOWN');
+  // Acknowledgements have their own connection, so only the other calls are ordered with TEARDOWN.
+  t.equal(types.filter((x) => x !== 'ACKNOWLEDGE').at(-1), 'TEARDOWN');
   const launched = calls[0]!.accept!.operations![0]!.launch!.task_infos!;
   t.same(launched.map((task) => task.task_id.value), ['batch-task-1', 'batch-task-2', 'batch-task-3']);
   t.same(calls[0]!.accept!.offer_ids, [{ value: 'o-big' }]);

@@ -5,7 +5,6 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Clock, TimerHandle } from '../../sdk/core/clock.js';
 import { encodeRecord, type SchedulerCall } from '../../sdk/protocol/index.js';
 import { CallRejectedError } from '../../sdk/scheduler/errors.js';
 import type { SchedulerTransport, SubscriptionStream } from '../../sdk/scheduler/transport.js';
@@ -35,85 +34,13 @@ export function deferred<T = void>(): { promise: Promise<T>; resolve: (v: T) => 
   return { promise, resolve };
 }
 
-export interface ManualTimer {
-  id: number;
-  /** Delay asked for. */
-  delay: number;
-  /** Virtual time it fires at. */
-  at: number;
-  fired: boolean;
-  cancelled: boolean;
-}
-
 /**
- * Virtual time: timers fire only inside `advance(ms)`, in deadline order, synchronously.
- * `nextTimer()` resolves on the next timer *registered after the call*.
+ * Virtual time: the SDK test kit's {@link VirtualClock} (sdk/testing), under the name these
+ * tests have always used. Timers fire only inside `advance(ms)`, in deadline order,
+ * synchronously; `nextTimer()` resolves on the next timer *registered after the call*.
  */
-export class ManualClock implements Clock {
-  private time = 0;
-  private seq = 0;
-  private readonly timers = new Map<number, { timer: ManualTimer; fn: () => void; every?: number }>();
-  private readonly registrations: { pred: (t: ManualTimer) => boolean; resolve: (t: ManualTimer) => void }[] = [];
-
-  now(): number {
-    return this.time;
-  }
-
-  setTimeout(fn: () => void, ms: number): TimerHandle {
-    return this.add(fn, ms);
-  }
-
-  setInterval(fn: () => void, ms: number): TimerHandle {
-    return this.add(fn, ms, Math.max(1, ms));
-  }
-
-  private add(fn: () => void, ms: number, every?: number): TimerHandle {
-    const delay = Math.max(0, ms);
-    const timer: ManualTimer = { id: ++this.seq, delay, at: this.time + delay, fired: false, cancelled: false };
-    this.timers.set(timer.id, every === undefined ? { timer, fn } : { timer, fn, every });
-    for (const r of [...this.registrations]) {
-      if (r.pred(timer)) {
-        this.registrations.splice(this.registrations.indexOf(r), 1);
-        r.resolve(timer);
-      }
-    }
-    return {
-      cancel: () => {
-        timer.cancelled = true;
-        this.timers.delete(timer.id);
-      },
-    };
-  }
-
-  /** Resolves with the next timer registered from now on that matches. */
-  nextTimer(pred: (t: ManualTimer) => boolean = () => true): Promise<ManualTimer> {
-    return new Promise((resolve) => this.registrations.push({ pred, resolve }));
-  }
-
-  /** Timers not yet fired nor cancelled. */
-  pending(): ManualTimer[] {
-    return [...this.timers.values()].map((e) => e.timer).sort((a, b) => a.at - b.at);
-  }
-
-  /** Moves time forward by `ms`, firing due timers in order. */
-  advance(ms: number): void {
-    const target = this.time + ms;
-    for (;;) {
-      let next: { timer: ManualTimer; fn: () => void; every?: number } | undefined;
-      for (const e of this.timers.values()) if (e.timer.at <= target && (next === undefined || e.timer.at < next.timer.at)) next = e;
-      if (next === undefined) break;
-      this.time = next.timer.at;
-      if (next.every === undefined) {
-        this.timers.delete(next.timer.id);
-        next.timer.fired = true;
-      } else {
-        next.timer.at += next.every;
-      }
-      next.fn();
-    }
-    this.time = target;
-  }
-}
+export { VirtualClock as ManualClock } from '../../sdk/testing/virtual-clock.js';
+export type { VirtualTimer as ManualTimer } from '../../sdk/testing/virtual-clock.js';
 
 /** An in-memory SUBSCRIBE stream the test writes RecordIO into. */
 export class FakeStream implements SubscriptionStream {

@@ -82,7 +82,7 @@ function index(ctx: ApiContext, req: Request, res: Response): void {
     (cmd === undefined || (app.cmd !== undefined && app.cmd.toLowerCase().includes(cmd.toLowerCase())))
     && (idFilter === undefined || app.id.toLowerCase().includes(idFilter.toLowerCase()))
     && (terms === undefined || matchesLabels(terms, app.labels)));
-  res.json({ apps: apps.map((app) => ctx.appInfo(app, embeds)) });
+  res.type('application/json').send(`{"apps":[${apps.map((app) => ctx.appInfoJson(app, embeds)).join(',')}]}`);
 }
 
 /** POST /v2/apps: 201, Location, Marathon-Deployment-Id, the app with zero counters and its deployment. */

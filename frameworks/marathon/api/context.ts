@@ -36,6 +36,9 @@ export interface MarathonApiDeps {
   config?: MarathonApiConfig;
 }
 
+/** Each app version's rendered definition, as JSON and its top-level keys (see ApiContext.appInfoJson). */
+const renderedDefinitions = new WeakMap<AppDefinition, { json: string; keys: ReadonlySet<string> }>();
+
 /** Shared by the resource modules. */
 export class ApiContext {
   readonly service: MarathonService;
@@ -54,18 +57,45 @@ export class ApiContext {
 
   /** An app rendered with the given embeds (AppInfoService). */
   appInfo(app: AppDefinition, embeds: ReadonlySet<AppEmbed>): Record<string, unknown> {
+    return this.appInfoOver(renderApp(app), app, embeds);
+  }
+
+  /** The embeds of {@link appInfo} over a rendered definition (or `{}` for the live part alone). */
+  private appInfoOver(definition: Record<string, unknown>, app: AppDefinition, embeds: ReadonlySet<AppEmbed>): Record<string, unknown> {
     const needsReadiness = embeds.has('readiness');
     const readiness = needsReadiness
       ? this.service.deployments().flatMap((d) => d.readinessCheckResults).filter((r) => this.appOfTask(r.taskId) === app.id)
       : [];
     const needsInstances = embeds.has('counts') || embeds.has('tasks') || embeds.has('taskStats');
-    return renderAppInfo(renderApp(app), app, embeds, {
+    return renderAppInfo(definition, app, embeds, {
       instances: needsInstances ? this.service.instances(app.id) : [],
       deploymentIds: embeds.has('deployments') ? this.service.deploymentsOf(app.id) : [],
       lastTaskFailure: embeds.has('lastTaskFailure') ? this.service.lastTaskFailure(app.id) : undefined,
       readiness,
       nowMs: this.clock.now(),
     });
+  }
+
+  /**
+   * {@link appInfo} as JSON text. The definition's part is rendered and serialised once per
+   * app version (definitions are immutable values) and only the live part (counts,
+   * deployments, tasks…) is serialised per request: `GET /v2/apps` with a thousand apps spent
+   * most of its time re-rendering and re-serialising definitions that had not changed.
+   */
+  appInfoJson(app: AppDefinition, embeds: ReadonlySet<AppEmbed>): string {
+    let cached = renderedDefinitions.get(app);
+    if (cached === undefined) {
+      const definition = renderApp(app);
+      cached = { json: JSON.stringify(definition), keys: new Set(Object.keys(definition)) };
+      renderedDefinitions.set(app, cached);
+    }
+    const live = this.appInfoOver({}, app, embeds);
+    const liveKeys = Object.keys(live);
+    // A live field that also names a definition field replaces it: serialise the merged object.
+    if (liveKeys.some((k) => cached.keys.has(k))) return JSON.stringify(this.appInfo(app, embeds));
+    if (liveKeys.length === 0) return cached.json;
+    const liveJson = JSON.stringify(live);
+    return cached.keys.size === 0 ? liveJson : `${cached.json.slice(0, -1)},${liveJson.slice(1)}`;
   }
 
   /** The app a Mesos task id belongs to. */

@@ -99,15 +99,22 @@ export class OfferHandler {
     // otherwise filter it for its default 5 s); once the queue is empty, for as long as a decline.
     const stillWaiting = candidates.reduce((n, c) => n + c.scheduled.length, 0) > result.launches.reduce((n, l) => n + l.matched.length, 0);
     const acceptFilters = { refuse_seconds: stillWaiting ? 0 : this.deps.declineRefuseSeconds };
-    for (const { offer, matched } of result.launches) {
-      const tasks: TaskInfo[] = [];
+    const launches = result.launches.map(({ offer, matched }) => {
       const provisioned: Instance[] = [];
+      const tasks: TaskInfo[] = [];
       for (const m of matched) {
         const instance: Instance = { ...m.instance, condition: 'Provisioned', stagedAt: isoOf(now) };
-        await this.deps.tracker.put(instance);
         provisioned.push(instance);
         tasks.push(buildTaskInfo(m.app, instance, { agentId: offer.agent_id.value, hostname: offer.hostname, resources: m.resources, hostPorts: m.hostPorts }));
       }
+      return { offer, tasks, provisioned };
+    });
+    // Every instance is persisted as Provisioned before any task is launched (as Marathon
+    // does), but the writes go together, and so do the ACCEPTs (the SDK sends them in order,
+    // batched): one write and one round trip after another made a 1,000-instance app take
+    // 22 s here.
+    await Promise.all(launches.flatMap((l) => l.provisioned.map((instance) => this.deps.tracker.put(instance))));
+    await Promise.all(launches.map(async ({ offer, tasks, provisioned }) => {
       try {
         await framework.launch(offer.id.value, tasks, acceptFilters);
         this.deps.logger.info({ offerId: offer.id.value, agentId: offer.agent_id.value, tasks: tasks.map((t) => t.task_id.value) }, 'launched tasks');
@@ -121,7 +128,7 @@ export class OfferHandler {
           await this.deps.tracker.put({ ...rest, condition: 'Scheduled', hostPorts: [], incarnation, taskId: taskIdFor(current.instanceId, incarnation) });
         }
       }
-    }
+    }));
     if (result.unused.length > 0) {
       await framework.decline(result.unused.map((o) => o.id.value), this.deps.declineRefuseSeconds);
     }

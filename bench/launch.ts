@@ -1,0 +1,86 @@
+/**
+ * `launch`: an SDK framework (sdk/scheduler, in this process, over the real HTTP API)
+ * launching T tasks on N emulated slaves (ONE `agora slave --emulate N` process, simulated
+ * containerizer: tasks run "forever" without processes) of a real master process. Tasks are
+ * spread evenly, ⌈T/N⌉ per offer, so each ACCEPT carries many tasks. Figures: tasks/s from
+ * the first ACCEPT sent to the last TASK_RUNNING received; per task ACCEPT sent → TASK_RUNNING
+ * received (p50/p99); master and emulator CPU over the launch; master peak RSS.
+ *
+ *   node dist/bench/launch.js [--quick] [--json] [--slaves N] [--tasks T]
+ *
+ * Full: N = 1,000, T = 20,000; quick: N = 100, T = 2,000. Bounded: when the budget runs out
+ * before every task runs, the figures cover the tasks that did (`tasks_running` < T).
+ *
+ * @module
+ */
+import { LaunchFramework } from './lib/framework.js';
+import { CpuWindow, peakRssMb } from './lib/proc-stats.js';
+import { intFlag, runBench } from './lib/run.js';
+import { percentiles, round } from './lib/stats.js';
+
+/** Each emulated slave holds 320 tasks of 0.1 cpu: room for T/N with plenty to spare. */
+const SLAVE_RESOURCES = 'cpus:32;mem:65536;disk:100000';
+
+await runBench({
+  name: 'launch',
+  budgetMs: { quick: 90_000, full: 420_000 },
+  flags: { slaves: { type: 'string' }, tasks: { type: 'string' } },
+  targets: [
+    { figure: 'tasks_per_s', op: '>=', value: 10_000 },
+    { figure: 'accept_to_running_ms.p99', op: '<=', value: 50, unit: 'ms' },
+  ],
+  anchor: 'Nomad C1M: 3,750 tasks/s across 5,000 hosts; Marathon 0.15: ~35 tasks/s',
+  async run(ctx) {
+    const slaves = intFlag(ctx, 'slaves', ctx.quick ? 100 : 1_000);
+    const tasks = intFlag(ctx, 'tasks', ctx.quick ? 2_000 : 20_000);
+    const perOffer = Math.ceil(tasks / slaves);
+
+    ctx.note(`master + ${slaves} emulated slaves`);
+    const master = await ctx.processes.master([], { raiseFdLimit: true });
+    const registerStart = Date.now();
+    const emulator = ctx.processes.emulator(master, slaves, SLAVE_RESOURCES);
+    const last = await ctx.processes.waitForAgents(master, slaves, Math.min(180_000, ctx.remainingMs() / 2));
+    const registerAllS = ((last.time as number) - registerStart) / 1000;
+
+    ctx.note(`launching ${tasks} tasks, ${perOffer} per offer`);
+    const masterCpu = new CpuWindow(master.proc.pid);
+    const emulatorCpu = new CpuWindow(emulator.pid);
+    const benchCpu = process.cpuUsage();
+    const framework = new LaunchFramework({
+      master: master.address, name: 'bench-launch', total: tasks, cpus: 0.1, mem: 32, command: 'true', perOffer,
+    });
+    await framework.start();
+    let complete = true;
+    try {
+      await framework.waitAllRunning(ctx.remainingMs() - 15_000);
+    } catch (err) {
+      if (framework.error) throw framework.error;
+      complete = false;
+      ctx.note(`stopped early: ${(err as Error).message}`);
+    }
+    const masterCpuPercent = masterCpu.percent();
+    const emulatorCpuPercent = emulatorCpu.percent();
+    const lastRunning = framework.lastAt('runningAt');
+    const benchCpuUsed = process.cpuUsage(benchCpu);
+    await framework.stop();
+    if (framework.firstAcceptAt === undefined || lastRunning === undefined) throw new Error('no task reached TASK_RUNNING');
+    const seconds = (lastRunning - framework.firstAcceptAt) / 1000;
+    return {
+      params: { slaves, tasks, tasks_per_accept: perOffer, task: 'cpus 0.1, mem 32, simulated', slave_resources: SLAVE_RESOURCES },
+      figures: {
+        tasks_per_s: round(framework.running / seconds, 0),
+        accept_to_running_ms: percentiles(framework.runningLatencies(), 1),
+        tasks_running: framework.running,
+        complete,
+        failed_tasks: framework.failed.length,
+        accept_calls: framework.acceptCalls,
+        accept_reply_ms: percentiles(framework.acceptReplyMs, 1),
+        bench_process_cpu_percent: round(((benchCpuUsed.user + benchCpuUsed.system) / 1000 / (seconds * 1000)) * 100, 1),
+        launch_s: round(seconds, 3),
+        register_all_s: round(registerAllS, 2),
+        cpu_percent_during_launch: { master: masterCpuPercent, emulator: emulatorCpuPercent },
+        peak_rss_mb: { master: round(peakRssMb(master.proc.pid) ?? 0, 1), emulator: round(peakRssMb(emulator.pid) ?? 0, 1) },
+      },
+    };
+  },
+});

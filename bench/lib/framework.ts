@@ -1,0 +1,196 @@
+/**
+ * The SDK framework the launch, spawn and offers benches run in their own process: a
+ * {@link Scheduler} (sdk/scheduler, over the real HTTP API) that launches `total` tasks,
+ * several per ACCEPT (at most `perOffer` per offer, packed with matchOffer), and records per
+ * task when its ACCEPT was sent and when TASK_RUNNING and its terminal update arrived
+ * (`performance.now()`, ms). Waiting for "all running" or "all terminal" resolves on the
+ * update itself — nothing polls.
+ *
+ * @module
+ */
+import { userInfo } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { silentLogger } from '../../sdk/core/log.js';
+import {
+  Scheduler, commandTask, isTerminalState, matchOffer, remainingResources,
+  type CommandSpec, type Offer, type Resource, type TaskInfo, type TaskState, type TaskStatus,
+} from '../../sdk/scheduler/index.js';
+
+export interface LaunchPlan {
+  master: string;
+  /** Framework name, also the task id prefix. */
+  name: string;
+  total: number;
+  cpus: number;
+  mem: number;
+  command: CommandSpec;
+  labels?: Record<string, string>;
+  /** At most this many tasks per offer (spreads tasks over the agents); default: as many as fit. */
+  perOffer?: number;
+}
+
+export interface TaskTimes {
+  agentId: string;
+  acceptAt: number;
+  runningAt?: number;
+  terminalAt?: number;
+  state?: TaskState;
+  message?: string;
+}
+
+/** A promise resolved once, from outside. */
+class Milestone {
+  private resolveFn!: () => void;
+  readonly reached: Promise<void>;
+  constructor() {
+    this.reached = new Promise((resolve) => { this.resolveFn = resolve; });
+  }
+  resolve(): void {
+    this.resolveFn();
+  }
+}
+
+/** Rejects after `ms` naming `what`; clears its timer when `p` settles. */
+export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${Math.round(ms)} ms waiting for ${what}`)), Math.max(0, ms));
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+export class LaunchFramework {
+  readonly scheduler: Scheduler;
+  readonly times = new Map<string, TaskTimes>();
+  /** When the first ACCEPT was sent (performance.now()). */
+  firstAcceptAt: number | undefined;
+  acceptCalls = 0;
+  /** Per ACCEPT: ms from the call to the master's 202 (includes waiting behind earlier calls in the SDK's ordered queue). */
+  readonly acceptReplyMs: number[] = [];
+  running = 0;
+  terminal = 0;
+  readonly failed: Array<{ taskId: string; state: TaskState; message?: string }> = [];
+  private nextTask = 0;
+  private suppressed = false;
+  private readonly allRunning = new Milestone();
+  private readonly allTerminal = new Milestone();
+  private fatal: Error | undefined;
+
+  constructor(private readonly plan: LaunchPlan) {
+    this.scheduler = new Scheduler({
+      master: plan.master,
+      frameworkInfo: { user: userInfo().username, name: plan.name, failover_timeout: 60 },
+      logger: silentLogger(),
+    });
+    this.scheduler
+      .on('OFFERS', (offers) => this.onOffers(offers))
+      .on('UPDATE', (status) => this.onUpdate(status))
+      .on('stopped', ({ reason }) => {
+        if (reason) this.fatal = reason;
+      });
+  }
+
+  async start(): Promise<void> {
+    await this.scheduler.start();
+  }
+
+  /** Every task launched and TASK_RUNNING (or already terminal). */
+  waitAllRunning(timeoutMs: number): Promise<void> {
+    return within(this.allRunning.reached, timeoutMs, `${this.plan.total} tasks running (${this.running} so far)`);
+  }
+
+  /** Every task launched and terminal. */
+  waitAllTerminal(timeoutMs: number): Promise<void> {
+    return within(this.allTerminal.reached, timeoutMs, `${this.plan.total} tasks terminal (${this.terminal} so far)`);
+  }
+
+  async stop(): Promise<void> {
+    await this.scheduler.teardown().catch(() => this.scheduler.stop().catch(() => undefined));
+  }
+
+  /** Why the scheduler stopped on its own, if it did. */
+  get error(): Error | undefined {
+    return this.fatal;
+  }
+
+  private pack(offer: Offer): TaskInfo[] {
+    const tasks: TaskInfo[] = [];
+    let left: Resource[] = offer.resources ?? [];
+    const limit = this.plan.perOffer ?? Number.POSITIVE_INFINITY;
+    while (this.nextTask < this.plan.total && tasks.length < limit) {
+      const resources = matchOffer({ ...offer, resources: left }, { cpus: this.plan.cpus, mem: this.plan.mem });
+      if (resources === undefined) break;
+      left = remainingResources(left, resources);
+      tasks.push(commandTask({
+        taskId: `${this.plan.name}-${this.nextTask++}`,
+        agentId: offer.agent_id.value,
+        command: this.plan.command,
+        resources,
+        ...(this.plan.labels ? { labels: this.plan.labels } : {}),
+      }));
+    }
+    return tasks;
+  }
+
+  private async onOffers(offers: Offer[]): Promise<void> {
+    const calls: Array<Promise<void>> = [];
+    const unused: string[] = [];
+    for (const offer of offers) {
+      const tasks = this.pack(offer);
+      if (tasks.length === 0) {
+        unused.push(offer.id.value);
+        continue;
+      }
+      const now = performance.now();
+      this.firstAcceptAt ??= now;
+      for (const task of tasks) this.times.set(task.task_id.value, { agentId: offer.agent_id.value, acceptAt: now });
+      this.acceptCalls++;
+      // Not awaited one by one: the SDK sends calls in order on one connection anyway.
+      calls.push(this.scheduler.launch([offer.id.value], tasks, { refuse_seconds: 0 }).then(() => {
+        this.acceptReplyMs.push(performance.now() - now);
+      }));
+    }
+    if (unused.length > 0) calls.push(this.scheduler.decline(unused, { refuse_seconds: this.nextTask < this.plan.total ? 0 : 60 }));
+    if (this.nextTask >= this.plan.total && !this.suppressed) {
+      this.suppressed = true;
+      calls.push(this.scheduler.suppress());
+    }
+    await Promise.all(calls);
+  }
+
+  private onUpdate(status: TaskStatus): void {
+    const now = performance.now();
+    const t = this.times.get(status.task_id.value);
+    if (t === undefined || t.terminalAt !== undefined) return; // not ours, or a duplicate
+    if (status.state === 'TASK_RUNNING' && t.runningAt === undefined) {
+      t.runningAt = now;
+      this.running++;
+    } else if (isTerminalState(status.state)) {
+      t.terminalAt = now;
+      t.state = status.state;
+      if (status.message !== undefined) t.message = status.message;
+      if (t.runningAt === undefined) this.running++; // never seen running: counts as past it
+      this.terminal++;
+      if (status.state !== 'TASK_FINISHED') this.failed.push({ taskId: status.task_id.value, state: status.state, ...(status.message ? { message: status.message } : {}) });
+    }
+    if (this.running === this.plan.total) this.allRunning.resolve();
+    if (this.terminal === this.plan.total) this.allTerminal.resolve();
+  }
+
+  /** ACCEPT sent → TASK_RUNNING received, ms, for every task seen running. */
+  runningLatencies(): number[] {
+    const out: number[] = [];
+    for (const t of this.times.values()) if (t.runningAt !== undefined) out.push(t.runningAt - t.acceptAt);
+    return out;
+  }
+
+  /** The last TASK_RUNNING (or terminal) arrival, performance.now() ms. */
+  lastAt(which: 'runningAt' | 'terminalAt'): number | undefined {
+    let last: number | undefined;
+    for (const t of this.times.values()) {
+      const at = t[which];
+      if (at !== undefined && (last === undefined || at > last)) last = at;
+    }
+    return last;
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * `spawn`: real processes on ONE real slave. An SDK framework (in this process) launches
+ * `tasks` command tasks running `true` (cpus 0.1, mem 32: up to 80 at once on the slave's
+ * cpus:8) through the whole path — master, slave, command executor, task process — and
+ * tasks/s is counted from the first ACCEPT to the last TASK_FINISHED. In the same run, the
+ * raw rate of this machine: `/bin/true` spawned from Node and waited for, with 1 and with 8
+ * in flight. Figure: full path / best raw rate (target ≥ 90 %). Also the CPU of the master,
+ * the slave and the executors over the run, and peak RSS (this bench supersedes the former
+ * bench/throughput).
+ *
+ *   node dist/bench/spawn.js [--quick] [--json] [--tasks N]
+ *
+ * Full: 1,000 tasks (raw: 1,000 spawns per setting); quick: 200.
+ *
+ * @module
+ */
+import { LaunchFramework } from './lib/framework.js';
+import { processesUnder } from '../bin/process-sweep.js';
+import { CpuWindow, ProcessSetSampler, peakRssMb } from './lib/proc-stats.js';
+import { intFlag, runBench } from './lib/run.js';
+import { rawSpawnRate } from './lib/spawn-raw.js';
+import { percentiles, round } from './lib/stats.js';
+
+const RAW_IN_FLIGHT = 8;
+
+await runBench({
+  name: 'spawn',
+  budgetMs: { quick: 90_000, full: 300_000 },
+  flags: { tasks: { type: 'string' } },
+  targets: [{ figure: 'ratio_to_raw', op: '>=', value: 0.9 }],
+  anchor: 'Mesos: 1,000 containers in 30 s (~33/s); Node spawn ceiling here ~135/s',
+  async run(ctx) {
+    const tasks = intFlag(ctx, 'tasks', ctx.quick ? 200 : 1_000);
+
+    // The raw rate first, on an idle machine (no cluster yet): the ceiling.
+    ctx.note(`raw /bin/true spawns (${tasks} per setting)`);
+    const rawDeadline = Date.now() + Math.min(60_000, ctx.remainingMs() / 4);
+    const rawSequential = await rawSpawnRate(tasks, 1, rawDeadline);
+    const rawParallel = await rawSpawnRate(tasks, RAW_IN_FLIGHT, rawDeadline);
+    const rawBest = Math.max(rawSequential.per_s, rawParallel.per_s);
+
+    ctx.note('starting a master and one slave');
+    const master = await ctx.processes.master();
+    const slave = await ctx.processes.slave(master, 'cpus:8;mem:16384;disk:10000;ports:[31000-31999]');
+    const masterCpu = new CpuWindow(master.proc.pid);
+    const slaveCpu = new CpuWindow(slave.proc.pid);
+    // Executors (and any task caught alive): processes whose MESOS_DIRECTORY/MESOS_SANDBOX is under the work dir.
+    const executors = new ProcessSetSampler(() => processesUnder(ctx.processes.workDir), 250);
+
+    ctx.note(`launching ${tasks} true tasks`);
+    const framework = new LaunchFramework({ master: master.address, name: 'bench-spawn', total: tasks, cpus: 0.1, mem: 32, command: 'true' });
+    await framework.start();
+    try {
+      await framework.waitAllTerminal(ctx.remainingMs() - 5_000);
+    } finally {
+      await framework.stop();
+    }
+    const executorUse = executors.stop();
+    const seconds = (framework.lastAt('terminalAt')! - framework.firstAcceptAt!) / 1000;
+    const perS = round(tasks / seconds, 1);
+    const finishLatency = [...framework.times.values()].filter((t) => t.terminalAt !== undefined).map((t) => t.terminalAt! - t.acceptAt);
+    return {
+      params: { tasks, command: 'true', task_cpus: 0.1, slave_cpus: 8, raw_in_flight: [1, RAW_IN_FLIGHT] },
+      figures: {
+        tasks_per_s: perS,
+        raw_per_s: { sequential: rawSequential.per_s, [`in_flight_${RAW_IN_FLIGHT}`]: rawParallel.per_s },
+        ratio_to_raw: rawBest > 0 ? round(perS / rawBest, 3) : undefined,
+        failed_tasks: framework.failed.length,
+        accept_calls: framework.acceptCalls,
+        accept_to_finished_ms: percentiles(finishLatency, 1),
+        cpu_percent: { master: masterCpu.percent(), slave: slaveCpu.percent() },
+        executors: executorUse,
+        peak_rss_mb: { master: round(peakRssMb(master.proc.pid) ?? 0, 1), slave: round(peakRssMb(slave.proc.pid) ?? 0, 1) },
+        run_s: round(seconds, 2),
+      },
+    };
+  },
+});

@@ -1,0 +1,150 @@
+/**
+ * The task launchers with real processes: the perl helper and Node's spawn keep the same
+ * contract (new session, cwd, exact environment, argv0, PATH lookup, appended stdout/stderr,
+ * exit codes and signals, errno-named failures), and the perl helper's own failure modes
+ * (it ignores group signals, a helper that dies leaves its tasks watched, no perl at all
+ * means Node's spawn).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { systemClock } from '../../sdk/core/clock.js';
+import { silentLogger } from '../../sdk/core/log.js';
+import { PerlTaskLauncher } from '../../slave/executor/perl-launcher.js';
+import { NodeTaskLauncher, createTaskLauncher, taskLauncherKind, type TaskLauncher, type TaskProcessSpec } from '../../slave/executor/task-launcher.js';
+import { pollFor, within } from './executor-fake-slave.js';
+
+const PATH = process.env.PATH ?? '/usr/bin:/bin';
+
+function tempDir(t: { teardown(fn: () => void): void }): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'agora-launcher-test-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function spec(dir: string, file: string, args: string[], extra: Partial<TaskProcessSpec> = {}): TaskProcessSpec {
+  return { file, args, argv0: file, cwd: dir, env: { PATH }, stdoutPath: path.join(dir, 'stdout'), stderrPath: path.join(dir, 'stderr'), ...extra };
+}
+
+/** Fields 5 and 6 of /proc/<pid>/stat: process group and session. */
+const groupAndSession = (statText: string): [number, number] => {
+  const f = statText.slice(statText.lastIndexOf(')') + 2).split(' ');
+  return [Number(f[2]), Number(f[3])];
+};
+
+const launchers: Array<[string, () => TaskLauncher]> = [
+  ['perl', () => new PerlTaskLauncher({ clock: systemClock, logger: silentLogger(), fallback: new NodeTaskLauncher() })],
+  ['node', () => new NodeTaskLauncher()],
+];
+
+for (const [name, make] of launchers) {
+  t.test(`${name} launcher`, async (t) => {
+    const launcher = make();
+    t.teardown(() => launcher.close());
+
+    t.test('exit status 0 and N, in a new session, stdout and stderr appended', async (t) => {
+      const dir = tempDir(t);
+      const p = await launcher.launch(spec(dir, '/bin/sh', ['-c', 'cat /proc/$$/stat > stat; echo out; echo err >&2; exit 3'], { argv0: 'sh' }));
+      t.same(await within(p.exited, 10_000, 'exit'), { code: 3, signal: null }, 'exit status 3');
+      t.same(groupAndSession(fs.readFileSync(path.join(dir, 'stat'), 'utf8')), [p.pid, p.pid], 'it leads its own process group and session');
+      const q = await launcher.launch(spec(dir, '/bin/sh', ['-c', 'echo again; echo again >&2'], { argv0: 'sh' }));
+      t.same(await within(q.exited, 10_000, 'exit'), { code: 0, signal: null }, 'exit status 0');
+      t.equal(fs.readFileSync(path.join(dir, 'stdout'), 'utf8'), 'out\nagain\n', 'stdout appended');
+      t.equal(fs.readFileSync(path.join(dir, 'stderr'), 'utf8'), 'err\nagain\n', 'stderr appended');
+    });
+
+    t.test('exactly the given environment, argv0, PATH from that environment, cwd', async (t) => {
+      const dir = tempDir(t);
+      const p = await launcher.launch(spec(dir, 'sh', ['-c', 'echo "$0|$(pwd)"; env -0 > env0'], { argv0: 'my-task', env: { PATH, A: '1', B: 'x y=z' } }));
+      t.same(await within(p.exited, 10_000, 'exit'), { code: 0, signal: null });
+      t.equal(fs.readFileSync(path.join(dir, 'stdout'), 'utf8'), `my-task|${dir}\n`, 'argv0 and cwd');
+      const env = fs.readFileSync(path.join(dir, 'env0'), 'utf8').split('\0').filter((l) => l !== '').sort();
+      // sh adds PWD (and may add SHLVL/_); tap's process-info hook adds its own variables to
+      // what node:child_process spawns. Nothing of the test runner's environment leaks in.
+      t.same(env.filter((l) => !/^(PWD|SHLVL|_|_TAPJS_\w+|NODE_OPTIONS)=/.test(l)), ['A=1', 'B=x y=z', `PATH=${PATH}`]);
+    });
+
+    t.test('a signal ends it: SIGTERM is not ignored by the task', async (t) => {
+      const dir = tempDir(t);
+      const p = await launcher.launch(spec(dir, 'sleep', ['30']));
+      process.kill(-p.pid, 'SIGTERM');
+      t.same(await within(p.exited, 10_000, 'exit'), { code: null, signal: 'SIGTERM' });
+    });
+
+    t.test('makeCwd creates the sandbox; without it a missing cwd fails', async (t) => {
+      const dir = tempDir(t);
+      const sandbox = path.join(dir, 'tasks', 't1');
+      await t.rejects(launcher.launch(spec(sandbox, '/bin/true', [])), { code: 'AGORA_TASK_LAUNCH_FAILED', message: /ENOENT/ });
+      const p = await launcher.launch(spec(sandbox, '/bin/true', [], { makeCwd: true }));
+      t.same(await within(p.exited, 10_000, 'exit'), { code: 0, signal: null });
+      t.ok(fs.existsSync(path.join(sandbox, 'stdout')), 'the sandbox and its stdout exist');
+    });
+
+    t.test('a program that does not exist is an ENOENT launch failure', async (t) => {
+      const dir = tempDir(t);
+      await t.rejects(launcher.launch(spec(dir, 'no-such-program-xyz', [])), { code: 'AGORA_TASK_LAUNCH_FAILED', message: /spawn no-such-program-xyz ENOENT/ });
+    });
+
+    t.test('many launches at once', async (t) => {
+      const dir = tempDir(t);
+      const procs = await Promise.all(Array.from({ length: 40 }, (_, i) => launcher.launch(spec(path.join(dir, `t${i}`), '/bin/sh', ['-c', `exit ${i % 5}`], { makeCwd: true }))));
+      t.equal(new Set(procs.map((p) => p.pid)).size, 40, 'distinct pids');
+      const exits = await within(Promise.all(procs.map((p) => p.exited)), 30_000, 'every exit');
+      t.same(exits.map((e) => e.code), Array.from({ length: 40 }, (_, i) => i % 5), 'each exit status goes to its own process');
+    });
+  });
+}
+
+t.test('perl launcher: the helper ignores SIGTERM, restarts after dying, and watches the tasks of a dead helper', async (t) => {
+  const launcher = new PerlTaskLauncher({ clock: systemClock, logger: silentLogger(), fallback: new NodeTaskLauncher() });
+  t.teardown(() => launcher.close());
+  const dir = tempDir(t);
+  const first = await launcher.launch(spec(dir, 'sleep', ['30']));
+  const helper = launcher.helperPid!;
+  t.ok(helper > 0, 'a helper runs');
+  process.kill(helper, 'SIGTERM');
+  const second = await launcher.launch(spec(dir, '/bin/true', []));
+  t.same(await within(second.exited, 10_000, 'exit'), { code: 0, signal: null }, 'still launching after SIGTERM');
+  t.equal(launcher.helperPid, helper, 'the same helper');
+
+  process.kill(helper, 'SIGKILL');
+  await pollFor(() => launcher.helperPid === undefined, 'the launcher to notice its helper died');
+  const third = await launcher.launch(spec(dir, '/bin/true', []));
+  t.same(await within(third.exited, 10_000, 'exit'), { code: 0, signal: null }, 'a new helper launches');
+  t.not(launcher.helperPid, helper, 'it is a new process');
+
+  let firstEnded = false;
+  void first.exited.then(() => { firstEnded = true; });
+  t.notOk(firstEnded, 'the orphaned task still runs');
+  process.kill(-first.pid, 'SIGKILL');
+  t.same(await within(first.exited, 10_000, 'orphan exit'), { code: null, signal: null }, 'its end is noticed, with an unknown status');
+});
+
+t.test('perl launcher: without perl every launch goes to Node', async (t) => {
+  const launcher = new PerlTaskLauncher({ clock: systemClock, logger: silentLogger(), fallback: new NodeTaskLauncher(), perl: '/nonexistent/perl' });
+  t.teardown(() => launcher.close());
+  const dir = tempDir(t);
+  const [a, b] = await Promise.all([launcher.launch(spec(dir, '/bin/true', [])), launcher.launch(spec(dir, '/bin/sh', ['-c', 'exit 4']))]);
+  t.same(await within(Promise.all([a.exited, b.exited]), 10_000, 'exits'), [{ code: 0, signal: null }, { code: 4, signal: null }], 'launched by the fallback');
+  const c = await launcher.launch(spec(dir, '/bin/true', []));
+  t.same(await within(c.exited, 10_000, 'exit'), { code: 0, signal: null }, 'and later launches too');
+  t.equal(launcher.helperPid, undefined, 'no helper');
+});
+
+t.test('NUL bytes are refused before anything starts', async (t) => {
+  const launcher = new PerlTaskLauncher({ clock: systemClock, logger: silentLogger(), fallback: new NodeTaskLauncher() });
+  t.teardown(() => launcher.close());
+  await t.rejects(launcher.launch(spec(os.tmpdir(), '/bin/echo', ['a\0b'])), { code: 'AGORA_TASK_LAUNCH_FAILED', message: /NUL/ });
+});
+
+t.test('AGORA_TASK_LAUNCHER picks the launcher', async (t) => {
+  t.equal(taskLauncherKind(undefined), 'perl');
+  t.equal(taskLauncherKind('node'), 'node');
+  t.throws(() => taskLauncherKind('fork'), { code: 'AGORA_EXECUTOR_CONFIG' });
+  const node = createTaskLauncher({ clock: systemClock, logger: silentLogger(), env: { AGORA_TASK_LAUNCHER: 'node' } });
+  t.ok(node instanceof NodeTaskLauncher);
+  const perl = createTaskLauncher({ clock: systemClock, logger: silentLogger(), env: {} });
+  t.ok(perl instanceof PerlTaskLauncher);
+  perl.close();
+});
