@@ -1,7 +1,8 @@
 /**
  * `agents`: N emulated slaves (one `agora slave --emulate N` process, connects spread over
  * N × 2 ms up to 30 s) registered at a real master and answering its pings. Figures: time to
- * register all N (emulator start → the master's N-th `agent registered` log line); then,
+ * register all N (emulator start → the master's N-th `agent registered` log line) and the
+ * master's CPU seconds meanwhile; then,
  * over an idle window of a few ping periods, the master's CPU (% of one core) and RSS;
  * heartbeat trouble (agents the master found failing health checks, removed, or inactive:
  * all 0 when every ping is answered in time); and the latency of GET /master/state (p50/p99)
@@ -46,9 +47,11 @@ await runBench({
     ctx.note(`master + ${slaves} emulated slaves (ping every ${pingS} s)`);
     const master = await ctx.processes.master(['--agent-ping-timeout', `${pingS}secs`], { raiseFdLimit: true });
     const registerStart = Date.now();
+    const registrationCpu = new CpuWindow(master.proc.pid);
     const emulator = ctx.processes.emulator(master, slaves, SLAVE_RESOURCES);
     const last = await ctx.processes.waitForAgents(master, slaves, Math.min(240_000, ctx.remainingMs() / 2));
     const registerAllS = ((last.time as number) - registerStart) / 1000;
+    const masterRegistrationCpuS = registrationCpu.seconds();
     const rssAfterRegistration = rssMb(master.proc.pid);
 
     ctx.note(`idle for ${idleS} s`);
@@ -72,6 +75,7 @@ await runBench({
       params: { slaves, ping_interval_s: pingS, idle_s: idleS, state_requests: stateMs.length, slave_resources: SLAVE_RESOURCES },
       figures: {
         register_all_s: round(registerAllS, 2),
+        master_registration_cpu_s: round(masterRegistrationCpuS ?? 0, 2),
         slaves_active: active,
         master_idle: { cpu_percent: masterIdleCpu, rss_mb: round(masterRss ?? 0, 1), rss_after_registration_mb: round(rssAfterRegistration ?? 0, 1) },
         emulator_idle: { cpu_percent: emulatorIdleCpu, rss_mb: round(emulatorRss ?? 0, 1) },

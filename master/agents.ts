@@ -14,10 +14,11 @@ import {
 } from '../sdk/protocol/index.js';
 import { flattenResources, unallocateResources } from '../sdk/resources/index.js';
 import { recomputeUsed, releaseUsed } from './accounting.js';
+import { AgentAddressIndex } from './agent-addresses.js';
 import type { AgentLink } from './connections.js';
 import type { MasterContext } from './context.js';
 import { events, masterStatus } from './events.js';
-import type { AgentRecord, FrameworkRecord, TaskRecord } from './model.js';
+import type { AgentRecord, FrameworkRecord, MasterState, TaskRecord } from './model.js';
 import { offersOfAgent, removeOffer } from './offers.js';
 import { handleStatusUpdate } from './status-updates.js';
 import { addTask, applyStatus, completeTask, isPartitionAware, markTaskUnreachable, tasksOnAgent } from './tasks.js';
@@ -29,6 +30,23 @@ export const DEFAULT_AGENT_PORT = 5051;
 /** Ping periods without a pong (or spent disconnected) before an agent is removed, in ms. */
 export function removalBudgetMs(ctx: MasterContext): number {
   return ctx.config.agentPingTimeoutMs * ctx.config.maxAgentPingTimeouts;
+}
+
+/**
+ * Each master state's agents by address. Kept beside the plain-data state (agents.ts is the
+ * only module that adds, moves or removes agents); built from `state.agents` the first time,
+ * so a state filled by other means (tests) is indexed too.
+ */
+const addressIndexes = new WeakMap<MasterState, AgentAddressIndex>();
+
+function addressIndex(state: MasterState): AgentAddressIndex {
+  let index = addressIndexes.get(state);
+  if (index === undefined) {
+    index = new AgentAddressIndex();
+    for (const agent of state.agents.values()) index.put(agent);
+    addressIndexes.set(state, index);
+  }
+  return index;
 }
 
 function newAgentRecord(ctx: MasterContext, id: string, info: AgentInfo, link: AgentLink, version: string | undefined): AgentRecord {
@@ -166,14 +184,17 @@ export function registerAgent(ctx: MasterContext, link: AgentLink, msg: AgentMes
     return;
   }
   const port = msg.agent_info.port ?? DEFAULT_AGENT_PORT;
-  for (const other of [...state.agents.values()]) {
-    if (!other.active && other.hostname === msg.agent_info.hostname && other.port === port && other.ip === link.remoteAddress) {
+  const index = addressIndex(state);
+  for (const otherId of index.at(msg.agent_info.hostname, port, link.remoteAddress)) {
+    const other = state.agents.get(otherId);
+    if (other !== undefined && !other.active && other.hostname === msg.agent_info.hostname && other.port === port && other.ip === link.remoteAddress) {
       removeAgent(ctx, other.id, { unreachable: false, reason: 'REASON_AGENT_RESTARTED', message: `Agent ${other.hostname} restarted` });
     }
   }
   const id = mintedId ?? ctx.ids.agentId();
   const agent = newAgentRecord(ctx, id, msg.agent_info, link, msg.version);
   state.agents.set(id, agent);
+  index.put(agent);
   attachLink(ctx, id, link);
   state.counters.slaveRegistrations++;
   ctx.logger.info({ agentId: id, hostname: agent.hostname, port: agent.port, ip: agent.ip }, 'agent registered');
@@ -211,6 +232,7 @@ export function reregisterAgent(ctx: MasterContext, link: AgentLink, msg: AgentM
     agent = newAgentRecord(ctx, id, msg.agent_info, link, msg.version);
     agent.reregisteredAt = now;
     state.agents.set(id, agent);
+    addressIndex(state).put(agent);
     if (state.unreachableAgents.delete(id)) ctx.logger.info({ agentId: id }, 'unreachable agent re-registered');
     // A master that failed over, or whose registry GC forgot the agent: admitted as Mesos does.
     else ctx.logger.info({ agentId: id }, 'agent not yet seen by this master re-registered (a master failover); admitted');
@@ -226,6 +248,7 @@ export function reregisterAgent(ctx: MasterContext, link: AgentLink, msg: AgentM
     agent.missedPings = 0;
     agent.markingUnreachable = false;
     agent.reregisteredAt = now;
+    addressIndex(state).put(agent);
   }
   attachLink(ctx, id, link);
   state.counters.slaveReregistrations++;
@@ -428,6 +451,7 @@ export function removeAgent(
   }
   ctx.filters.clearAgent(agentId);
   state.agents.delete(agentId);
+  addressIndex(state).delete(agentId);
   if (opts.unreachable) state.unreachableAgents.set(agentId, now);
   else ctx.registry?.agentRemoved(agentId);
   state.counters.slaveRemovals++;

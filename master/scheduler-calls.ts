@@ -237,7 +237,10 @@ export function acknowledge(ctx: MasterContext, fw: FrameworkRecord, payload: No
   const task = getTask(ctx.state, fw.id, payload.task_id.value);
   if (task !== undefined) {
     if (task.unacknowledgedUuid === payload.uuid) task.unacknowledgedUuid = undefined;
-    if (isTerminalState(task.state) && task.latestStatus?.uuid === payload.uuid) completeTask(ctx.state, task);
+    // Retired once its terminal update is acknowledged (Mesos checks the forwarded update's
+    // state: with latest_state the task can be terminal while earlier updates are in flight).
+    const forwarded = task.latestStatus;
+    if (forwarded !== undefined && isTerminalState(forwarded.state) && isTerminalState(task.state) && forwarded.uuid === payload.uuid) completeTask(ctx.state, task);
   }
   ctx.conns.sendToAgent(payload.agent_id.value, {
     type: 'status_update_ack',

@@ -44,13 +44,14 @@ export function handleStatusUpdate(ctx: MasterContext, agentId: string, update: 
   }
   state.counters.validStatusUpdates++;
   if (opts.apply) {
-    if (applyStatus(state, task, status)) ctx.requestAllocation();
+    if (applyStatus(state, task, status, update.latest_state)) ctx.requestAllocation();
   } else {
     task.latestStatus = status;
     if (status.uuid !== undefined) task.unacknowledgedUuid = status.uuid;
   }
-  // A terminal update that needs no acknowledgement retires the task now.
-  if (isTerminalState(task.state) && status.uuid === undefined) completeTask(state, task);
+  // A terminal update that needs no acknowledgement retires the task now. (Its own state,
+  // not the task's: with latest_state a task can be terminal before its terminal update came.)
+  if (isTerminalState(status.state) && isTerminalState(task.state) && status.uuid === undefined) completeTask(state, task);
 }
 
 /** `executor_exited`: the executor's resources are freed; FAILURE goes to the framework. */

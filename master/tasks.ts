@@ -61,22 +61,28 @@ export function countTerminal(counters: MasterCounters, state: TaskState): void 
  * Applies a status to a task. A terminal task keeps its state (Mesos ignores transitions out
  * of a terminal state) but the status is still recorded. Returns true when the task just
  * became terminal, in which case its resources were released.
+ *
+ * `latestState` is the update's `latest_state` (Mesos `Master::updateTask`): the state of the
+ * newest update the slave holds behind this one. The task takes that state, so a task that
+ * already ended frees its resources now, while the framework still gets its updates in order
+ * (`latestStatus` stays the status forwarded).
  */
-export function applyStatus(state: MasterState, task: TaskRecord, status: TaskStatus): boolean {
+export function applyStatus(state: MasterState, task: TaskRecord, status: TaskStatus, latestState?: TaskState): boolean {
   task.statuses.push(status);
   if (task.statuses.length > MAX_STATUSES_PER_TASK) task.statuses.splice(0, task.statuses.length - MAX_STATUSES_PER_TASK);
   task.latestStatus = status;
   if (status.uuid !== undefined) task.unacknowledgedUuid = status.uuid;
   if (isTerminalState(task.state)) return false;
   const held = holdsResources(task.state);
-  task.state = status.state;
-  if (status.state !== 'TASK_UNREACHABLE') task.unreachableSince = undefined;
-  if (isTerminalState(status.state)) {
+  const next = latestState ?? status.state;
+  task.state = next;
+  if (next !== 'TASK_UNREACHABLE') task.unreachableSince = undefined;
+  if (isTerminalState(next)) {
     if (held) releaseUsed(state, task.frameworkId, task.agentId, task.resources);
-    countTerminal(state.counters, status.state);
+    countTerminal(state.counters, next);
     return true;
   }
-  if (status.state === 'TASK_UNREACHABLE') countTerminal(state.counters, status.state);
+  if (next === 'TASK_UNREACHABLE') countTerminal(state.counters, next);
   return false;
 }
 

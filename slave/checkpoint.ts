@@ -95,9 +95,64 @@ export type Checkpoint = z.infer<typeof Checkpoint>;
 /** The result of {@link decodeCheckpoint}. */
 export type DecodedCheckpoint = { ok: true; checkpoint: Checkpoint } | { ok: false; reason: string };
 
-/** Serialises a checkpoint (compact JSON: it is rewritten often). */
+/**
+ * JSON of objects that never change once the slave holds them (TaskInfo, ExecutorInfo,
+ * FrameworkInfo, accepted status updates), by identity. The checkpoint is rewritten after
+ * every burst of changes with every live task in it; re-encoding each TaskInfo every time
+ * was most of a write's CPU.
+ */
+const encodedParts = new WeakMap<object, string>();
+
+function cachedJson(value: object): string {
+  let json = encodedParts.get(value);
+  if (json === undefined) {
+    json = JSON.stringify(value);
+    encodedParts.set(value, json);
+  }
+  return json;
+}
+
+/**
+ * `{"key":value,…}` in the object's own key order, as `JSON.stringify` writes it (undefined
+ * values left out), with `parts[key]` encoding the fields that have a faster way.
+ */
+function encodeObject<T extends object>(o: T, parts: { [K in keyof T]?: (v: NonNullable<T[K]>) => string } = {}): string {
+  let out = '{';
+  for (const key of Object.keys(o) as (keyof T & string)[]) {
+    const value = o[key];
+    if (value === undefined) continue;
+    const part = parts[key];
+    out += `${out.length > 1 ? ',' : ''}${JSON.stringify(key)}:${part !== undefined ? part(value as NonNullable<T[typeof key]>) : JSON.stringify(value)}`;
+  }
+  return `${out}}`;
+}
+
+const encodeArray = <T>(items: readonly T[], each: (item: T) => string): string => `[${items.map(each).join(',')}]`;
+
+/** A task's last encoding, by its TaskInfo: most writes find most tasks in the same state and phase. */
+const encodedTasks = new WeakMap<object, { state: string; phase: string; json: string }>();
+
+function encodeTask(t: CheckpointedTask): string {
+  const last = encodedTasks.get(t.info);
+  if (last !== undefined && last.state === t.state && last.phase === t.phase) return last.json;
+  const json = encodeObject(t, { info: cachedJson });
+  encodedTasks.set(t.info, { state: t.state, phase: t.phase, json });
+  return json;
+}
+const encodeExecutor = (e: CheckpointedExecutor): string => encodeObject(e, { info: cachedJson, tasks: (ts) => encodeArray(ts, encodeTask) });
+const encodeFramework = (f: CheckpointedFramework): string => encodeObject(f, { info: cachedJson, executors: (es) => encodeArray(es, encodeExecutor) });
+const encodeStream = (s: CheckpointedStream): string => encodeObject(s, { pending: (ps) => encodeArray(ps, cachedJson) });
+
+/**
+ * Serialises a checkpoint (compact JSON: it is rewritten often). The same text as
+ * `JSON.stringify(c)`, but the parts that never change (see {@link encodedParts}) are
+ * encoded once: the objects in a checkpoint must not be mutated after it was built.
+ */
 export function encodeCheckpoint(c: Checkpoint): string {
-  return JSON.stringify(c);
+  return encodeObject(c, {
+    frameworks: (fs) => encodeArray(fs, encodeFramework),
+    status_updates: (ss) => encodeArray(ss, encodeStream),
+  });
 }
 
 /** Parses and validates a checkpoint; never throws. The reason says what is wrong, for the log. */

@@ -4,8 +4,16 @@
  * of launches and updates into one write). What must be durable before it is acted on —
  * a status update before it is forwarded to the master, a task before its LAUNCH reaches
  * the executor — waits in {@link Checkpointer.afterDurable}: a group commit, one write for
- * everything queued in the same turn, then the sends in order. Sends queued while a write
- * is in flight go after the next write.
+ * everything queued in the same turn, then the sends in order.
+ *
+ * Every change gets a sequence number (its *ticket*, returned by {@link Checkpointer.changed}).
+ * A send names the ticket it depends on (by default: every change made so far) and leaves
+ * as soon as a write that started after that change has finished — at once when that write
+ * already happened. A status update forwarded after the previous one's acknowledgement was
+ * written when it arrived, so it does not wait for a write that only records the
+ * acknowledgement (each of those waits was a few milliseconds on every hop of every task).
+ * Sends go out in order per *lane* (the master link, each executor's event stream): a send
+ * that needs nothing waits behind an earlier one of its lane that needs a write.
  *
  * Writes run on `fs.promises` (temp file, fsync, rename, fsync of the directory: a few
  * milliseconds that must not block the event loop), one at a time. A write rebuilds the
@@ -22,6 +30,12 @@ import type { CheckpointHooks } from './executors.js';
 /** Delay of a coalesced (non-urgent) checkpoint write. */
 export const CHECKPOINT_COALESCE_MS = 50;
 
+/** A failed write is tried again after this long even when nothing else changes. */
+export const CHECKPOINT_RETRY_MS = 1000;
+
+/** The lane of sends that name none (the master link). */
+export const DEFAULT_LANE = 'master';
+
 export interface CheckpointerOptions {
   workDir: string;
   clock: Clock;
@@ -31,12 +45,36 @@ export interface CheckpointerOptions {
   coalesceMs?: number;
 }
 
+/** What a send given to {@link Checkpointer.afterDurable} depends on, and its lane. */
+export interface DurableSendOptions {
+  /**
+   * The ticket of the change that must be on disk first (from {@link Checkpointer.changed});
+   * 0: none. Default: every change made so far.
+   */
+  needs?: number;
+  /** Sends of one lane leave in the order they were given; default {@link DEFAULT_LANE}. */
+  lane?: unknown;
+}
+
+interface WaitingSend {
+  fn: () => void;
+  needs: number;
+}
+
 /** Dirty flag + coalesced asynchronous writes, one at a time + group commit of sends. */
 export class Checkpointer implements CheckpointHooks {
   private dirty = false;
+  /** Ticket of the latest change. */
+  private seq = 0;
+  /**
+   * Every change up to this ticket is settled: on disk, or its write failed (the sends
+   * still go out: availability over durability).
+   */
+  private settled = 0;
   private coalesceTimer: TimerHandle | undefined;
   private commitTimer: TimerHandle | undefined;
-  private readonly waiting: (() => void)[] = [];
+  /** Sends waiting for a write, per lane, in order. A lane is removed once empty. */
+  private readonly lanes = new Map<unknown, WaitingSend[]>();
   /** The write loop while it runs. */
   private running: Promise<void> | undefined;
   /** Set by {@link kick}; the loop goes round again while it is set. */
@@ -49,30 +87,45 @@ export class Checkpointer implements CheckpointHooks {
 
   constructor(private readonly o: CheckpointerOptions) {}
 
-  changed(): void {
-    if (this.closing) return;
+  /** Marks the checkpoint dirty (a write follows within the coalescing delay); returns the change's ticket. */
+  changed(): number {
+    if (this.closing) return this.seq;
     this.dirty = true;
+    this.seq++;
     this.coalesceTimer ??= this.o.clock.setTimeout(() => {
       this.coalesceTimer = undefined;
       this.kick();
     }, this.o.coalesceMs ?? CHECKPOINT_COALESCE_MS);
+    return this.seq;
   }
 
   /**
-   * Runs `fn` after the next write (group commit): everything queued within one turn of
-   * the clock (`setTimeout 0`) shares one write, then runs in order. Closed: runs at once.
+   * Runs `fn` once the change it `needs` is on disk, after every earlier send of its lane
+   * (group commit: the sends queued within one turn of the clock (`setTimeout 0`) share one
+   * write). When nothing it needs is pending and its lane is empty, it runs at once.
+   * Closed: runs at once.
    */
-  afterDurable(fn: () => void): void {
+  afterDurable(fn: () => void, options: DurableSendOptions = {}): void {
     if (this.closed) {
-      fn();
+      this.run(fn);
       return;
     }
-    this.waiting.push(fn);
+    const needs = options.needs ?? this.seq;
+    const lane = options.lane ?? DEFAULT_LANE;
+    const queue = this.lanes.get(lane);
+    if (queue === undefined && needs <= this.settled) {
+      this.run(fn);
+      return;
+    }
+    if (queue === undefined) this.lanes.set(lane, [{ fn, needs }]);
+    else queue.push({ fn, needs });
     if (this.closing) return; // close() releases it after the final write
-    this.commitTimer ??= this.o.clock.setTimeout(() => {
-      this.commitTimer = undefined;
-      this.kick();
-    }, 0);
+    if (needs > this.settled) {
+      this.commitTimer ??= this.o.clock.setTimeout(() => {
+        this.commitTimer = undefined;
+        this.kick();
+      }, 0);
+    }
   }
 
   /**
@@ -104,19 +157,23 @@ export class Checkpointer implements CheckpointHooks {
   private async loop(): Promise<void> {
     while (this.requested && !this.closing) {
       this.requested = false;
-      const batch = this.waiting.splice(0);
       if (this.dirty) {
         this.dirty = false;
         this.coalesceTimer?.cancel();
         this.coalesceTimer = undefined;
+        // `build` runs now: the document holds every change up to this ticket.
+        const upTo = this.seq;
         try {
           await writeCheckpointAsync(this.o.workDir, this.o.build());
           this.written();
         } catch (e) {
           this.writeFailed(e);
         }
+        this.settled = Math.max(this.settled, upTo);
+      } else {
+        this.settled = this.seq;
       }
-      this.release(batch);
+      this.release();
     }
   }
 
@@ -130,15 +187,32 @@ export class Checkpointer implements CheckpointHooks {
     this.dirty = true;
     if (!this.failing) this.o.logger.error({ err: (e as Error).message }, 'cannot write the checkpoint; a restarted agent may not recover this state');
     this.failing = true;
+    // Tried again with the next change, or after a while if none comes.
+    if (!this.closing) {
+      this.coalesceTimer ??= this.o.clock.setTimeout(() => {
+        this.coalesceTimer = undefined;
+        this.kick();
+      }, CHECKPOINT_RETRY_MS);
+    }
   }
 
-  private release(batch: (() => void)[]): void {
-    for (const fn of batch) {
-      try {
-        fn();
-      } catch (e) {
-        this.o.logger.warn({ err: (e as Error).message }, 'failed to send after a checkpoint write');
-      }
+  /** Runs, per lane in order, every send whose change is settled (all of them once closed). */
+  private release(): void {
+    for (const [lane, queue] of [...this.lanes]) {
+      let n = 0;
+      while (n < queue.length && (this.closed || queue[n]!.needs <= this.settled)) n++;
+      if (n === 0) continue;
+      const ready = queue.splice(0, n);
+      if (queue.length === 0) this.lanes.delete(lane);
+      for (const w of ready) this.run(w.fn);
+    }
+  }
+
+  private run(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.o.logger.warn({ err: (e as Error).message }, 'failed to send after a checkpoint write');
     }
   }
 
@@ -171,6 +245,6 @@ export class Checkpointer implements CheckpointHooks {
       }
     }
     this.closed = true;
-    this.release(this.waiting.splice(0));
+    this.release();
   }
 }

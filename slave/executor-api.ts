@@ -15,6 +15,7 @@ import type { Logger } from '../sdk/core/log.js';
 import { ExecutorCall, type ExecutorEvent } from '../sdk/protocol/executor.js';
 import { safeParseJson } from '../sdk/protocol/mesos.js';
 import { encodeRecord } from '../sdk/protocol/recordio.js';
+import { WriteCoalescer } from '../sdk/core/write-coalescer.js';
 import { z } from 'zod';
 import type { CallResult, ExecutorManager } from './executors.js';
 import type { ExecutorStream } from './model.js';
@@ -22,12 +23,32 @@ import type { ExecutorStream } from './model.js';
 /** Largest call body accepted (Mesos has none; unacknowledged updates can be large). */
 export const MAX_EXECUTOR_CALL_BYTES = 16 * 1024 * 1024;
 
-function reply(res: ServerResponse, status: number, message?: string, headers: Record<string, string> = {}): void {
+/**
+ * Call batches (an Agora extension, like the master's scheduler API): the SUBSCRIBE
+ * response announces `Agora-Call-Batch: <max calls>`, and an executor using Agora's SDK
+ * then POSTs the calls it made while a request was in flight as one JSON array, applied in
+ * order as if POSTed one by one. Mesos executors never send arrays.
+ */
+export const CALL_BATCH_HEADER = 'Agora-Call-Batch';
+/** Most calls in one batch. */
+export const MAX_BATCH_CALLS = 1000;
+/** How many calls of a batch were applied (on every batch answer). */
+export const CALLS_APPLIED_HEADER = 'Agora-Calls-Applied';
+/** Index of the call that failed (on a failed batch). */
+export const FAILED_CALL_HEADER = 'Agora-Failed-Call';
+
+function reply(res: ServerResponse, status: number, message?: string, headers?: Record<string, string>): void {
   if (res.headersSent) {
     res.end();
     return;
   }
-  res.writeHead(status, { ...(message !== undefined ? { 'Content-Type': 'text/plain; charset=utf-8' } : {}), ...headers });
+  if (message === undefined) {
+    // The 202 of every UPDATE: headers and the empty body in one write.
+    res.writeHead(status, headers);
+    res.end();
+    return;
+  }
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', ...headers });
   res.end(message);
 }
 
@@ -46,10 +67,16 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too_la
   });
 }
 
-/** A SUBSCRIBE response as an {@link ExecutorStream}: headers go out with the first event. */
+/**
+ * A SUBSCRIBE response as an {@link ExecutorStream}: headers go out with the first event.
+ * The events of one turn of the event loop (a group commit releases a LAUNCH and several
+ * ACKNOWLEDGED at once) leave in one write ({@link WriteCoalescer}).
+ */
 class HttpExecutorStream implements ExecutorStream {
   private isClosed = false;
+  private readonly coalescer: WriteCoalescer;
   constructor(private readonly res: ServerResponse, onClose: (s: HttpExecutorStream) => void) {
+    this.coalescer = new WriteCoalescer(res);
     res.on('close', () => {
       if (this.isClosed) return;
       this.isClosed = true;
@@ -62,9 +89,10 @@ class HttpExecutorStream implements ExecutorStream {
   send(event: ExecutorEvent): void {
     if (this.closed) return;
     if (!this.res.headersSent) {
-      this.res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache' });
+      this.res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache', [CALL_BATCH_HEADER]: String(MAX_BATCH_CALLS) });
       this.res.flushHeaders();
     }
+    this.coalescer.beforeWrite();
     this.res.write(encodeRecord(JSON.stringify(event)));
   }
   end(): void {
@@ -113,6 +141,10 @@ export function executorApiHandler(manager: ExecutorManager, logger: Logger): (r
       reply(res, 400, `Failed to parse body into JSON: ${(e as Error).message}`);
       return;
     }
+    if (Array.isArray(json)) {
+      handleBatch(json, res);
+      return;
+    }
     const parsed = safeParseJson(ExecutorCall, json);
     if (!parsed.success) {
       reply(res, 400, `Failed to validate executor::Call: ${z.prettifyError(parsed.error).replace(/\n/g, '; ')}`);
@@ -132,17 +164,53 @@ export function executorApiHandler(manager: ExecutorManager, logger: Logger): (r
         }
         break;
       }
-      case 'UPDATE':
-        result = manager.update(call);
-        break;
-      case 'MESSAGE':
-        result = manager.message(call);
-        break;
-      case 'HEARTBEAT':
-        result = manager.executorHeartbeat(call);
-        break;
+      default:
+        result = apply(call);
     }
     if (result.ok) reply(res, 202);
     else reply(res, result.status, result.message);
+  }
+
+  /** Applies one call other than SUBSCRIBE. */
+  function apply(call: ExecutorCall): CallResult {
+    switch (call.type) {
+      case 'UPDATE':
+        return manager.update(call);
+      case 'MESSAGE':
+        return manager.message(call);
+      default:
+        return manager.executorHeartbeat(call);
+    }
+  }
+
+  /**
+   * A batch: validated whole first (1–{@link MAX_BATCH_CALLS} valid calls, none a
+   * SUBSCRIBE; a bad one is 400 and nothing is applied), then applied in order up to the
+   * first failure, which answers with its own status. Every answer says how many calls were
+   * applied ({@link CALLS_APPLIED_HEADER}); a failure also which one failed.
+   */
+  function handleBatch(items: unknown[], res: ServerResponse): void {
+    const refuse = (index: number, message: string): void => {
+      reply(res, 400, message, { [CALLS_APPLIED_HEADER]: '0', [FAILED_CALL_HEADER]: String(index) });
+    };
+    if (items.length === 0 || items.length > MAX_BATCH_CALLS) {
+      reply(res, 400, `A batch holds 1 to ${MAX_BATCH_CALLS} calls, not ${items.length}`, { [CALLS_APPLIED_HEADER]: '0' });
+      return;
+    }
+    const calls: ExecutorCall[] = [];
+    for (const [i, item] of items.entries()) {
+      const parsed = safeParseJson(ExecutorCall, item);
+      if (!parsed.success) return refuse(i, `Call ${i} of the batch: failed to validate executor::Call: ${z.prettifyError(parsed.error).replace(/\n/g, '; ')}`);
+      if (parsed.data.type === 'SUBSCRIBE') return refuse(i, `Call ${i} of the batch: SUBSCRIBE cannot be batched`);
+      calls.push(parsed.data);
+    }
+    for (const [i, call] of calls.entries()) {
+      const result = apply(call);
+      if (!result.ok) {
+        reply(res, result.status, `Call ${i} of the batch (${call.type}): ${result.message}`, { [CALLS_APPLIED_HEADER]: String(i), [FAILED_CALL_HEADER]: String(i) });
+        return;
+      }
+    }
+    reply(res, 202, undefined, { [CALLS_APPLIED_HEADER]: String(calls.length) });
   }
 }

@@ -1,11 +1,15 @@
 /**
- * The slave's HTTP server: the executor API (raw handler, streaming) and the operator
- * endpoints (express): `/state` (alias `/slave(1)/state`, `/state.json`), `/health`,
- * `/files/browse|read|download`, `/monitor/statistics`.
+ * The slave's HTTP server: the executor API (raw node:http handler, streaming) and the
+ * operator endpoints (express): `/state` (alias `/slave(1)/state`, `/state.json`),
+ * `/health`, `/files/browse|read|download`, `/monitor/statistics`.
+ *
+ * Routing happens before express, as in the master: every task costs its executor three
+ * UPDATE calls, and express's router cost about as much CPU as the handler itself.
  *
  * @module
  */
 import express, { type Request, type Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import fs from 'node:fs';
 import type { Logger } from '../sdk/core/log.js';
 import type { ExecutorManager } from './executors.js';
@@ -25,13 +29,30 @@ export interface SlaveHttpDeps {
   now(): number;
 }
 
-/** Builds the express app. */
+/** Path of the v1 executor API. */
+export const EXECUTOR_API_PATH = '/api/v1/executor';
+
+function pathOf(url: string | undefined): string {
+  const raw = url ?? '/';
+  const q = raw.indexOf('?');
+  return q < 0 ? raw : raw.slice(0, q);
+}
+
+/** The server's request listener: the executor API on raw node:http, the rest through express. */
+export function createSlaveRequestHandler(d: SlaveHttpDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  const executorApi = executorApiHandler(d.executors, d.logger);
+  const app = createSlaveApp(d);
+  return (req, res) => {
+    if (pathOf(req.url) === EXECUTOR_API_PATH) executorApi(req, res);
+    else app(req, res);
+  };
+}
+
+/** Builds the express app of the operator endpoints. */
 export function createSlaveApp(d: SlaveHttpDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-
-  app.all('/api/v1/executor', executorApiHandler(d.executors, d.logger));
 
   const sendState = (_req: Request, res: Response): void => {
     res.json(d.state());

@@ -74,6 +74,8 @@ export interface SlaveExecutor {
   pendingTermination?: PendingTermination;
   registrationTimer?: TimerHandle;
   shutdownTimer?: TimerHandle;
+  /** Runs while a built-in executor sits idle: it is shut down when it fires (executorIdleTimeoutMs). */
+  idleTimer?: TimerHandle;
   exit?: ExitInfo;
   startedAt: number;
   /** `/proc/<pid>/stat` start time of the process (checkpointed: tells a reused pid apart). */

@@ -54,6 +54,11 @@ export interface SlaveOptions {
   executorRegistrationTimeoutMs?: number;
   /** Interval of HEARTBEAT events to subscribed executors; default 30000. */
   executorHeartbeatMs?: number;
+  /**
+   * How long an idle built-in executor (no live task, no unacknowledged update) is kept for
+   * the next task before it is sent SHUTDOWN; default 1000, 0 shuts it down at once.
+   */
+  executorIdleTimeoutMs?: number;
   /** When true, `close()` shuts down and kills every executor and task (`agora local`, tests). Default false: tasks outlive the slave. */
   cleanupOnExit?: boolean;
   /**
@@ -109,6 +114,7 @@ export interface SlaveConfig {
   executorShutdownGraceMs: number;
   executorRegistrationTimeoutMs: number;
   executorHeartbeatMs: number;
+  executorIdleTimeoutMs: number;
   cleanupOnExit: boolean;
   executorReregistrationTimeoutMs: number;
   recover: 'reconnect' | 'cleanup';
@@ -215,6 +221,7 @@ export function compileSlaveOptions(o: SlaveOptions): SlaveConfig {
     executorShutdownGraceMs: duration('executorShutdownGraceMs', o.executorShutdownGraceMs, 5000, 0),
     executorRegistrationTimeoutMs: duration('executorRegistrationTimeoutMs', o.executorRegistrationTimeoutMs, 60_000),
     executorHeartbeatMs: duration('executorHeartbeatMs', o.executorHeartbeatMs, 30_000),
+    executorIdleTimeoutMs: duration('executorIdleTimeoutMs', o.executorIdleTimeoutMs, 1000, 0),
     cleanupOnExit: o.cleanupOnExit ?? false,
     executorReregistrationTimeoutMs: duration('executorReregistrationTimeoutMs', o.executorReregistrationTimeoutMs, 5000),
     recover: recoverMode(o.recover),

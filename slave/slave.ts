@@ -15,7 +15,7 @@ import type { AgentInfo, MasterInfo } from '../sdk/protocol/mesos.js';
 import type { Containerizer } from './containerizer.js';
 import { ExecutorManager } from './executors.js';
 import type { SandboxFiles } from './files.js';
-import { createSlaveApp } from './http.js';
+import { createSlaveRequestHandler } from './http.js';
 import type { MasterCommand, MasterLink, MasterLinkHandler } from './master-link.js';
 import type { SlaveConfig } from './options.js';
 import { packageRoot } from './paths.js';
@@ -74,9 +74,11 @@ export class Slave implements MasterLinkHandler {
       logger: d.logger,
       retryMs: d.config.statusUpdateRetryMs,
       maxRetryMs: d.config.statusUpdateMaxRetryMs,
-      // Mesos checkpoints an update before it forwards it: it leaves after the next write.
-      forward: (update: StatusUpdate) => {
-        this.checkpointer.afterDurable(() => d.link.send({ type: 'status_update', update }));
+      // Mesos checkpoints an update before it forwards it: it leaves once the write that
+      // holds it is done — at once for an update written when it arrived (the next one of a
+      // stream, after the previous one's acknowledgement) or restored from the checkpoint.
+      forward: (update: StatusUpdate, ticket?: number) => {
+        this.checkpointer.afterDurable(() => d.link.send({ type: 'status_update', update }), { needs: ticket ?? 0 });
         return true;
       },
       onAcknowledged: (update) => this.tasks.onAcknowledged(update),
@@ -118,7 +120,7 @@ export class Slave implements MasterLinkHandler {
       })
       : undefined;
     this.tasks = this.sim ?? this.executors;
-    const app = createSlaveApp({
+    const handler = createSlaveRequestHandler({
       logger: d.logger,
       executors: this.executors,
       files: d.files,
@@ -135,7 +137,7 @@ export class Slave implements MasterLinkHandler {
       }),
       now: () => d.clock.now(),
     });
-    this.server = http.createServer(app);
+    this.server = http.createServer(handler);
   }
 
   /** The bound HTTP port (after {@link start}). */

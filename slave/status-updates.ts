@@ -24,12 +24,20 @@ export interface StatusUpdateManagerOptions {
   logger: Logger;
   retryMs: number;
   maxRetryMs: number;
-  /** Sends one update to the master; returns false when the master is not reachable now (the retry timer will try again). */
-  forward(update: StatusUpdate): boolean;
+  /**
+   * Sends one update to the master; returns false when the master is not reachable now (the
+   * retry timer will try again). `ticket` is what {@link onChange} returned when the update
+   * was accepted (the checkpoint change that holds it); undefined for an update restored
+   * from the checkpoint or one not kept (no uuid).
+   */
+  forward(update: StatusUpdate, ticket?: number): boolean;
   /** Runs after the head of a stream was acknowledged and popped. */
   onAcknowledged(update: StatusUpdate): void;
-  /** Runs whenever the streams change (the slave's checkpoint follows them); before the change is forwarded. */
-  onChange?(): void;
+  /**
+   * Runs whenever the streams change (the slave's checkpoint follows them); before the change
+   * is forwarded. May return a ticket naming the change, handed back to {@link forward}.
+   */
+  onChange?(): number | void;
 }
 
 /** What {@link StatusUpdateManager.update} did with an update. */
@@ -39,6 +47,8 @@ interface Stream {
   frameworkId: string;
   taskId: string;
   pending: StatusUpdate[];
+  /** The {@link StatusUpdateManagerOptions.onChange} ticket of each pending update accepted by this run. */
+  tickets: WeakMap<StatusUpdate, number>;
   /** Every uuid this stream received: retransmissions by an executor are recognised. */
   seenUuids: Set<string>;
   /** True once a terminal update was received; later updates are refused. */
@@ -78,6 +88,7 @@ export class StatusUpdateManager {
         frameworkId: update.framework_id.value,
         taskId: update.status.task_id.value,
         pending: [],
+        tickets: new WeakMap(),
         seenUuids: new Set(),
         terminated: false,
         intervalMs: this.o.retryMs,
@@ -87,8 +98,9 @@ export class StatusUpdateManager {
     stream.seenUuids.add(uuid);
     if (isTerminalState(update.status.state)) stream.terminated = true;
     stream.pending.push(update);
-    // Checkpointed before it is forwarded (the forward flushes the checkpoint).
-    this.o.onChange?.();
+    // Checkpointed before it is forwarded (the forward waits for the write of this change).
+    const ticket = this.o.onChange?.();
+    if (typeof ticket === 'number') stream.tickets.set(update, ticket);
     if (stream.pending.length === 1) this.sendHead(stream);
     return 'queued';
   }
@@ -188,6 +200,7 @@ export class StatusUpdateManager {
         frameworkId: c.framework_id,
         taskId: c.task_id,
         pending: [...c.pending],
+        tickets: new WeakMap(),
         seenUuids: new Set([...c.seen_uuids, ...c.pending.flatMap((u) => (u.status.uuid !== undefined ? [u.status.uuid] : []))]),
         terminated: c.terminated,
         intervalMs: this.o.retryMs,
@@ -205,7 +218,10 @@ export class StatusUpdateManager {
     if (this.closed) return;
     const head = stream.pending[0];
     if (head === undefined) return;
-    this.o.forward(head);
+    // Mesos's `latest_state`: the master learns a task ended while the terminal update still
+    // waits behind earlier ones (and can free its resources a round trip or two earlier).
+    const latest = stream.pending[stream.pending.length - 1]!.status.state;
+    this.o.forward(latest === head.status.state ? head : { ...head, latest_state: latest }, stream.tickets.get(head));
     stream.timer = this.o.clock.setTimeout(() => {
       stream.timer = undefined;
       stream.intervalMs = nextRetryInterval(stream.intervalMs, this.o.maxRetryMs);

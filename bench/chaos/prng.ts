@@ -4,20 +4,14 @@
  *
  * @module
  */
+import { seededRandom } from '../../slave/sim/prng.js';
 
 /** A generator of floats in [0, 1), like `Math.random`. */
 export type Random = () => number;
 
-/** mulberry32 over a 32-bit seed (any integer; only its low 32 bits count). */
+/** mulberry32 over a 32-bit seed (any integer; only its low 32 bits count): the simulated containerizer's generator. */
 export function mulberry32(seed: number): Random {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return seededRandom(seed);
 }
 
 /** An integer in [min, max] (both inclusive). */

@@ -27,6 +27,12 @@ export interface LaunchPlan {
   labels?: Record<string, string>;
   /** At most this many tasks per offer (spreads tasks over the agents); default: as many as fit. */
   perOffer?: number;
+  /**
+   * Launch at this many tasks a second at most (a token bucket refilled every 10 ms; offers
+   * wait until tokens are there) instead of all at once: latency at a sustained rate, not
+   * the queueing of one burst. Default: no limit.
+   */
+  rate?: number;
 }
 
 export interface TaskTimes {
@@ -94,6 +100,32 @@ export class LaunchFramework {
     await this.scheduler.start();
   }
 
+  /** Offers held until the rate allows launching on them (paced mode). */
+  private readonly held: Offer[] = [];
+  private pacer: NodeJS.Timeout | undefined;
+  private pacedSince: number | undefined;
+
+  /** Tasks the rate allows to have been launched by now (paced mode). */
+  private allowance(): number {
+    if (this.plan.rate === undefined) return Number.POSITIVE_INFINITY;
+    this.pacedSince ??= performance.now();
+    return Math.floor(((performance.now() - this.pacedSince) / 1000) * this.plan.rate) + 1;
+  }
+
+  /** Paced mode: launches on held offers as far as the allowance goes, every 10 ms. */
+  private pace(): void {
+    if (this.pacer !== undefined) return;
+    this.pacer = setInterval(() => {
+      if (this.nextTask >= this.plan.total || this.fatal !== undefined) {
+        clearInterval(this.pacer);
+        if (this.held.length > 0) void this.scheduler.decline(this.held.splice(0).map((o) => o.id.value), { refuse_seconds: 60 }).catch(() => undefined);
+        return;
+      }
+      const ready = this.held.splice(0);
+      if (ready.length > 0) this.onOffers(ready);
+    }, 10);
+  }
+
   /** Every task launched and TASK_RUNNING (or already terminal). */
   waitAllRunning(timeoutMs: number): Promise<void> {
     return within(this.allRunning.reached, timeoutMs, `${this.plan.total} tasks running (${this.running} so far)`);
@@ -105,6 +137,7 @@ export class LaunchFramework {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.pacer);
     await this.scheduler.teardown().catch(() => this.scheduler.stop().catch(() => undefined));
   }
 
@@ -116,7 +149,7 @@ export class LaunchFramework {
   private pack(offer: Offer): TaskInfo[] {
     const tasks: TaskInfo[] = [];
     let left: Resource[] = offer.resources ?? [];
-    const limit = this.plan.perOffer ?? Number.POSITIVE_INFINITY;
+    const limit = Math.min(this.plan.perOffer ?? Number.POSITIVE_INFINITY, this.allowance() - this.nextTask);
     while (this.nextTask < this.plan.total && tasks.length < limit) {
       const resources = matchOffer({ ...offer, resources: left }, { cpus: this.plan.cpus, mem: this.plan.mem });
       if (resources === undefined) break;
@@ -132,13 +165,25 @@ export class LaunchFramework {
     return tasks;
   }
 
-  private async onOffers(offers: Offer[]): Promise<void> {
+  /**
+   * Not async on purpose: the SDK runs handlers one event at a time, so a handler awaiting its
+   * ACCEPTs would hold back every UPDATE behind them (and with them the acknowledgements the
+   * agents wait for before sending RUNNING). The calls go out in order anyway; a failed one
+   * stops the run.
+   */
+  private onOffers(offers: Offer[]): void {
     const calls: Array<Promise<void>> = [];
     const unused: string[] = [];
     for (const offer of offers) {
       const tasks = this.pack(offer);
       if (tasks.length === 0) {
-        unused.push(offer.id.value);
+        // Paced: the rate, not the offer, was short; keep the offer for the next slot.
+        if (this.nextTask < this.plan.total && this.allowance() <= this.nextTask) {
+          this.held.push(offer);
+          this.pace();
+        } else {
+          unused.push(offer.id.value);
+        }
         continue;
       }
       const now = performance.now();
@@ -155,7 +200,9 @@ export class LaunchFramework {
       this.suppressed = true;
       calls.push(this.scheduler.suppress());
     }
-    await Promise.all(calls);
+    void Promise.all(calls).catch((err: unknown) => {
+      this.fatal ??= err instanceof Error ? err : new Error(String(err));
+    });
   }
 
   private onUpdate(status: TaskStatus): void {

@@ -26,8 +26,8 @@
  */
 import type { Resource } from '../../sdk/protocol/index.js';
 import {
-  allocateResources, containsResources, flattenResources, fromMilli, isEmptyResources, reservationRole, subtractResources,
-  toMilli, unallocateResources,
+  allocateResources, containsResources, flattenResources, fromMilli, isEmptyResources, isFlattened, reservationRole,
+  subtractResources, toMilli, unallocateResources,
 } from '../../sdk/resources/index.js';
 import { dominantShare, scalarTotals } from './drf.js';
 import type {
@@ -79,8 +79,11 @@ export function allocate(s: AllocationSnapshot): AllocationResult {
   candidates.sort(byShareThenId);
   const allocations: Allocation[] = [];
   for (const agent of agents) {
-    // Private copies for this pass (flattening copies); unallocating first only when needed.
-    let remaining: Resource[] = flattenResources(agent.available.some(hasAllocationRole) ? unallocateResources(agent.available) : agent.available);
+    // The flattened form: the agent's own list when it already is (the master's are), read
+    // only; otherwise a flattened copy.
+    let remaining: readonly Resource[] = isFlattened(agent.available)
+      ? agent.available
+      : flattenResources(agent.available.some(hasAllocationRole) ? unallocateResources(agent.available) : agent.available);
     const served: Candidate[] = [];
     for (const candidate of candidates) {
       const fw = candidate.framework;
@@ -88,13 +91,13 @@ export function allocate(s: AllocationSnapshot): AllocationResult {
         if (fw.suppressedRoles.has(role)) continue;
         const offerable = offerablePart(remaining, role);
         if (offerable.length === 0) continue;
-        if (isFiltered(filtersByPair.get(pairKey(fw.id, agent.id)), offerable)) continue;
+        if (filtersByPair.size > 0 && isFiltered(filtersByPair.get(pairKey(fw.id, agent.id)), offerable)) continue;
         addScalarsInto(candidate.allocated, offerable);
         if (offerable.length === remaining.length) {
           // Usually the whole agent goes to one role: nothing is left, so no subtraction, and
-          // the pass's private copies become the offer (allocateResources would copy again).
-          for (const r of offerable) r.allocation_info = { role };
-          allocations.push({ frameworkId: fw.id, agentId: agent.id, role, resources: offerable });
+          // the offer is a shallow copy of each entry (values shared, read only) with the role.
+          const allocationInfo = { role };
+          allocations.push({ frameworkId: fw.id, agentId: agent.id, role, resources: offerable.map((r) => withAllocation(r, allocationInfo)) });
           remaining = [];
         } else {
           allocations.push({ frameworkId: fw.id, agentId: agent.id, role, resources: allocateResources(offerable, role) });
@@ -191,6 +194,16 @@ function clusterScalarTotals(agents: readonly AllocationSnapshot['agents'][numbe
 function seenScalarBefore(rs: readonly Resource[], i: number): boolean {
   for (let j = 0; j < i; j++) if (rs[j]!.type === 'SCALAR' && rs[j]!.name === rs[i]!.name) return true;
   return false;
+}
+
+/**
+ * A shallow copy of `r` with `allocation_info` set. Object.assign, not a spread: spreading
+ * and then adding a key was ten times slower here, and this runs for every offered resource.
+ */
+function withAllocation(r: Resource, allocationInfo: { role: string }): Resource {
+  const copy = Object.assign({}, r);
+  copy.allocation_info = allocationInfo;
+  return copy;
 }
 
 function hasAllocationRole(r: Resource): boolean {

@@ -28,7 +28,7 @@ import type { Clock } from '../../sdk/core/clock.js';
 import type { MasterState } from '../model.js';
 import { masterHost } from './format.js';
 import { metricsSnapshot, PROMETHEUS_CONTENT_TYPE, renderPrometheus, type MetricsSnapshot } from './render-metrics.js';
-import { leaderOf, renderFrameworks, renderSlaves, renderState, type RenderContext } from './render-state.js';
+import { leaderOf, renderFrameworks, renderSlavesJson, renderStateJson, type RenderContext } from './render-state.js';
 import { renderStateSummary } from './render-summary.js';
 import { parseTasksQuery, renderTasks } from './render-tasks.js';
 import { defaultBuildInfo, renderVersion, type BuildInfo } from './render-version.js';
@@ -67,6 +67,12 @@ function systemGauges(): MetricsSnapshot {
     'system/mem_total_bytes': os.totalmem(),
     'system/mem_free_bytes': os.freemem(),
   };
+}
+
+/** Sends JSON already serialised, exactly as `res.json` would send it (same headers, ETag and HEAD handling). */
+function sendJsonText(res: Response, text: string): void {
+  if (res.get('Content-Type') === undefined) res.set('Content-Type', 'application/json');
+  res.send(text);
 }
 
 /**
@@ -108,7 +114,7 @@ export function createOperatorRouter(deps: OperatorRouterDeps): express.Router {
   };
 
   get(['/master/state', '/state', '/master/state.json', '/state.json'], leaderOnly((_req, res) => {
-    res.json(renderState(deps.state, context()));
+    sendJsonText(res, renderStateJson(deps.state, context()));
   }));
 
   get(['/master/state-summary', '/state-summary'], leaderOnly((_req, res) => {
@@ -120,7 +126,7 @@ export function createOperatorRouter(deps: OperatorRouterDeps): express.Router {
   }));
 
   get(['/master/slaves', '/slaves'], leaderOnly((_req, res) => {
-    res.json(renderSlaves(deps.state));
+    sendJsonText(res, renderSlavesJson(deps.state));
   }));
 
   get(['/master/tasks', '/tasks', '/master/tasks.json', '/tasks.json'], leaderOnly((req, res) => {

@@ -4,7 +4,7 @@
  * @module
  */
 export * from './types.js';
-export { FileRegistry, REGISTRY_FILE } from './file.js';
+export { FileRegistry, REGISTRY_FILE, REGISTRY_LOG_FILE, MIN_COMPACTION_BYTES, readFileRegistrySync, composeFileRegistry } from './file.js';
 export { ZkRegistry, MAX_REGISTRY_BYTES, type RegistryZkSession } from './zk.js';
 export { planRecovery, type RecoveryPlan } from './recovery.js';
 export { unreachableAgentsToPrune, type RegistryGcLimits } from './gc.js';

@@ -4,9 +4,11 @@
  * beyond Mesos, each framework's failover deadline. A newly elected leader loads it to
  * know which agents to wait for and which frameworks to tear down on schedule.
  *
- * The whole registry is one small JSON document ({@link RegistrySnapshot}); the operations
- * are pure functions of it ({@link applyRegistryOp}) so both stores (ZooKeeper and file)
- * share them and a contract test runs against both.
+ * The whole registry is one JSON document ({@link RegistrySnapshot}); the operations are
+ * pure functions of it ({@link applyRegistryOp}) so both stores (ZooKeeper and file) share
+ * them and a contract test runs against both. A write costs O(agents) only in cheap work: a
+ * batch of operations changes one copy ({@link RegistryDraft}) and each agent's entry is
+ * serialised once and reused by later writes ({@link encodeRegistry}).
  *
  * @module
  */
@@ -83,18 +85,162 @@ export function emptyRegistry(): RegistrySnapshot {
 
 function checkId(what: string, id: unknown): void {
   if (typeof id !== 'string' || id.length === 0) throw new AgoraError('AGORA_REGISTRY_BAD_INPUT', `${what} must be a non-empty string`);
+  // A key of the document's plain objects: '__proto__' would set the object's prototype instead.
+  if (id === '__proto__') throw new AgoraError('AGORA_REGISTRY_BAD_INPUT', `${what} must not be '__proto__'`);
 }
 
 function checkTime(what: string, t: unknown): void {
   if (typeof t !== 'number' || !Number.isFinite(t) || t < 0) throw new AgoraError('AGORA_REGISTRY_BAD_INPUT', `${what} must be a non-negative number of ms`);
 }
 
-/** Deletes the entries with the smallest times until at most `max` are left. */
-function dropOldest(times: Record<string, number>, max: number): void {
-  const ids = Object.keys(times);
-  if (ids.length <= max) return;
-  ids.sort((a, b) => times[a]! - times[b]!);
-  for (const id of ids.slice(0, ids.length - max)) delete times[id];
+type Section = Record<string, unknown>;
+
+/** Marks a key that had no entry before a draft changed it (its undo deletes it). */
+const ABSENT = Symbol('absent');
+
+/**
+ * A snapshot that a batch of operations changes, either a copy (`copy`, what
+ * {@link applyRegistryOp} returns) or the base itself (`inPlace`), with an undo record so
+ * that a failed write puts the base back as it was ({@link rollback}).
+ *
+ * Changing the document in place is what keeps a group commit of k operations on a registry
+ * of N agents at O(k): copying the document once per operation made 15,000 registering
+ * agents quadratic, and even once per batch it was most of the registry's CPU. Entries are
+ * replaced, never mutated, so anything holding an old entry (the encoding cache) stays right.
+ */
+export class RegistryDraft {
+  readonly snapshot: RegistrySnapshot;
+  /** Per section: key → its value before this draft first changed it (in-place mode). */
+  private readonly undo?: Map<Section, Map<string, unknown>>;
+  /** Sizes of the bounded sections, counted when first needed and then kept as they change. */
+  private unreachableCount?: number;
+  private goneCount?: number;
+
+  constructor(base: RegistrySnapshot, mode: 'copy' | 'inPlace' = 'copy') {
+    if (mode === 'inPlace') {
+      this.snapshot = base;
+      this.undo = new Map();
+    } else {
+      this.snapshot = { agents: { ...base.agents }, unreachable: { ...base.unreachable }, frameworks: { ...base.frameworks }, gone: { ...base.gone } };
+    }
+  }
+
+  /** Applies one operation. Throws `AGORA_REGISTRY_BAD_INPUT` on bad ids or times, having changed nothing. */
+  apply(op: RegistryOp): void {
+    const next = this.snapshot;
+    switch (op.op) {
+      case 'admitAgent':
+        checkId('agent id', op.id);
+        checkTime('admission time', op.timeMs);
+        if (typeof op.info !== 'object' || op.info === null) throw new AgoraError('AGORA_REGISTRY_BAD_INPUT', 'agent info must be an object');
+        this.set(next.agents, op.id, { info: op.info, admittedAt: op.timeMs });
+        this.forgetUnreachable(op.id);
+        return;
+      case 'markUnreachable': {
+        checkId('agent id', op.id);
+        checkTime('unreachable time', op.timeMs);
+        this.delete(next.agents, op.id);
+        const count = this.unreachableSize();
+        if (!Object.hasOwn(next.unreachable, op.id)) this.unreachableCount = count + 1;
+        this.set(next.unreachable, op.id, op.timeMs);
+        if (this.unreachableCount! > MAX_UNREACHABLE_AGENTS) {
+          this.dropOldest(next.unreachable, MAX_UNREACHABLE_AGENTS);
+          this.unreachableCount = MAX_UNREACHABLE_AGENTS;
+        }
+        return;
+      }
+      case 'removeAgent':
+        checkId('agent id', op.id);
+        this.delete(next.agents, op.id);
+        this.forgetUnreachable(op.id);
+        return;
+      case 'pruneUnreachable':
+        if (!Array.isArray(op.ids)) throw new AgoraError('AGORA_REGISTRY_BAD_INPUT', 'agent ids to prune must be a list');
+        for (const id of op.ids) checkId('agent id', id);
+        checkTime('prune time', op.timeMs);
+        // Only unreachable entries: an agent re-admitted meanwhile stays admitted (Mesos `Prune`).
+        for (const id of op.ids) {
+          if (!Object.hasOwn(next.unreachable, id)) continue;
+          this.forgetUnreachable(id);
+          const gone = this.goneSize();
+          if (!Object.hasOwn(next.gone, id)) this.goneCount = gone + 1;
+          this.set(next.gone, id, op.timeMs);
+        }
+        if (this.goneCount !== undefined && this.goneCount > MAX_GONE_AGENTS) {
+          this.dropOldest(next.gone, MAX_GONE_AGENTS);
+          this.goneCount = MAX_GONE_AGENTS;
+        }
+        return;
+      case 'setFrameworkDeadline':
+        checkId('framework id', op.frameworkId);
+        if (op.deadlineMs !== undefined) checkTime('failover deadline', op.deadlineMs);
+        this.set(next.frameworks, op.frameworkId, op.deadlineMs === undefined ? {} : { deadlineMs: op.deadlineMs });
+        return;
+      case 'removeFramework':
+        checkId('framework id', op.frameworkId);
+        this.delete(next.frameworks, op.frameworkId);
+        return;
+    }
+  }
+
+  /**
+   * In-place mode: puts the base back as it was. Every entry gets its old value back; a key
+   * deleted and restored moves to the end of its section (JSON key order carries no meaning
+   * here, and rebuilding the order would cost the O(N) this draft avoids).
+   */
+  rollback(): void {
+    if (this.undo === undefined) return;
+    for (const [section, before] of this.undo) {
+      for (const [key, value] of before) {
+        if (value === ABSENT) delete section[key];
+        else section[key] = value;
+      }
+    }
+    this.undo.clear();
+    this.unreachableCount = undefined;
+    this.goneCount = undefined;
+  }
+
+  private remember(section: Section, key: string): void {
+    if (this.undo === undefined) return;
+    let before = this.undo.get(section);
+    if (before === undefined) this.undo.set(section, (before = new Map()));
+    if (!before.has(key)) before.set(key, Object.hasOwn(section, key) ? section[key] : ABSENT);
+  }
+
+  private set(section: Section, key: string, value: unknown): void {
+    this.remember(section, key);
+    section[key] = value;
+  }
+
+  private delete(section: Section, key: string): void {
+    if (!Object.hasOwn(section, key)) return;
+    this.remember(section, key);
+    delete section[key];
+  }
+
+  private unreachableSize(): number {
+    return (this.unreachableCount ??= Object.keys(this.snapshot.unreachable).length);
+  }
+
+  private goneSize(): number {
+    return (this.goneCount ??= Object.keys(this.snapshot.gone).length);
+  }
+
+  private forgetUnreachable(id: string): void {
+    if (!Object.hasOwn(this.snapshot.unreachable, id)) return;
+    const count = this.unreachableSize();
+    this.delete(this.snapshot.unreachable, id);
+    this.unreachableCount = count - 1;
+  }
+
+  /** Deletes the entries with the smallest times until at most `max` are left. */
+  private dropOldest(times: Record<string, number>, max: number): void {
+    const ids = Object.keys(times);
+    if (ids.length <= max) return;
+    ids.sort((a, b) => times[a]! - times[b]!);
+    for (const id of ids.slice(0, ids.length - max)) this.delete(times, id);
+  }
 }
 
 /**
@@ -102,50 +248,9 @@ function dropOldest(times: Record<string, number>, max: number): void {
  * Throws `AGORA_REGISTRY_BAD_INPUT` on bad ids or times (nothing changes).
  */
 export function applyRegistryOp(s: RegistrySnapshot, op: RegistryOp): RegistrySnapshot {
-  const next: RegistrySnapshot = { agents: { ...s.agents }, unreachable: { ...s.unreachable }, frameworks: { ...s.frameworks }, gone: { ...s.gone } };
-  switch (op.op) {
-    case 'admitAgent':
-      checkId('agent id', op.id);
-      checkTime('admission time', op.timeMs);
-      if (typeof op.info !== 'object' || op.info === null) throw new AgoraError('AGORA_REGISTRY_BAD_INPUT', 'agent info must be an object');
-      next.agents[op.id] = { info: op.info, admittedAt: op.timeMs };
-      delete next.unreachable[op.id];
-      return next;
-    case 'markUnreachable': {
-      checkId('agent id', op.id);
-      checkTime('unreachable time', op.timeMs);
-      delete next.agents[op.id];
-      next.unreachable[op.id] = op.timeMs;
-      dropOldest(next.unreachable, MAX_UNREACHABLE_AGENTS);
-      return next;
-    }
-    case 'removeAgent':
-      checkId('agent id', op.id);
-      delete next.agents[op.id];
-      delete next.unreachable[op.id];
-      return next;
-    case 'pruneUnreachable':
-      if (!Array.isArray(op.ids)) throw new AgoraError('AGORA_REGISTRY_BAD_INPUT', 'agent ids to prune must be a list');
-      for (const id of op.ids) checkId('agent id', id);
-      checkTime('prune time', op.timeMs);
-      // Only unreachable entries: an agent re-admitted meanwhile stays admitted (Mesos `Prune`).
-      for (const id of op.ids) {
-        if (next.unreachable[id] === undefined) continue;
-        delete next.unreachable[id];
-        next.gone[id] = op.timeMs;
-      }
-      dropOldest(next.gone, MAX_GONE_AGENTS);
-      return next;
-    case 'setFrameworkDeadline':
-      checkId('framework id', op.frameworkId);
-      if (op.deadlineMs !== undefined) checkTime('failover deadline', op.deadlineMs);
-      next.frameworks[op.frameworkId] = op.deadlineMs === undefined ? {} : { deadlineMs: op.deadlineMs };
-      return next;
-    case 'removeFramework':
-      checkId('framework id', op.frameworkId);
-      delete next.frameworks[op.frameworkId];
-      return next;
-  }
+  const draft = new RegistryDraft(s);
+  draft.apply(op);
+  return draft.snapshot;
 }
 
 const SnapshotSchema = z.object({
@@ -154,15 +259,66 @@ const SnapshotSchema = z.object({
   frameworks: z.record(z.string(), z.object({ deadlineMs: z.number().optional() })),
   // Absent in registries written before gone agents were recorded.
   gone: z.record(z.string(), z.number()).default({}),
+  // The file store's snapshot generation (see file.ts); absent elsewhere and in older files.
+  generation: z.number().int().nonnegative().optional(),
 });
 
-/** The stored form: the snapshot plus a format version. */
-export function encodeRegistry(s: RegistrySnapshot): string {
-  return JSON.stringify({ format: 1, ...s });
+/** The shape of one stored operation (the file store's log); values are checked again when applied. */
+const RegistryOpSchema = z.discriminatedUnion('op', [
+  z.object({ op: z.literal('admitAgent'), id: z.string(), info: z.record(z.string(), z.unknown()), timeMs: z.number() }),
+  z.object({ op: z.literal('markUnreachable'), id: z.string(), timeMs: z.number() }),
+  z.object({ op: z.literal('removeAgent'), id: z.string() }),
+  z.object({ op: z.literal('pruneUnreachable'), ids: z.array(z.string()), timeMs: z.number() }),
+  z.object({ op: z.literal('setFrameworkDeadline'), frameworkId: z.string(), deadlineMs: z.number().optional() }),
+  z.object({ op: z.literal('removeFramework'), frameworkId: z.string() }),
+]);
+
+/** Parses one stored operation; undefined when it is not one. */
+export function parseRegistryOp(raw: unknown): RegistryOp | undefined {
+  const parsed = RegistryOpSchema.safeParse(raw);
+  return parsed.success ? (parsed.data as RegistryOp) : undefined;
+}
+
+/**
+ * Each admitted agent's entry as JSON, by entry identity. Entries are never mutated (an
+ * operation replaces an agent's entry), so a cached text stays right for as long as its
+ * entry lives; a write then serialises only the agents admitted since the last one.
+ */
+const agentEntryJson = new WeakMap<RegistryAgent, string>();
+
+function entryJson(entry: RegistryAgent): string {
+  let text = agentEntryJson.get(entry);
+  if (text === undefined) {
+    text = JSON.stringify(entry);
+    agentEntryJson.set(entry, text);
+  }
+  return text;
+}
+
+/**
+ * The stored form: the snapshot plus a format version (and the file store's `generation`
+ * when given). Byte for byte `JSON.stringify({ format: 1, ...s })` (the same key order:
+ * JSON.stringify's, which is Object.keys'), with each agent's entry text cached by
+ * {@link agentEntryJson}.
+ */
+export function encodeRegistry(s: RegistrySnapshot, generation?: number): string {
+  const agents: string[] = [];
+  for (const id of Object.keys(s.agents)) {
+    const entry = s.agents[id];
+    if (entry !== undefined) agents.push(`${JSON.stringify(id)}:${entryJson(entry)}`);
+  }
+  const head = generation === undefined ? '{"format":1,' : `{"format":1,"generation":${generation},`;
+  return `${head}"agents":{${agents.join(',')}},"unreachable":${JSON.stringify(s.unreachable)},`
+    + `"frameworks":${JSON.stringify(s.frameworks)},"gone":${JSON.stringify(s.gone)}}`;
 }
 
 /** Parses a stored registry. Throws `AGORA_REGISTRY_CORRUPT` with the reason. */
 export function decodeRegistry(text: string, where: string): RegistrySnapshot {
+  return decodeRegistryDocument(text, where).snapshot;
+}
+
+/** Parses a stored registry and its `generation` (0 when absent). Throws `AGORA_REGISTRY_CORRUPT` with the reason. */
+export function decodeRegistryDocument(text: string, where: string): { snapshot: RegistrySnapshot; generation: number } {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -173,28 +329,29 @@ export function decodeRegistry(text: string, where: string): RegistrySnapshot {
   if (!parsed.success) {
     throw new AgoraError('AGORA_REGISTRY_CORRUPT', `registry at ${where} is malformed: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   }
-  return parsed.data as unknown as RegistrySnapshot;
+  const { generation, ...snapshot } = parsed.data;
+  return { snapshot: snapshot as unknown as RegistrySnapshot, generation: generation ?? 0 };
 }
 
 /** True when `op` would leave `s` as it is (re-admitting an agent with unchanged info, …). */
 export function isNoopRegistryOp(s: RegistrySnapshot, op: RegistryOp): boolean {
   switch (op.op) {
     case 'admitAgent': {
-      const known = s.agents[op.id];
-      return known !== undefined && s.unreachable[op.id] === undefined && JSON.stringify(known.info) === JSON.stringify(op.info);
+      const known = Object.hasOwn(s.agents, op.id) ? s.agents[op.id] : undefined;
+      return known !== undefined && !Object.hasOwn(s.unreachable, op.id) && JSON.stringify(known.info) === JSON.stringify(op.info);
     }
     case 'markUnreachable':
       return false;
     case 'removeAgent':
-      return s.agents[op.id] === undefined && s.unreachable[op.id] === undefined;
+      return !Object.hasOwn(s.agents, op.id) && !Object.hasOwn(s.unreachable, op.id);
     case 'pruneUnreachable':
-      return Array.isArray(op.ids) && op.ids.every((id) => s.unreachable[id] === undefined);
+      return Array.isArray(op.ids) && op.ids.every((id) => !Object.hasOwn(s.unreachable, id));
     case 'setFrameworkDeadline': {
-      const known = s.frameworks[op.frameworkId];
+      const known = Object.hasOwn(s.frameworks, op.frameworkId) ? s.frameworks[op.frameworkId] : undefined;
       return known !== undefined && known.deadlineMs === op.deadlineMs;
     }
     case 'removeFramework':
-      return s.frameworks[op.frameworkId] === undefined;
+      return !Object.hasOwn(s.frameworks, op.frameworkId);
   }
 }
 
@@ -205,8 +362,9 @@ interface PendingOp {
 }
 
 /**
- * The shared core of both stores: keeps the current snapshot, applies operations to a
- * copy, writes the whole document, and adopts the copy once the write is durable.
+ * The shared core of both stores: keeps the current snapshot, applies a batch of operations
+ * to it in place (undone if the write fails), and hands the store the new document and the
+ * batch's operations to write.
  *
  * Writes are group-committed: operations that arrive while a write is in flight are applied
  * together, in call order, and go out in the next single write (a new leader admitting 200
@@ -223,8 +381,12 @@ export abstract class DocumentRegistry implements MasterRegistry {
 
   /** Reads the stored document (undefined when none). */
   protected abstract read(): Promise<RegistrySnapshot | undefined>;
-  /** Durably stores the document. */
-  protected abstract write(snapshot: RegistrySnapshot): Promise<void>;
+  /**
+   * Durably stores the document: `snapshot` is the whole new document, `ops` the operations
+   * that turned the last stored one into it (a store may write just those). The registry
+   * changes `snapshot` in place after the write settles: a store must not keep it.
+   */
+  protected abstract write(snapshot: RegistrySnapshot, ops: readonly RegistryOp[]): Promise<void>;
 
   async load(): Promise<RegistrySnapshot> {
     await this.idle();
@@ -264,26 +426,30 @@ export abstract class DocumentRegistry implements MasterRegistry {
         continue;
       }
       this.current = base;
-      let next = base;
+      // One working copy for the whole batch (made at its first real change).
+      let draft: RegistryDraft | undefined;
       const applied: PendingOp[] = [];
       for (const p of batch) {
         try {
-          if (isNoopRegistryOp(next, p.op)) {
+          if (isNoopRegistryOp(draft?.snapshot ?? base, p.op)) {
             p.resolve();
             continue;
           }
-          next = applyRegistryOp(next, p.op);
+          draft ??= new RegistryDraft(base, 'inPlace');
+          draft.apply(p.op);
           applied.push(p);
         } catch (err) {
           p.reject(err);
         }
       }
-      if (applied.length === 0) continue;
+      if (draft === undefined || applied.length === 0) continue;
+      const next = draft.snapshot;
       try {
-        await this.write(next);
+        await this.write(next, applied.map((p) => p.op));
         this.current = next;
         for (const p of applied) p.resolve();
       } catch (err) {
+        draft.rollback();
         for (const p of applied) p.reject(err);
       }
     }

@@ -66,6 +66,14 @@ export interface HttpExecutorTransportOptions {
  * because the slave had just closed an idle pooled connection is sent once more on a new
  * one: the slave never read it, so it cannot be applied twice.
  *
+ * Call batches (an Agora extension): when the SUBSCRIBE response carries
+ * `Agora-Call-Batch: <max>` (an Agora slave), calls go out one request at a time, and the
+ * calls made while a request is in flight go together in the next one as a JSON array, in
+ * order (slave/executor-api.ts applies them in order, up to the first failure). Each call
+ * still settles on its own: the one the slave refused rejects with its answer, the ones
+ * after it are sent again. A Mesos agent never sends the header: every call goes alone,
+ * side by side on the pool.
+ *
  * Errors: `AGORA_EXECUTOR_HTTP` for a refused call (with the status and the slave's body),
  * `AGORA_EXECUTOR_CONNECT` when the slave cannot be reached.
  *
@@ -81,6 +89,11 @@ export class HttpExecutorTransport implements ExecutorTransport {
   private readonly callTimeoutMs: number;
   /** Keep-alive connections of the non-SUBSCRIBE calls. */
   private readonly callAgent: http.Agent;
+  /** Most calls per request: 1 (no batches) until a SUBSCRIBE response announces more. */
+  private batchLimit = 1;
+  /** Calls waiting for the request in flight (batch mode). */
+  private readonly queue: QueuedCall[] = [];
+  private pumping = false;
 
   constructor(options: HttpExecutorTransportOptions) {
     const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(options.agentEndpoint);
@@ -104,6 +117,7 @@ export class HttpExecutorTransport implements ExecutorTransport {
           );
           return;
         }
+        this.batchLimit = Math.min(MAX_BATCH_CALLS, Math.max(1, headerNumber(res, CALL_BATCH_HEADER) ?? 1));
         resolve({
           [Symbol.asyncIterator]: () => res[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>,
           close: () => {
@@ -116,27 +130,96 @@ export class HttpExecutorTransport implements ExecutorTransport {
     });
   }
 
-  async send(call: ExecutorCall): Promise<void> {
-    const body = Buffer.from(JSON.stringify(call), 'utf8');
-    try {
-      await this.sendOnce(call.type, body);
-    } catch (err) {
-      if (!isStaleSocketError(err)) throw err;
-      await this.sendOnce(call.type, body);
-    }
+  send(call: ExecutorCall): Promise<void> {
+    const body = JSON.stringify(call);
+    if (this.batchLimit <= 1 && this.queue.length === 0) return this.sendAlone(call.type, body);
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ type: call.type, body, resolve, reject });
+      void this.pump();
+    });
   }
 
   close(): void {
     this.callAgent.destroy();
   }
 
-  private sendOnce(type: string, body: Buffer): Promise<void> {
+  /** One call in a request of its own (resent once after a stale keep-alive socket). */
+  private async sendAlone(type: string, body: string): Promise<void> {
+    const answer = await this.postRetryingStaleSocket(Buffer.from(body, 'utf8'));
+    if (answer.status !== 202 && answer.status !== 200) {
+      throw new AgoraError('AGORA_EXECUTOR_HTTP', `${type} refused by the agent: ${answer.status} ${answer.text}`.trim(), { cause: { status: answer.status } });
+    }
+  }
+
+  /** Sends the queued calls, one request at a time, batched, until the queue is empty. */
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = takeBatch(this.queue, this.batchLimit);
+        if (batch.length === 1) {
+          const only = batch[0]!;
+          await this.sendAlone(only.type, only.body).then(only.resolve, only.reject);
+        } else {
+          await this.sendBatch(batch);
+        }
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  /**
+   * Sends calls as one batch and settles each: the applied ones resolve, the failed one
+   * rejects with the slave's answer, the ones after it go back to the front of the queue.
+   * An answer about the whole batch, or a connection failure, rejects them all.
+   */
+  private async sendBatch(batch: QueuedCall[]): Promise<void> {
+    let answer: Answer;
+    try {
+      answer = await this.postRetryingStaleSocket(Buffer.from(`[${batch.map((c) => c.body).join(',')}]`, 'utf8'));
+    } catch (err) {
+      for (const c of batch) c.reject(err);
+      return;
+    }
+    if (answer.status === 202 || answer.status === 200) {
+      for (const c of batch) c.resolve();
+      return;
+    }
+    const refused = (c: QueuedCall): AgoraError => new AgoraError('AGORA_EXECUTOR_HTTP', `${c.type} refused by the agent: ${answer.status} ${answer.text}`.trim(), { cause: { status: answer.status } });
+    if (answer.applied === undefined) {
+      for (const c of batch) c.reject(refused(c));
+      return;
+    }
+    const failed = answer.failed ?? answer.applied;
+    const notApplied: QueuedCall[] = [];
+    batch.forEach((c, i) => {
+      if (i < answer.applied!) c.resolve();
+      else if (i === failed) c.reject(refused(c));
+      else notApplied.push(c);
+    });
+    this.queue.unshift(...notApplied);
+  }
+
+  private async postRetryingStaleSocket(body: Buffer): Promise<Answer> {
+    try {
+      return await this.post(body);
+    } catch (err) {
+      if (!isStaleSocketError(err)) throw err;
+      return this.post(body);
+    }
+  }
+
+  private post(body: Buffer): Promise<Answer> {
     return new Promise((resolve, reject) => {
       const req = this.request(body, this.callAgent, (res) => {
-        readBody(res).then((text) => {
-          if (res.statusCode === 202 || res.statusCode === 200) resolve();
-          else reject(new AgoraError('AGORA_EXECUTOR_HTTP', `${type} refused by the agent: ${res.statusCode} ${text}`.trim(), { cause: { status: res.statusCode } }));
-        }, reject);
+        readBody(res).then((text) => resolve({
+          status: res.statusCode ?? 0,
+          text,
+          applied: headerNumber(res, CALLS_APPLIED_HEADER),
+          failed: headerNumber(res, FAILED_CALL_HEADER),
+        }), reject);
       });
       // Socket idle timeout (node's own, not a scheduling timer): a hung slave fails the call.
       req.setTimeout(this.callTimeoutMs, () => req.destroy(new Error(`no answer within ${this.callTimeoutMs} ms`)));
@@ -167,6 +250,49 @@ export class HttpExecutorTransport implements ExecutorTransport {
 
 /** Connections of the non-SUBSCRIBE calls: one per task update in flight, up to this many. */
 const MAX_CALL_CONNECTIONS = 16;
+
+/** The header of an Agora slave's SUBSCRIBE response announcing call batches (lower case, as node reads it). */
+const CALL_BATCH_HEADER = 'agora-call-batch';
+const CALLS_APPLIED_HEADER = 'agora-calls-applied';
+const FAILED_CALL_HEADER = 'agora-failed-call';
+/** Most calls this client puts in one batch, whatever the slave announces. */
+const MAX_BATCH_CALLS = 1000;
+/** Most bytes of calls in one batch (a re-subscription's backlog can hold big updates). */
+const MAX_BATCH_BYTES = 1024 * 1024;
+
+/** A call waiting in the batch queue. */
+interface QueuedCall {
+  type: string;
+  body: string;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+/** The slave's answer to a POST. */
+interface Answer {
+  status: number;
+  text: string;
+  applied: number | undefined;
+  failed: number | undefined;
+}
+
+function headerNumber(res: http.IncomingMessage, name: string): number | undefined {
+  const v = res.headers[name];
+  const n = typeof v === 'string' ? Number(v) : NaN;
+  return Number.isInteger(n) && n >= 0 ? n : undefined;
+}
+
+/** The next request's worth of calls off the front of the queue (at least one). */
+function takeBatch(queue: QueuedCall[], limit: number): QueuedCall[] {
+  const batch = [queue.shift()!];
+  let bytes = batch[0]!.body.length;
+  while (batch.length < limit && queue.length > 0 && bytes + queue[0]!.body.length <= MAX_BATCH_BYTES) {
+    const next = queue.shift()!;
+    batch.push(next);
+    bytes += next.body.length;
+  }
+  return batch;
+}
 
 /** A reset on a reused keep-alive socket: the slave closed it while idle, before reading the call. */
 function isStaleSocketError(err: unknown): boolean {

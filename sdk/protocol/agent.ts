@@ -27,6 +27,12 @@ export const StatusUpdate = z.object({
   framework_id: FrameworkID,
   executor_id: ExecutorID.optional(),
   status: TaskStatus,
+  /**
+   * Mesos `StatusUpdate.latest_state`: the task's state after the newest update the slave
+   * holds for it, when that is not `status.state` (later updates wait behind this one until
+   * it is acknowledged). A master may free a task's resources once this is terminal.
+   */
+  latest_state: TaskState.optional(),
 });
 export type StatusUpdate = z.infer<typeof StatusUpdate>;
 

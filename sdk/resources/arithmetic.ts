@@ -95,22 +95,35 @@ function mergeInto(into: Resource, b: Resource): void {
 }
 
 /**
- * The flattened form of a short list of plain resources (see {@link hasPlainIdentity}) that
- * are already one per identity (distinct name, type and legacy role): their normalised
- * copies, empty ones dropped. Undefined when the list does not qualify, and the general path
- * is needed. An agent's resources nearly always qualify, and flattening them is on the
- * allocator's and the master's hot path; this skips building identity keys.
+ * True for a short list of plain resources (see {@link hasPlainIdentity}) that are already
+ * one per identity (distinct name, type and legacy role). Agents' and tasks' resources nearly
+ * always are, and the arithmetic below then works on the lists directly instead of building
+ * identity keys and maps: it is on the allocator's and the master's hot path (every task
+ * launched adds and subtracts resources several times).
  */
-function flattenDistinctPlain(rs: readonly Resource[]): Resource[] | undefined {
-  if (rs.length > 16) return undefined;
+function isDistinctPlain(rs: readonly Resource[]): boolean {
+  if (rs.length > 16) return false;
   for (let i = 0; i < rs.length; i++) {
     const r = rs[i]!;
-    if (!hasPlainIdentity(r)) return undefined;
-    for (let j = 0; j < i; j++) {
-      const o = rs[j]!;
-      if (o.name === r.name && o.type === r.type && (o.role ?? '*') === (r.role ?? '*')) return undefined;
-    }
+    if (!hasPlainIdentity(r)) return false;
+    for (let j = 0; j < i; j++) if (samePlainIdentity(rs[j]!, r)) return false;
   }
+  return true;
+}
+
+/** Same identity, for two plain resources. */
+function samePlainIdentity(x: Resource, y: Resource): boolean {
+  return x.name === y.name && x.type === y.type && (x.role ?? '*') === (y.role ?? '*');
+}
+
+/** The entry of a distinct-plain list with `r`'s identity. */
+function findPlain(rs: readonly Resource[], r: Resource): Resource | undefined {
+  for (const x of rs) if (samePlainIdentity(x, r)) return x;
+  return undefined;
+}
+
+/** The flattened form of a distinct-plain list: normalised copies, empty ones dropped. */
+function flattenDistinctPlain(rs: readonly Resource[]): Resource[] {
   const out: Resource[] = [];
   for (const r of rs) {
     const n = normalised(r);
@@ -127,6 +140,53 @@ function flattenDistinctPlain(rs: readonly Resource[]): Resource[] | undefined {
 function identityKey(r: Resource): string {
   if (!hasPlainIdentity(r)) return resourceIdentity(r);
   return `${r.type}\u0000${r.name.length}\u0000${r.name}\u0000${r.role ?? '*'}`;
+}
+
+/**
+ * True when `rs` is already what {@link flattenResources} makes of it, value for value: a
+ * short list of plain resources (see {@link hasPlainIdentity}), one per identity, with
+ * normalised, non-empty values. The master's available lists are like this, and a reader
+ * that only needs the flattened form (the allocator, once per agent per run) can then use
+ * the list as it is instead of copying it.
+ */
+export function isFlattened(rs: readonly Resource[]): boolean {
+  if (rs.length > 16) return false;
+  for (let i = 0; i < rs.length; i++) {
+    const r = rs[i]!;
+    if (!hasPlainIdentity(r) || r.allocation_info !== undefined || !isNormalisedValue(r)) return false;
+    for (let j = 0; j < i; j++) {
+      const o = rs[j]!;
+      if (o.name === r.name && o.type === r.type && (o.role ?? '*') === (r.role ?? '*')) return false;
+    }
+  }
+  return true;
+}
+
+/** True when a resource's value is already normalised (as {@link normalised} would leave it) and not empty. */
+function isNormalisedValue(r: Resource): boolean {
+  switch (r.type) {
+    case 'SCALAR': {
+      const v = r.scalar?.value;
+      return typeof v === 'number' && v > 0 && fromMilli(toMilli(v)) === v;
+    }
+    case 'RANGES': {
+      const ranges = r.ranges?.range;
+      if (ranges === undefined || ranges.length === 0) return false;
+      for (let i = 0; i < ranges.length; i++) {
+        const x = ranges[i]!;
+        if (x.begin > x.end || (i > 0 && x.begin <= ranges[i - 1]!.end + 1)) return false;
+      }
+      return true;
+    }
+    case 'SET': {
+      const items = r.set?.item;
+      if (items === undefined || items.length === 0) return false;
+      for (let i = 1; i < items.length; i++) if (!(items[i - 1]! < items[i]!)) return false;
+      return true;
+    }
+    case 'TEXT':
+      return true;
+  }
 }
 
 /** Flattened entries keyed by identity, in first-seen order. */
@@ -150,12 +210,20 @@ function byIdentity(rs: readonly Resource[]): Map<string, Resource> {
  * flattenResources([scalarResource('cpus', 1), scalarResource('cpus', 0.5)]) // cpus:1.5
  */
 export function flattenResources(rs: readonly Resource[]): Resource[] {
-  return flattenDistinctPlain(rs) ?? [...byIdentity(rs).values()];
+  return isDistinctPlain(rs) ? flattenDistinctPlain(rs) : [...byIdentity(rs).values()];
 }
 
 /** `a + b`, flattened. Ranges and sets are unions. */
 export function addResources(a: readonly Resource[], b: readonly Resource[]): Resource[] {
-  return flattenResources([...a, ...b]);
+  if (!isDistinctPlain(a) || !isDistinctPlain(b)) return flattenResources([...a, ...b]);
+  // What byIdentity does with `[...a, ...b]`, in the same first-seen order, without keys.
+  const sum = a.map(normalised);
+  for (const r of b) {
+    const into = findPlain(sum, r);
+    if (into === undefined) sum.push(normalised(r));
+    else mergeInto(into, r);
+  }
+  return sum.filter((r) => !isEmptyEntry(r));
 }
 
 /**
@@ -164,32 +232,48 @@ export function addResources(a: readonly Resource[], b: readonly Resource[]): Re
  * matching identity in `a` are ignored. Never negative.
  */
 export function subtractResources(a: readonly Resource[], b: readonly Resource[]): Resource[] {
+  if (isDistinctPlain(a) && isDistinctPlain(b)) {
+    const out: Resource[] = [];
+    for (const r of flattenDistinctPlain(a)) {
+      const match = findPlain(b, r);
+      const s = match === undefined ? undefined : normalised(match);
+      const left = s === undefined || isEmptyEntry(s) ? r : subtractEntry(r, s);
+      if (left !== undefined) out.push(left);
+    }
+    return out;
+  }
   const left = byIdentity(a);
   const right = byIdentity(b);
   const out: Resource[] = [];
   for (const [key, r] of left) {
     const s = right.get(key);
-    if (s !== undefined) {
-      switch (r.type) {
-        case 'SCALAR':
-          r.scalar = { value: fromMilli(Math.max(0, toMilli(r.scalar?.value ?? 0) - toMilli(s.scalar?.value ?? 0))) };
-          break;
-        case 'RANGES':
-          r.ranges = { range: subtractRanges(r.ranges?.range ?? [], s.ranges?.range ?? []) };
-          break;
-        case 'SET': {
-          const remove = new Set(s.set?.item ?? []);
-          r.set = { item: (r.set?.item ?? []).filter((i) => !remove.has(i)) };
-          break;
-        }
-        case 'TEXT':
-          continue; // an equal TEXT entry is removed entirely
-      }
-      if (isEmptyEntry(r)) continue;
-    }
-    out.push(r);
+    const rest = s === undefined ? r : subtractEntry(r, s);
+    if (rest !== undefined) out.push(rest);
   }
   return out;
+}
+
+/**
+ * `r - s` for two normalised entries of the same identity, in place on `r` (a private copy):
+ * undefined when nothing is left (an equal TEXT entry is removed entirely).
+ */
+function subtractEntry(r: Resource, s: Resource): Resource | undefined {
+  switch (r.type) {
+    case 'SCALAR':
+      r.scalar = { value: fromMilli(Math.max(0, toMilli(r.scalar?.value ?? 0) - toMilli(s.scalar?.value ?? 0))) };
+      break;
+    case 'RANGES':
+      r.ranges = { range: subtractRanges(r.ranges?.range ?? [], s.ranges?.range ?? []) };
+      break;
+    case 'SET': {
+      const remove = new Set(s.set?.item ?? []);
+      r.set = { item: (r.set?.item ?? []).filter((i) => !remove.has(i)) };
+      break;
+    }
+    case 'TEXT':
+      return undefined;
+  }
+  return isEmptyEntry(r) ? undefined : r;
 }
 
 /**
@@ -198,27 +282,38 @@ export function subtractResources(a: readonly Resource[], b: readonly Resource[]
  * reservation or allocation never satisfy each other.
  */
 export function containsResources(a: readonly Resource[], b: readonly Resource[]): boolean {
+  if (isDistinctPlain(a) && isDistinctPlain(b)) {
+    for (const w of b) {
+      const want = normalised(w);
+      if (isEmptyEntry(want)) continue;
+      const match = findPlain(a, w);
+      const got = match === undefined ? undefined : normalised(match);
+      if (got === undefined || isEmptyEntry(got) || !entryContains(got, want)) return false;
+    }
+    return true;
+  }
   const have = byIdentity(a);
   for (const [key, want] of byIdentity(b)) {
     const got = have.get(key);
-    if (got === undefined) return false;
-    switch (want.type) {
-      case 'SCALAR':
-        if (toMilli(got.scalar?.value ?? 0) < toMilli(want.scalar?.value ?? 0)) return false;
-        break;
-      case 'RANGES':
-        if (!rangesContain(got.ranges?.range ?? [], want.ranges?.range ?? [])) return false;
-        break;
-      case 'SET': {
-        const items = new Set(got.set?.item ?? []);
-        if (!(want.set?.item ?? []).every((i) => items.has(i))) return false;
-        break;
-      }
-      case 'TEXT':
-        break;
-    }
+    if (got === undefined || !entryContains(got, want)) return false;
   }
   return true;
+}
+
+/** `got ⊇ want` for two normalised entries of the same identity. */
+function entryContains(got: Resource, want: Resource): boolean {
+  switch (want.type) {
+    case 'SCALAR':
+      return toMilli(got.scalar?.value ?? 0) >= toMilli(want.scalar?.value ?? 0);
+    case 'RANGES':
+      return rangesContain(got.ranges?.range ?? [], want.ranges?.range ?? []);
+    case 'SET': {
+      const items = new Set(got.set?.item ?? []);
+      return (want.set?.item ?? []).every((i) => items.has(i));
+    }
+    case 'TEXT':
+      return true;
+  }
 }
 
 /** Copies of the resources with `allocation_info.role` set (how offers carry them to a framework). */

@@ -103,7 +103,9 @@ export class CommandExecutor {
 
   constructor(options: CommandExecutorOptions) {
     this.driver = options.driver;
-    this.env = options.env ?? process.env;
+    // A plain copy, taken once: every task's environment starts from it, and enumerating
+    // `process.env` (each variable read through libc) cost ~0.5 ms per task.
+    this.env = { ...(options.env ?? process.env) };
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger();
     this.fetch = options.fetch ?? fetchUris;

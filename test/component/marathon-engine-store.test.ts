@@ -2,7 +2,8 @@
  * The MarathonStore contract, run against every implementation (FileStore in a temp dir,
  * MemoryStore, ZkMarathonStore on a real ZooKeeper server): what is saved is loaded back,
  * app versions are pruned to the newest 50, deletions stick, and (FileStore, ZooKeeper) a
- * new store on the same place sees everything. ZooKeeper also: a 3 MB value (compressed and
+ * new store on the same place sees everything. FileStore also: instances in one journal (torn
+ * last line, compaction, conversion of the former one-file-per-instance layout). ZooKeeper also: a 3 MB value (compressed and
  * chunked) round-trips, and replacing or deleting it leaves no chunk behind.
  */
 import fs from 'node:fs';
@@ -10,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { FileStore } from '../../frameworks/marathon/engine/file-store.js';
+import { InstanceJournal } from '../../frameworks/marathon/engine/instance-journal.js';
 import { MemoryStore } from '../../frameworks/marathon/engine/memory-store.js';
 import { ZkMarathonStore } from '../../frameworks/marathon/engine/zk-store.js';
 import { connectZk, type ZkSession } from '../../sdk/zk/index.js';
@@ -178,8 +180,58 @@ t.test('FileStore: concurrent writes to one file land in call order, no temp fil
   await Promise.all(['Staging', 'Starting', 'Running', 'Killing'].map((c) => s.saveInstance({ ...instance('e'), condition: c as Instance['condition'] })));
   const state = await f.make().load();
   t.equal(state.instances[0]!.condition, 'Killing');
-  const leftovers = fs.readdirSync(path.join(s.dir, 'instances')).filter((n) => n.endsWith('.tmp'));
+  const leftovers = fs.readdirSync(s.dir).filter((n) => n.endsWith('.tmp'));
   t.same(leftovers, []);
+});
+
+t.test('FileStore: instances go to one journal; a torn last line is skipped and later appends stay readable', async (t) => {
+  const f = fileStore();
+  const s = f.make() as FileStore;
+  await Promise.all(['a', 'b', 'c'].map((id) => s.saveInstance(instance(id))));
+  await s.deleteInstance('web.instance-b');
+  await s.close();
+  const log = path.join(s.dir, 'instances.log');
+  t.equal(fs.readFileSync(log, 'utf8').trim().split('\n').length, 4, 'three puts and a delete, one line each');
+  t.notOk(fs.existsSync(path.join(s.dir, 'instances')), 'no file per instance');
+  // A crash mid-append: half a line, no newline.
+  fs.appendFileSync(log, '{"put":{"instanceId":"web.instance-torn"');
+  const again = f.make();
+  t.same((await again.load()).instances.map((i) => i.instanceId).sort(), ['web.instance-a', 'web.instance-c'], 'the torn line is skipped');
+  await again.saveInstance({ ...instance('d'), condition: 'Staging' });
+  await again.close();
+  t.same((await f.make().load()).instances.map((i) => [i.instanceId, i.condition]).sort(), [
+    ['web.instance-a', 'Running'], ['web.instance-c', 'Running'], ['web.instance-d', 'Staging'],
+  ], 'a write after the torn line is read back');
+});
+
+t.test('InstanceJournal: compaction keeps the log proportional to the live instances and the state intact', async (t) => {
+  const f = fileStore();
+  const dir = (f.make() as FileStore).dir;
+  const file = path.join(dir, 'instances.log');
+  const syncDir = async (): Promise<void> => undefined;
+  const j = new InstanceJournal(file, { syncDir, compactSlack: 10 });
+  const conditions: Instance['condition'][] = ['Scheduled', 'Provisioned', 'Staging', 'Starting', 'Running'];
+  for (const c of conditions) await Promise.all(['a', 'b', 'c', 'd'].map((id) => j.put({ ...instance(id), condition: c })));
+  await j.delete('web.instance-d');
+  await j.close();
+  const lines = fs.readFileSync(file, 'utf8').trim().split('\n').length;
+  t.ok(lines <= 2 * 3 + 10, `compacted: ${lines} lines for 21 changes to 4 instances`);
+  const loaded = await new InstanceJournal(file, { syncDir }).instances();
+  t.same(loaded.map((i) => [i.instanceId, i.condition]).sort(), [['web.instance-a', 'Running'], ['web.instance-b', 'Running'], ['web.instance-c', 'Running']]);
+  t.same(fs.readdirSync(dir).filter((n) => n.endsWith('.tmp')), [], 'no temp file left');
+});
+
+t.test('FileStore: a state dir with one file per instance (the former layout) is converted on load', async (t) => {
+  const f = fileStore();
+  const dir = (f.make() as FileStore).dir;
+  fs.mkdirSync(path.join(dir, 'instances'), { recursive: true });
+  for (const id of ['x', 'y']) fs.writeFileSync(path.join(dir, 'instances', `web.instance-${id}.json`), JSON.stringify(instance(id)));
+  const s = f.make();
+  t.same((await s.load()).instances.map((i) => i.instanceId).sort(), ['web.instance-x', 'web.instance-y'], 'the former files are loaded');
+  t.notOk(fs.existsSync(path.join(dir, 'instances')), 'and removed once in the journal');
+  await s.deleteInstance('web.instance-x');
+  await s.close();
+  t.same((await f.make().load()).instances.map((i) => i.instanceId), ['web.instance-y'], 'a later delete sticks');
 });
 
 t.test('ZkMarathonStore: a 3 MB value is compressed and chunked, read back whole, and its chunks go with it', async (t) => {

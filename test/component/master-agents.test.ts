@@ -4,6 +4,7 @@
  */
 import t from 'tap';
 import type { SchedulerEvent } from '../../sdk/protocol/index.js';
+import { waitFor } from '../helpers/wait.js';
 import { FakeSlave, ManualClock, TestScheduler, frameworkInfo, scalar, startTestMaster, uuidB64 } from './master-kit.js';
 
 function firstOffer(e: SchedulerEvent) {
@@ -183,4 +184,47 @@ t.test('re-registration keeps the id and the tasks; unknown ids are accepted (ma
   t.equal(re2.agent_id.value, 'old-master-S7');
   t.equal(m.state.frameworks.get('old-master-0001')?.connected, false, 'the framework waits for its scheduler');
   t.equal(m.state.tasks.get('old-master-0001')?.get('orphan')?.state, 'TASK_RUNNING');
+});
+
+t.test('a slave registering afresh at the address of an inactive agent replaces it (restarted); other addresses stay', async (t) => {
+  const clock = new ManualClock();
+  const m = await startTestMaster({ clock, agentPingTimeoutMs: 1000, maxAgentPingTimeouts: 5 });
+  t.teardown(() => m.cleanup());
+  const s = new TestScheduler(m.port);
+  await s.subscribe();
+  t.teardown(() => s.disconnect());
+
+  const old = new FakeSlave(m.port);
+  const oldId = await old.register([scalar('cpus', 2)], 'h', 5051);
+  const neighbour = new FakeSlave(m.port);
+  const neighbourId = await neighbour.register([scalar('cpus', 2)], 'h', 5052);
+  const live = new FakeSlave(m.port);
+  const liveId = await live.register([scalar('cpus', 2)], 'h2', 5051);
+  t.teardown(() => live.close());
+  const offer = (await s.next('OFFERS', (e) => e.offers!.offers!.some((o) => o.agent_id.value === oldId))).offers!.offers!.find((o) => o.agent_id.value === oldId)!;
+  await s.call(launch(offer.id.value, oldId, 'task-1'));
+  await old.next('run_task');
+
+  old.terminate();
+  neighbour.terminate();
+  await s.next('RESCIND');
+  await waitFor(() => m.state.agents.get(oldId)?.active === false && m.state.agents.get(neighbourId)?.active === false, { timeoutMs: 10_000, what: 'both agents inactive' });
+
+  // The same hostname and port from the same ip: the old agent restarted, its task is gone.
+  const restarted = new FakeSlave(m.port);
+  t.teardown(() => restarted.close());
+  const newId = await restarted.register([scalar('cpus', 2)], 'h', 5051);
+  t.not(newId, oldId, 'a fresh id');
+  t.notOk(m.state.agents.has(oldId), 'the old agent is removed');
+  const lost = await s.next('UPDATE', (e) => e.update!.status.task_id.value === 'task-1');
+  t.equal(lost.update!.status.state, 'TASK_LOST');
+  t.equal(lost.update!.status.reason, 'REASON_AGENT_RESTARTED');
+  t.ok(m.state.agents.has(neighbourId), 'an inactive agent at another port stays (within its budget)');
+  t.equal(m.state.agents.get(liveId)?.active, true, 'an active agent is never taken as restarted');
+
+  // A second fresh registration at a live agent's address removes nothing.
+  const twin = new FakeSlave(m.port);
+  t.teardown(() => twin.close());
+  const twinId = await twin.register([scalar('cpus', 2)], 'h2', 5051);
+  t.ok(m.state.agents.has(liveId) && m.state.agents.has(twinId));
 });

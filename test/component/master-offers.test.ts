@@ -95,6 +95,57 @@ t.test('offer → launch → status update → acknowledge', async (t) => {
   t.equal(lost.update!.status.uuid, undefined);
 });
 
+t.test('latest_state: a task that already ended frees its resources while its updates are still in flight', async (t) => {
+  const m = await startTestMaster();
+  t.teardown(() => m.cleanup());
+  const slave = new FakeSlave(m.port);
+  const agentId = await slave.register(undefined, 'host-a', 5051);
+  t.teardown(() => slave.close());
+  const s = new TestScheduler(m.port);
+  await s.subscribe();
+  t.teardown(() => s.disconnect());
+  const [offer] = offersOf(await s.next('OFFERS'));
+  await s.call(launchCall([offer!.id.value], agentId, 'task-1', [scalar('cpus', 1), scalar('mem', 128)]));
+  await slave.next('run_task');
+  const task = m.state.tasks.get(s.frameworkId)!.get('task-1')!;
+  t.equal(scalarOf(m.state.agents.get(agentId)!.used, 'cpus'), 1);
+
+  // The slave forwards RUNNING while FINISHED waits behind it (Mesos StatusUpdate.latest_state).
+  const running = uuidB64(1);
+  slave.send({
+    type: 'status_update',
+    update: {
+      framework_id: { value: s.frameworkId }, latest_state: 'TASK_FINISHED',
+      status: { task_id: { value: 'task-1' }, state: 'TASK_RUNNING', source: 'SOURCE_EXECUTOR', uuid: running },
+    },
+  });
+  const update = await s.next('UPDATE');
+  t.equal(update.update!.status.state, 'TASK_RUNNING', 'the framework gets the updates in order');
+  t.equal(task.state, 'TASK_FINISHED', 'the master takes the latest state');
+  t.equal(scalarOf(m.state.agents.get(agentId)!.used, 'cpus'), 0, 'and frees the resources at once');
+  t.equal(m.state.counters.tasksFinished, 1);
+  // The freed cpu comes in an offer of its own (1) or with the leftover (4), never as the leftover's 3 alone.
+  const reoffered = await s.next('OFFERS', (e) => offersOf(e).some((o) => [1, 4].includes(scalarOf(o.resources ?? [], 'cpus'))));
+  t.ok(reoffered, 'the freed cpu is offered again before FINISHED reached the framework');
+
+  // Acknowledging RUNNING does not retire the task: its terminal update has not been forwarded yet.
+  await s.call({ type: 'ACKNOWLEDGE', acknowledge: { agent_id: { value: agentId }, task_id: { value: 'task-1' }, uuid: running } });
+  await slave.next('status_update_ack', (a) => a.uuid === running);
+  t.equal(m.state.tasks.get(s.frameworkId)?.get('task-1'), task, 'still known');
+
+  const finished = uuidB64(2);
+  slave.send({
+    type: 'status_update',
+    update: { framework_id: { value: s.frameworkId }, status: { task_id: { value: 'task-1' }, state: 'TASK_FINISHED', uuid: finished } },
+  });
+  await s.next('UPDATE', (e) => e.update!.status.state === 'TASK_FINISHED');
+  t.equal(m.state.counters.tasksFinished, 1, 'counted once');
+  t.equal(scalarOf(m.state.agents.get(agentId)!.used, 'cpus'), 0, 'released once');
+  await s.call({ type: 'ACKNOWLEDGE', acknowledge: { agent_id: { value: agentId }, task_id: { value: 'task-1' }, uuid: finished } });
+  await slave.next('status_update_ack', (a) => a.uuid === finished);
+  t.equal(m.state.tasks.get(s.frameworkId)?.get('task-1'), undefined, 'retired once its terminal update is acknowledged');
+});
+
 t.test('DECLINE with refuse_seconds filters until the (virtual) time passes', async (t) => {
   const clock = new ManualClock();
   const m = await startTestMaster({ clock });

@@ -5,7 +5,7 @@
  * agent-removal rate limit, and the registry GC (a forgotten agent that returns is shut down). A real master on 127.0.0.1:0 with its file
  * registry in a temp dir, fake slaves on real WebSockets, a manual clock.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -13,7 +13,7 @@ import { pino } from 'pino';
 import t from 'tap';
 import type { Resource, SchedulerEvent, TaskStatus } from '../../sdk/protocol/index.js';
 import { startMaster } from '../../master/main.js';
-import { REGISTRY_FILE } from '../../master/registry/index.js';
+import { readFileRegistrySync } from '../../master/registry/index.js';
 import { FakeSlave, Inbox, ManualClock, TestScheduler, frameworkInfo, launchCall, scalar, startTestMaster } from './master-kit.js';
 
 type TestMaster = Awaited<ReturnType<typeof startTestMaster>>;
@@ -23,9 +23,9 @@ const NOT_PARTITION_AWARE = frameworkInfo({ name: 'legacy' });
 const SLAVE_RESOURCES: Resource[] = [scalar('cpus', 4), scalar('mem', 4096)];
 const TASK_RESOURCES: Resource[] = [scalar('cpus', 1), scalar('mem', 128)];
 
-/** The registry document as stored in the master's work dir. */
+/** The registry document as stored in the master's work dir (snapshot plus log). */
 function registryOf(m: TestMaster): { agents: Record<string, unknown>; unreachable: Record<string, number> } {
-  return JSON.parse(readFileSync(path.join(workDirOf(m), REGISTRY_FILE), 'utf8')) as never;
+  return readFileRegistrySync(workDirOf(m)) as never;
 }
 
 const workDirs = new WeakMap<object, string>();

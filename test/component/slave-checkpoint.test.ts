@@ -16,7 +16,7 @@ import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, decodeCheckpoint, encodeCheckpoi
 import {
   checkpointPath, metaDir, moveMetaAside, readBootId, readCheckpoint, writeCheckpoint, writeFileAtomic,
 } from '../../slave/checkpoint-store.js';
-import { Checkpointer } from '../../slave/checkpointer.js';
+import { CHECKPOINT_RETRY_MS, Checkpointer } from '../../slave/checkpointer.js';
 import { packageRoot } from '../../slave/paths.js';
 import { parseProcIdentity } from '../../slave/process-tree.js';
 import { UNKNOWN_EXIT, watchRecoveredProcess } from '../../slave/recovered-process.js';
@@ -81,6 +81,23 @@ t.test('encode → decode is the identity', async (t) => {
   delete minimal.agent_id;
   const d2 = decodeCheckpoint(encodeCheckpoint(minimal));
   t.ok(d2.ok && d2.checkpoint.agent_id === undefined);
+});
+
+t.test('encoding reuses the JSON of unchanged parts and still writes what JSON.stringify writes', async (t) => {
+  const c = sample();
+  t.equal(encodeCheckpoint(c), JSON.stringify(c), 'first encoding');
+  // The next write: same TaskInfo/ExecutorInfo/update objects, new task states, a task gone, one more update.
+  const executor = c.frameworks[0]!.executors[0]!;
+  const next: Checkpoint = {
+    ...c,
+    written_at: c.written_at + 1,
+    frameworks: [{ ...c.frameworks[0]!, executors: [{ ...executor, tasks: [{ ...executor.tasks[0]!, state: 'TASK_FINISHED', phase: 'terminated' }], queue: [] }] }],
+    status_updates: [{ ...c.status_updates[0]!, pending: [...c.status_updates[0]!.pending, update('t1', 'TASK_FINISHED', 'u-3')], terminated: true }],
+  };
+  t.equal(encodeCheckpoint(next), JSON.stringify(next), 'with cached parts');
+  t.equal(encodeCheckpoint(c), JSON.stringify(c), 'the first state again, from the caches');
+  t.equal(encodeCheckpoint(next), JSON.stringify(next), 'and the second');
+  t.equal(encodeCheckpoint(sample({ agent_id: undefined, frameworks: [], status_updates: [] })), JSON.stringify(sample({ agent_id: undefined, frameworks: [], status_updates: [] })), 'undefined fields are left out');
 });
 
 t.test('decode says what is wrong and never throws', async (t) => {
@@ -237,8 +254,9 @@ t.test('the checkpointer coalesces changes and flushes on demand', async (t) => 
   await failing.flush();
   t.equal(failing.writes, 0);
   fs.rmSync(file);
-  await failing.flush();
-  t.equal(failing.writes, 1, 'written once the disk is usable again');
+  clock.advance(CHECKPOINT_RETRY_MS);
+  await failing.idle();
+  t.equal(failing.writes, 1, 'tried again after a while without another change, and written once the disk is usable again');
   await failing.close('keep');
 });
 
@@ -289,6 +307,44 @@ t.test('afterDurable: a group commit, one write then the sends in order', async 
   t.same(order.slice(7), ['after-close'], 'closed: runs at once');
   clock.advance(100);
   t.equal(cp.writes, 2);
+});
+
+t.test('afterDurable with tickets and lanes: a send waits only for the change it needs, in order on its lane', async (t) => {
+  const dir = tmp(t);
+  const clock = new ManualClock();
+  const order: string[] = [];
+  const cp = new Checkpointer({ workDir: dir, clock, logger: silentLogger(), build: () => { order.push('write'); return sample(); } });
+  const first = cp.changed();
+  cp.afterDurable(() => order.push('update-1'), { needs: first });
+  t.same(order, [], 'a send needing an unwritten change waits');
+  clock.advance(0);
+  await cp.idle();
+  t.same(order, ['write', 'update-1']);
+
+  // update-1 is on disk; later changes (an acknowledgement, another task) are not.
+  const later = cp.changed();
+  cp.afterDurable(() => order.push('update-1 again'), { needs: first });
+  t.same(order.slice(2), ['update-1 again'], 'a send whose change is already written leaves at once');
+  cp.afterDurable(() => order.push('launch'), { lane: 'executor-a' });
+  cp.afterDurable(() => order.push('ack'), { lane: 'executor-a', needs: 0 });
+  cp.afterDurable(() => order.push('ack on another lane'), { lane: 'executor-b', needs: 0 });
+  t.same(order.slice(3), ['ack on another lane'], 'a send needing nothing waits behind an earlier one of its lane, not of another');
+  t.ok(later > first, 'tickets grow');
+  clock.advance(0);
+  await cp.idle();
+  t.same(order.slice(4), ['write', 'launch', 'ack'], 'after the write, the lane in order');
+
+  // A change made while a write is in flight needs the next write.
+  cp.changed();
+  const inFlight = cp.flush();
+  const during = cp.changed();
+  cp.afterDurable(() => order.push('after the second write'), { needs: during });
+  await inFlight;
+  clock.advance(0);
+  await cp.idle();
+  t.same(order.slice(7), ['write', 'write', 'after the second write'], 'one write did not hold it; the next one did');
+  t.equal(cp.writes, 4);
+  await cp.close('keep');
 });
 
 t.test('status update streams survive a snapshot/restore', async (t) => {

@@ -8,18 +8,18 @@ import { RecordIODecoder } from '../../sdk/protocol/recordio.js';
 import type { ExecutorEvent } from '../../sdk/protocol/executor.js';
 import { FakeMaster, FRAMEWORK, Waiters, getJson, startTestSlave } from './slave-kit.js';
 
-async function post(url: string, body: string, contentType = 'application/json', method = 'POST'): Promise<{ status: number; text: string }> {
+async function post(url: string, body: string, contentType = 'application/json', method = 'POST'): Promise<{ status: number; text: string; headers: Headers }> {
   const res = await fetch(`${url}/api/v1/executor`, { method, headers: { 'Content-Type': contentType }, ...(method === 'GET' ? {} : { body }) });
-  return { status: res.status, text: await res.text() };
+  return { status: res.status, text: await res.text(), headers: res.headers };
 }
 
 /** Opens a SUBSCRIBE stream and collects its events. */
-async function subscribe(url: string, call: unknown): Promise<{ status: number; events: ExecutorEvent[]; waiters: Waiters; close(): void; text?: string }> {
+async function subscribe(url: string, call: unknown): Promise<{ status: number; events: ExecutorEvent[]; waiters: Waiters; close(): void; text?: string; headers: Headers }> {
   const ac = new AbortController();
   const res = await fetch(`${url}/api/v1/executor`, { method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json' }, body: JSON.stringify(call), signal: ac.signal });
   const events: ExecutorEvent[] = [];
   const waiters = new Waiters();
-  if (res.status !== 200) return { status: res.status, events, waiters, close: () => ac.abort(), text: await res.text() };
+  if (res.status !== 200) return { status: res.status, events, waiters, close: () => ac.abort(), text: await res.text(), headers: res.headers };
   const decoder = new RecordIODecoder();
   void (async () => {
     try {
@@ -31,7 +31,7 @@ async function subscribe(url: string, call: unknown): Promise<{ status: number; 
       // aborted
     }
   })();
-  return { status: res.status, events, waiters, close: () => ac.abort() };
+  return { status: res.status, events, waiters, close: () => ac.abort(), headers: res.headers };
 }
 
 t.test('bad requests are refused and the slave keeps serving', async (t) => {
@@ -147,4 +147,65 @@ t.test('a custom executor: SUBSCRIBE, LAUNCH, UPDATE, ACKNOWLEDGED, MESSAGE both
   await sub.waiters.until(() => sub.events.find((e) => e.type === 'SHUTDOWN'), 10_000, 'SHUTDOWN');
   const exited = await master.waitFor('executor_exited', (m) => m.executor_id.value === 'my-exec');
   t.ok(exited.msg.status !== undefined);
+});
+
+t.test('call batches: announced on SUBSCRIBE, validated whole, applied in order up to the first failure', async (t) => {
+  const master = await FakeMaster.start();
+  const { slave, log } = await startTestSlave(master, { executorRegistrationTimeoutMs: 60_000 });
+  t.teardown(async () => { await slave.close(); await master.close(); });
+  const agentId = String((await log.waitFor('registered')).agent_id);
+  const executor = { executor_id: { value: 'batch-exec' }, command: { value: 'sleep 30' }, name: 'batches' };
+  for (const id of ['b-1', 'b-2']) {
+    master.send({ type: 'run_task', framework: FRAMEWORK, task: { name: id, task_id: { value: id }, agent_id: { value: agentId }, executor } });
+  }
+  await log.waitFor('executor started', (l) => l.executor_id === 'batch-exec');
+  const ids = { framework_id: FRAMEWORK.id, executor_id: { value: 'batch-exec' } };
+  const sub = await subscribe(slave.url, { ...ids, type: 'SUBSCRIBE', subscribe: {} });
+  t.teardown(() => sub.close());
+  t.equal(sub.status, 200);
+  t.equal(sub.headers.get('agora-call-batch'), '1000', 'the SUBSCRIBE response announces batches');
+  await sub.waiters.until(() => sub.events.filter((e) => e.type === 'LAUNCH').length === 2 || undefined, 10_000, 'two LAUNCHes');
+
+  const update = (taskId: string, state: string, uuid: string) => ({ ...ids, type: 'UPDATE', update: { status: { task_id: { value: taskId }, state, uuid } } });
+  const batch = (calls: unknown[]) => post(slave.url, JSON.stringify(calls));
+  const stateOf = async (taskId: string) => {
+    const s = await getJson(`${slave.url}/state`);
+    const e = s.body.frameworks[0].executors[0] as { tasks: Array<{ id: string; state: string }>; completed_tasks: Array<{ id: string; state: string }> };
+    return [...e.tasks, ...e.completed_tasks].find((x) => x.id === taskId)?.state;
+  };
+
+  const both = await batch([update('b-1', 'TASK_RUNNING', 'AQEBAQEBAQEBAQEBAQEBAQ=='), update('b-2', 'TASK_RUNNING', 'AgICAgICAgICAgICAgICAg==')]);
+  t.equal(both.status, 202, 'a batch of valid calls');
+  t.equal(both.headers.get('agora-calls-applied'), '2');
+  await master.waitFor('status_update', (m) => m.update.status.task_id.value === 'b-2');
+  t.equal(master.updatesFor('b-1').length, 1, 'each update of the batch reached the master');
+
+  const empty = await batch([]);
+  t.equal(empty.status, 400, 'an empty batch');
+  t.equal(empty.headers.get('agora-calls-applied'), '0');
+  const invalid = await batch([update('b-1', 'TASK_FINISHED', 'AwMDAwMDAwMDAwMDAwMDAw=='), { ...ids, type: 'LAUNCH_NUKES' }]);
+  t.equal(invalid.status, 400, 'a batch with an invalid call');
+  t.equal(invalid.headers.get('agora-calls-applied'), '0');
+  t.equal(invalid.headers.get('agora-failed-call'), '1');
+  t.match(invalid.text, /Call 1 of the batch/);
+  const withSubscribe = await batch([{ ...ids, type: 'SUBSCRIBE', subscribe: {} }]);
+  t.equal(withSubscribe.status, 400, 'SUBSCRIBE cannot be batched');
+  t.match(withSubscribe.text, /SUBSCRIBE cannot be batched/);
+  t.equal(await stateOf('b-1'), 'TASK_RUNNING', 'a refused batch applied nothing');
+
+  const partial = await batch([
+    update('b-1', 'TASK_FINISHED', 'BAQEBAQEBAQEBAQEBAQEBA=='),
+    update('someone-else', 'TASK_RUNNING', 'BQUFBQUFBQUFBQUFBQUFBQ=='),
+    { ...ids, type: 'MESSAGE', message: { data: 'aGk=' } },
+  ]);
+  t.equal(partial.status, 400, 'the failing call answers with its own status');
+  t.equal(partial.headers.get('agora-calls-applied'), '1');
+  t.equal(partial.headers.get('agora-failed-call'), '1');
+  t.match(partial.text, /Call 1 of the batch \(UPDATE\): Task someone-else is not a task of executor batch-exec/);
+  t.equal(await stateOf('b-1'), 'TASK_FINISHED', 'the call before it was applied');
+  t.notOk(master.received.some((m) => m.type === 'executor_to_framework'), 'the call after it was not');
+
+  const alone = await post(slave.url, JSON.stringify({ ...ids, type: 'MESSAGE', message: { data: 'aGk=' } }));
+  t.equal(alone.status, 202, 'single calls (Mesos executors) still work');
+  await master.waitFor('executor_to_framework');
 });

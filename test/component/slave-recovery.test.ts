@@ -9,10 +9,24 @@ import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { checkpointPath, readCheckpoint, writeCheckpoint } from '../../slave/checkpoint-store.js';
-import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION } from '../../slave/checkpoint.js';
+import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, decodeCheckpoint } from '../../slave/checkpoint.js';
 import { readProcessIdentity } from '../../slave/process-tree.js';
 import { waitFor } from '../helpers/wait.js';
 import { FakeMaster, FRAMEWORK, commandTask, startTestSlave, tempWorkDir } from './slave-kit.js';
+
+/**
+ * Reads the checkpoint of a slave that is running. Not `readCheckpoint`: that is what a
+ * starting slave calls, and it removes temp files — the ones of a write in flight, too.
+ */
+function peekCheckpoint(workDir: string): ReturnType<typeof readCheckpoint> {
+  let text: string;
+  try {
+    text = fs.readFileSync(checkpointPath(workDir), 'utf8');
+  } catch {
+    return { found: false };
+  }
+  return { found: true, ...decodeCheckpoint(text) };
+}
 
 const alive = (pid: number): boolean => {
   const id = readProcessIdentity(pid);
@@ -169,7 +183,7 @@ t.test('a corrupt checkpoint: the slave starts as a new agent, says why and keep
   await s.log.waitFor('registered');
   // The id is written right after registration, without blocking the slave: wait for the write.
   const cp = await waitFor(() => {
-    const read = readCheckpoint(workDir);
+    const read = peekCheckpoint(workDir);
     return read.found && read.ok && read.checkpoint.agent_id === s.slave.agentId() ? read : undefined;
   }, { timeoutMs: 10_000, what: 'the checkpoint with the new agent id' });
   t.ok(cp.found && cp.ok && cp.checkpoint.agent_id === s.slave.agentId(), 'a new checkpoint holds the new id');
@@ -239,7 +253,7 @@ t.test('finished work leaves the checkpoint: it holds only what runs', async (t)
   t.teardown(async () => { await s.slave.close(); await master.close(); });
   const agentId = String((await s.log.waitFor('registered')).agent_id);
   const frameworks = (): string[] => {
-    const cp = readCheckpoint(workDir);
+    const cp = peekCheckpoint(workDir);
     return cp.found && cp.ok ? cp.checkpoint.frameworks.map((f) => f.info.id?.value ?? '?') : ['unreadable'];
   };
   master.send({ type: 'run_task', framework: FRAMEWORK, task: commandTask('short-1', agentId, 'echo hi') });
@@ -248,7 +262,7 @@ t.test('finished work leaves the checkpoint: it holds only what runs', async (t)
   await master.waitFor('executor_exited', (m) => m.framework_id.value === 'fw-1');
   await waitFor(() => frameworks().length === 0, { timeoutMs: 15_000, what: 'the checkpoint to drop the framework' });
   t.same(frameworks(), []);
-  const cp = readCheckpoint(workDir);
+  const cp = peekCheckpoint(workDir);
   t.same(cp.found && cp.ok ? cp.checkpoint.status_updates : ['?'], [], 'no update stream left');
 
   const fw2 = { ...FRAMEWORK, id: { value: 'fw-2' } };

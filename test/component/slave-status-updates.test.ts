@@ -138,3 +138,33 @@ t.test('backoff arithmetic', async (t) => {
   t.equal(nextRetryInterval(10_000, 600_000), 20_000);
   t.equal(nextRetryInterval(400_000, 600_000), 600_000);
 });
+
+t.test('forward carries the checkpoint ticket of the update and the latest state behind it', async (t) => {
+  const clock = new ManualClock();
+  const sent: { update: StatusUpdate; ticket: number | undefined }[] = [];
+  let ticket = 0;
+  const sum = new StatusUpdateManager({
+    clock, logger: silentLogger(), retryMs: 100, maxRetryMs: 350,
+    forward: (u, tk) => { sent.push({ update: u, ticket: tk }); return true; },
+    onAcknowledged: () => undefined,
+    onChange: () => ++ticket,
+  });
+  sum.update(update('t', 'TASK_STARTING', 'u1'));
+  t.same(sent.map((s) => s.ticket), [1], 'the head goes out with the ticket of the change that holds it');
+  t.equal(sent[0]!.update.latest_state, undefined, 'nothing behind it: no latest_state');
+  sum.update(update('t', 'TASK_RUNNING', 'u2'));
+  sum.update(update('t', 'TASK_FINISHED', 'u3'));
+  clock.advance(100);
+  t.equal(sent.length, 2, 'the retry of the head');
+  t.equal(sent[1]!.update.status.state, 'TASK_STARTING');
+  t.equal(sent[1]!.update.latest_state, 'TASK_FINISHED', 'the retry says the task has finished meanwhile');
+  t.equal(sent[1]!.ticket, 1);
+  sum.acknowledge('f', 't', 'u1');
+  t.equal(sent[2]!.update.status.state, 'TASK_RUNNING');
+  t.equal(sent[2]!.ticket, 2, 'the next head keeps the ticket it got when it arrived (already written: sent at once)');
+  t.equal(sent[2]!.update.latest_state, 'TASK_FINISHED');
+  t.same(sum.snapshot()[0]!.pending.map((u) => u.latest_state), [undefined, undefined], 'the streams themselves are untouched');
+  sum.acknowledge('f', 't', 'u2');
+  t.equal(sent[3]!.update.latest_state, undefined, 'the terminal update is the latest');
+  sum.close();
+});

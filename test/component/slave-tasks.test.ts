@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
+import { waitFor } from '../helpers/wait.js';
 import { FakeMaster, FRAMEWORK, commandTask, getJson, startTestSlave } from './slave-kit.js';
 
 t.test('registers with the resources of the option string', async (t) => {
@@ -157,6 +158,32 @@ t.test('two tasks share one executor; kill honours the grace period; idle execut
   const fw = end.body.completed_frameworks.find((f: { id: string }) => f.id === 'fw-1');
   t.equal(fw.completed_executors.length, 2);
   t.not(fw.completed_executors[0].container, fw.completed_executors[1].container);
+});
+
+t.test('an idle command executor is kept for executorIdleTimeoutMs: the next task joins it', async (t) => {
+  const master = await FakeMaster.start({ autoAck: true });
+  // A long idle timeout, so the second task certainly arrives within it.
+  const { slave, log } = await startTestSlave(master, { executorIdleTimeoutMs: 60_000 });
+  t.teardown(async () => { await slave.close(); await master.close(); });
+  const agentId = String((await log.waitFor('registered')).agent_id);
+  master.send({ type: 'run_task', framework: FRAMEWORK, task: commandTask('first', agentId, 'true') });
+  await master.waitFor('status_update', (m) => m.update.status.task_id.value === 'first' && m.update.status.state === 'TASK_FINISHED');
+  // Every update of `first` acknowledged: the executor is idle.
+  const idle = await waitFor(async () => {
+    const s = await getJson(`${slave.url}/state`);
+    const e = s.body.frameworks[0]?.executors[0];
+    return e !== undefined && e.tasks.length === 0 && e.completed_tasks.length === 1 && e.completed_tasks[0].state === 'TASK_FINISHED' ? e : undefined;
+  }, { timeoutMs: 15_000, what: 'the first task completed' });
+  master.send({ type: 'run_task', framework: FRAMEWORK, task: commandTask('second', agentId, 'true') });
+  await master.waitFor('status_update', (m) => m.update.status.task_id.value === 'second' && m.update.status.state === 'TASK_FINISHED');
+  const end = await waitFor(async () => {
+    const s = await getJson(`${slave.url}/state`);
+    const e = s.body.frameworks[0]?.executors[0];
+    return e !== undefined && e.completed_tasks.length === 2 ? s.body : undefined;
+  }, { timeoutMs: 15_000, what: 'the second task completed' });
+  t.equal(end.frameworks[0].executors.length, 1, 'one executor ran both tasks');
+  t.equal(end.frameworks[0].executors[0].container, idle.container, 'the same run of it');
+  t.equal(master.received.filter((m) => m.type === 'executor_exited').length, 0, 'it was not shut down in between');
 });
 
 t.test('kill of an unknown task is answered TASK_LOST; a task without command or executor is TASK_ERROR', async (t) => {

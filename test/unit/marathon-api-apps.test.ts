@@ -301,3 +301,35 @@ t.test('GET /v2/apps renders each app as appInfo does (cached definitions), and 
   t.equal(updated.instances, 3);
   t.same(list.body.apps.map((a: { id: string }) => a.id).sort(), ['/a', '/b/c', '/d']);
 });
+
+t.test('GET /v2/apps keeps each app encoded until its instances, deployments or last failure change', async (t) => {
+  const h = await startApi(t);
+  for (const id of ['/a', '/b']) t.equal((await h.request('POST', '/v2/apps', app(id, { instances: 1 }))).status, 201);
+  const ctx = new ApiContext({ service: h.service, clock: h.clock, logger: silentLogger() });
+  const fresh = (embeds: AppEmbed[]): string => `{"apps":[${h.service.apps().map((a) => JSON.stringify(ctx.appInfo(a, new Set(embeds)))).join(',')}]}`;
+  const listed = async (query = ''): Promise<string> => {
+    const r = await h.request('GET', `/v2/apps${query}`);
+    t.equal(r.status, 200);
+    t.equal(r.headers.get('content-type'), 'application/json; charset=utf-8');
+    return r.text;
+  };
+  const plain: AppEmbed[] = ['counts', 'deployments'];
+  const withTasks: AppEmbed[] = ['counts', 'deployments', 'tasks', 'lastTaskFailure'];
+  t.equal(await listed(), fresh(plain), 'as rendered afresh');
+  t.equal(await listed(), fresh(plain), 'again, from the cache');
+
+  const inst = h.service.addInstance('/a', { condition: 'Staging', mesosState: 'TASK_STAGING' });
+  t.equal(await listed(), fresh(plain), 'a new instance shows');
+  t.match(JSON.parse(await listed()).apps.find((x: { id: string }) => x.id === '/a'), { tasksStaged: 1, tasksRunning: 0 });
+  // The engine replaces an instance object on every change.
+  h.service.instanceList = h.service.instanceList.map((i) => (i === inst ? { ...i, condition: 'Running', mesosState: 'TASK_RUNNING' } : i));
+  t.match(JSON.parse(await listed()).apps.find((x: { id: string }) => x.id === '/a'), { tasksStaged: 0, tasksRunning: 1 }, 'a changed instance shows');
+  t.equal(await listed('?embed=apps.tasks&embed=apps.lastTaskFailure'), fresh(withTasks), 'other embeds are kept apart');
+  h.service.failures.set('/b', { appId: '/b', host: 'h', message: 'boom', state: 'TASK_FAILED', taskId: 't', timestamp: h.service.app('/b')!.version, version: h.service.app('/b')!.version });
+  t.equal(await listed('?embed=apps.tasks&embed=apps.lastTaskFailure'), fresh(withTasks), 'a new last failure shows');
+  t.equal(await listed(), fresh(plain), 'and the plain list is still right');
+  h.service.instanceList = [];
+  t.equal(await listed(), fresh(plain), 'expunged instances are gone');
+  h.clock.ms += 5000;
+  t.equal(await listed('?embed=apps.taskStats'), fresh(['counts', 'deployments', 'taskStats']), 'clock-dependent embeds are rendered afresh');
+});

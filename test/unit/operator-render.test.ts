@@ -10,7 +10,7 @@ import t from 'tap';
 import { emptyCounters, type AgentRecord, type FrameworkRecord, type MasterState, type TaskRecord } from '../../master/model.js';
 import {
   COUNTER_METRICS, createOperatorRouter, metricsSnapshot, parseTasksQuery, prometheusName, renderAttributes,
-  renderFrameworks, renderPrometheus, renderResources, renderSlaves, renderState, renderStateSummary, renderTasks,
+  renderFrameworks, renderPrometheus, renderResources, renderSlaves, renderSlavesJson, renderState, renderStateJson, renderStateSummary, renderTasks,
   AGORA_VERSION, renderVersion, unpackIp, type RenderContext,
 } from '../../master/operator/index.js';
 import type { Clock } from '../../sdk/core/clock.js';
@@ -215,6 +215,40 @@ t.test('/master/frameworks and /master/slaves', async (t) => {
   const slaves = renderSlaves(s) as J;
   t.same(slaves.slaves.map((a: J) => a.id), ['m1-S0', 'm1-S1']);
   t.same(slaves.recovered_slaves, []);
+});
+
+t.test('/master/state and /master/slaves text is the plain render, byte for byte, as agents change', async (t) => {
+  const s = buildState();
+  const check = (what: string, c = ctx()): void => {
+    t.equal(renderStateJson(s, c), JSON.stringify(renderState(s, c)), `state: ${what}`);
+    t.equal(renderSlavesJson(s), JSON.stringify(renderSlaves(s)), `slaves: ${what}`);
+  };
+  check('first render');
+  check('second render (from the cache)');
+  const a0 = s.agents.get('m1-S0')!;
+  a0.used = [scalar('cpus', 4), scalar('mem', 512)];
+  check('used changed');
+  a0.offered = [];
+  check('offer gone');
+  a0.active = false;
+  check('deactivated');
+  a0.reregisteredAt = T0 + 99_000;
+  a0.active = true;
+  a0.ip = '10.0.0.7';
+  a0.version = '1.12.0';
+  check('re-registered from another address');
+  a0.total = [scalar('cpus', 1)];
+  a0.attributes = [];
+  check('new total and attributes');
+  s.agents.set('m1-S2', agent('m1-S2'));
+  s.agents.delete('m1-S1');
+  check('one agent added, one removed');
+  check('standby without a leader', ctx({ isLeader: false }));
+  check('no git sha, a log dir', ctx({ build: { ...build, gitSha: undefined }, logDir: '/var/log/agora' }));
+  s.agents.clear();
+  check('no agents');
+  const out = JSON.parse(renderStateJson(buildState(), ctx())) as J;
+  t.same(Object.keys(out).slice(-6), ['flags', 'slaves', 'frameworks', 'completed_frameworks', 'orphan_tasks', 'unregistered_frameworks'], 'Mesos key order');
 });
 
 t.test('/master/state-summary counts tasks per state', async (t) => {

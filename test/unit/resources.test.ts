@@ -386,3 +386,42 @@ t.test('flatten: short plain lists (the shortcut) give what the general path giv
     t.strictSame(flattenResources(rs), flattenResources([...rs, ...padding]), JSON.stringify(rs));
   }
 });
+
+t.test('property: add, subtract and contains give the same on short plain lists (shortcuts) as on the general path', async (t) => {
+  const rand = mulberry32(0x5eed);
+  const int = (n: number) => Math.floor(rand() * n);
+  // Zero scalars with distinct names vanish when flattened; 17 of them force the general path.
+  const padding = Array.from({ length: 17 }, (_, i) => scalarResource(`pad${i}`, 0));
+  const gen = (): Resource[] => {
+    const out: Resource[] = [];
+    const used = new Set<string>();
+    for (let k = int(6); k > 0; k--) {
+      const kind = int(4);
+      const name = ['cpus', 'mem', 'ports', 'zones'][kind]!;
+      const role = ['*', 'web'][int(2)]!;
+      if (used.has(`${name}/${role}`)) continue; // distinct identities: the shortcut's case
+      used.add(`${name}/${role}`);
+      if (kind < 2) out.push(scalarResource(name, (int(4000) - 500) / 1000, role === '*' && int(2) === 0 ? undefined : role));
+      else if (kind === 2) out.push(rangesResource(name, [{ begin: int(50), end: 50 + int(50) }, { begin: 120 + int(20), end: 140 + int(20) }], role));
+      else out.push(setResource(name, ['a', 'b', 'c', 'b'].slice(int(3)), role));
+    }
+    return out;
+  };
+  let checked = 0;
+  for (let i = 0; i < 500; i++) {
+    const a = deepFreeze(gen());
+    const b = deepFreeze(gen());
+    const pa = [...a, ...padding];
+    const pb = [...b, ...padding];
+    const same = (x: unknown, y: unknown, what: string) => {
+      if (JSON.stringify(x) !== JSON.stringify(y)) t.strictSame(x, y, what, { a, b });
+      checked++;
+    };
+    same(addResources(a, b), addResources(pa, pb), 'add');
+    same(subtractResources(a, b), subtractResources(pa, pb), 'subtract');
+    same(containsResources(a, b), containsResources(pa, pb), 'contains a ⊇ b');
+    same(containsResources(a, a), containsResources(pa, pa), 'contains a ⊇ a');
+    same(flattenResources(a), flattenResources(pa), 'flatten');
+  }
+  t.equal(checked, 2500);
+});

@@ -82,8 +82,21 @@ function index(ctx: ApiContext, req: Request, res: Response): void {
     (cmd === undefined || (app.cmd !== undefined && app.cmd.toLowerCase().includes(cmd.toLowerCase())))
     && (idFilter === undefined || app.id.toLowerCase().includes(idFilter.toLowerCase()))
     && (terms === undefined || matchesLabels(terms, app.labels)));
-  res.type('application/json').send(`{"apps":[${apps.map((app) => ctx.appInfoJson(app, embeds)).join(',')}]}`);
+  // Bytes, not text: each app's rendering is kept encoded (ApiContext.appInfoBuffer).
+  const embedsKey = [...embeds].sort().join(',');
+  const parts: Buffer[] = [APPS_OPEN];
+  apps.forEach((app, n) => {
+    if (n > 0) parts.push(COMMA);
+    parts.push(ctx.appInfoBuffer(app, embeds, embedsKey));
+  });
+  parts.push(APPS_CLOSE);
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.send(ctx.joinBuffers(parts));
 }
+
+const APPS_OPEN = Buffer.from('{"apps":[');
+const COMMA = Buffer.from(',');
+const APPS_CLOSE = Buffer.from(']}');
 
 /** POST /v2/apps: 201, Location, Marathon-Deployment-Id, the app with zero counters and its deployment. */
 async function create(ctx: ApiContext, req: Request, res: Response): Promise<void> {

@@ -18,13 +18,12 @@
  */
 import type { Clock } from '../../../sdk/core/clock.js';
 import type { Logger } from '../../../sdk/core/log.js';
-import { renderApp, renderGroup } from '../model/index.js';
+import { allApps, renderApp, renderGroup } from '../model/index.js';
 import { nextUpgradeMoves, selectInstancesToKill } from '../plan/index.js';
 import type { AppDefinition, DeploymentAction, DeploymentPlan, DeploymentStatus, Instance, PathId } from '../model/types.js';
 import { isActive, isTerminalCondition } from './conditions.js';
 import type { EventBus } from './event-bus.js';
 import { appTerminatedEvent, deploymentDoneEvent, deploymentInfoEvent, deploymentStepEvent } from './events.js';
-import { appIn } from './group-repository.js';
 import type { InstanceActions } from './instance-actions.js';
 import type { InstanceTracker } from './instance-tracker.js';
 import type { MarathonStore } from './store.js';
@@ -54,6 +53,8 @@ interface Run {
   plan: DeploymentPlan;
   /** 0-based index of the step being executed. */
   step: number;
+  /** The target's apps by id (a step of a group deployment has an action per app, each looking its app up on every tick). */
+  targetApps: Map<PathId, AppDefinition>;
 }
 
 export interface DeploymentExecutorDeps {
@@ -88,7 +89,7 @@ export class DeploymentExecutor {
 
   /** Starts a plan (already persisted by the caller). */
   start(plan: DeploymentPlan): void {
-    this.runs.set(plan.id, { plan, step: 0 });
+    this.runs.set(plan.id, { plan, step: 0, targetApps: new Map(allApps(plan.target).map((a) => [a.id, a])) });
     this.announceStep(this.runs.get(plan.id)!);
   }
 
@@ -149,7 +150,7 @@ export class DeploymentExecutor {
       let allDone = true;
       for (const action of step.actions) {
         if (this.runs.get(run.plan.id) !== run) return; // cancelled meanwhile
-        if (!(await this.advanceAction(run.plan, action))) allDone = false;
+        if (!(await this.advanceAction(run, action))) allDone = false;
       }
       if (!allDone || this.runs.get(run.plan.id) !== run) return;
       this.deps.bus.publish(deploymentStepEvent('deployment_step_success', renderPlanForEvent(run.plan), this.currentStepOf(run), isoOf(this.deps.clock.now())));
@@ -163,14 +164,14 @@ export class DeploymentExecutor {
   }
 
   /** Does what the action still needs; true when it is complete. */
-  private async advanceAction(plan: DeploymentPlan, action: DeploymentAction): Promise<boolean> {
+  private async advanceAction(run: Run, action: DeploymentAction): Promise<boolean> {
     const { tracker, actions } = this.deps;
     switch (action.action) {
       case 'StartApplication':
       case 'ResolveArtifacts':
         return true;
       case 'ScaleApplication': {
-        const app = appIn(plan.target, action.app);
+        const app = run.targetApps.get(action.app);
         if (app === undefined) return true;
         const scaleTo = action.scaleTo ?? app.instances;
         for (const id of action.sentencedToDeath ?? []) {
@@ -186,7 +187,7 @@ export class DeploymentExecutor {
         return now.length === scaleTo && now.every((i) => healthyOrReady(app, i));
       }
       case 'RestartApplication': {
-        const target = appIn(plan.target, action.app);
+        const target = run.targetApps.get(action.app);
         if (target === undefined) return true;
         const alive = tracker.ofApp(target.id).filter((i) => !isTerminalCondition(i.condition));
         const isNew = (i: Instance): boolean => runsConfigOf(target, i, this.deps.definitionOf(i));

@@ -1,11 +1,16 @@
 /**
  * The standalone {@link MarathonStore}: JSON files in the work dir, one per entity
  * (`root.json`, `framework-id.json`, `groups/<version>.json`, `apps/<id>.json` holding that
- * app's versions, `deployments/<id>.json`, `instances/<id>.json`, `failures/<app id>.json`).
+ * app's versions, `deployments/<id>.json`, `failures/<app id>.json`), except instances,
+ * which change far more often: they go to one journal, `instances.log`, with group commit
+ * ({@link InstanceJournal}; a state dir of the former `instances/<id>.json` files is
+ * converted on first use).
  *
  * Every write is durable before it resolves: the JSON goes to a temp file which is fsynced,
  * renamed over the target, and the directory fsynced (a crash leaves the old or the new
- * file, never half of one). Writes to one file are serialised in call order.
+ * file, never half of one). Writes to one file are serialised in call order; writes to
+ * different files run concurrently and share their directory fsyncs ({@link DirSync}: one
+ * fsync covers every rename made before it started).
  *
  * @module
  */
@@ -13,9 +18,11 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { AppDefinition, DeploymentPlan, Group, Instance, PathId, TaskFailure } from '../model/types.js';
+import { DirSync } from './dir-sync.js';
+import { InstanceJournal } from './instance-journal.js';
 import { addVersion, MAX_APP_VERSIONS, MAX_GROUP_VERSIONS, type MarathonStore, type StoredState } from './store.js';
 
-const DIRS = ['groups', 'apps', 'deployments', 'instances', 'failures'] as const;
+const DIRS = ['groups', 'apps', 'deployments', 'failures'] as const;
 
 /** A file name for an id (ids hold `/` and `.`). */
 function fileNameOf(id: string): string {
@@ -44,9 +51,16 @@ export class FileStore implements MarathonStore {
   /** Pending write per file, so writes to one file land in call order. */
   private readonly chains = new Map<string, Promise<unknown>>();
   private ready: Promise<void> | undefined;
+  private readonly dirSync = new DirSync(fsyncDir);
+  private readonly journal: InstanceJournal;
 
   /** @param dir the state directory (created on first use). */
-  constructor(readonly dir: string) {}
+  constructor(readonly dir: string) {
+    this.journal = new InstanceJournal(path.join(dir, 'instances.log'), {
+      syncDir: (d) => this.dirSync.sync(d),
+      legacyDir: path.join(dir, 'instances'),
+    });
+  }
 
   private ensureDirs(): Promise<void> {
     this.ready ??= (async () => {
@@ -79,7 +93,7 @@ export class FileStore implements MarathonStore {
       await handle.close();
     }
     await fs.rename(tmp, file);
-    await fsyncDir(path.dirname(file));
+    await this.dirSync.sync(path.dirname(file));
   }
 
   private async remove(file: string): Promise<void> {
@@ -89,7 +103,7 @@ export class FileStore implements MarathonStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw err;
     }
-    await fsyncDir(path.dirname(file));
+    await this.dirSync.sync(path.dirname(file));
   }
 
   private async readDir<T>(sub: (typeof DIRS)[number]): Promise<T[]> {
@@ -124,7 +138,7 @@ export class FileStore implements MarathonStore {
       groupVersions,
       appVersions,
       deployments: await this.readDir<DeploymentPlan>('deployments'),
-      instances: await this.readDir<Instance>('instances'),
+      instances: await this.journal.instances(),
       taskFailures: await this.readDir<TaskFailure>('failures'),
     };
   }
@@ -176,18 +190,19 @@ export class FileStore implements MarathonStore {
     return this.serial(file, () => this.remove(file));
   }
 
-  saveInstance(instance: Instance): Promise<void> {
-    const file = path.join(this.dir, 'instances', fileNameOf(instance.instanceId));
-    return this.serial(file, () => this.writeAtomic(file, instance));
+  async saveInstance(instance: Instance): Promise<void> {
+    await this.ensureDirs();
+    await this.journal.put(instance);
   }
 
-  deleteInstance(instanceId: string): Promise<void> {
-    const file = path.join(this.dir, 'instances', fileNameOf(instanceId));
-    return this.serial(file, () => this.remove(file));
+  async deleteInstance(instanceId: string): Promise<void> {
+    await this.ensureDirs();
+    await this.journal.delete(instanceId);
   }
 
   /** Waits for pending writes. */
   async close(): Promise<void> {
     await Promise.allSettled([...this.chains.values()]);
+    await this.journal.close();
   }
 }

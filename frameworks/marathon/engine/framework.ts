@@ -76,6 +76,9 @@ export class MarathonFramework {
       logger: o.logger,
       ...(o.transport !== undefined ? { transport: o.transport } : {}),
       keepProcessAlive: false,
+      // The engine acknowledges an update once it has handled (persisted) it, in batches
+      // (update-batcher.ts); the SDK's own acknowledgement waits for each handler in turn.
+      autoAcknowledge: false,
     });
     this.scheduler
       .on('SUBSCRIBED', async (info) => {
@@ -110,6 +113,11 @@ export class MarathonFramework {
 
   async launch(offerId: string, tasks: TaskInfo[], filters?: { refuse_seconds: number }): Promise<void> {
     await this.scheduler.launch([offerId], tasks, filters);
+  }
+
+  /** ACKNOWLEDGEs a handled update (nothing for one without uuid). */
+  acknowledge(status: TaskStatus): Promise<void> {
+    return this.scheduler.acknowledge(status);
   }
 
   async decline(offerIds: string[], refuseSeconds: number): Promise<void> {

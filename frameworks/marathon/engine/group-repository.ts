@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { findApp } from '../model/index.js';
 import type { AppDefinition, Group, PathId, Timestamp } from '../model/types.js';
 import { addVersion, MAX_APP_VERSIONS, MAX_GROUP_VERSIONS, type MarathonStore, type StoredState } from './store.js';
 
@@ -25,9 +26,9 @@ export function groupIn(group: Group, id: PathId): Group | undefined {
   return undefined;
 }
 
-/** The app with this id in a tree. */
+/** The app with this id in a tree (found through its parent group, not by listing every app). */
 export function appIn(group: Group, id: PathId): AppDefinition | undefined {
-  return appsIn(group).find((a) => a.id === id);
+  return findApp(group, id);
 }
 
 export function emptyRoot(version: Timestamp): Group {
@@ -39,6 +40,8 @@ export class GroupRepository {
   private rootVersions: Group[];
   private readonly appVersionsById: Map<PathId, AppDefinition[]>;
   private appIndex = new Map<PathId, AppDefinition>();
+  /** The apps sorted by id (GET /v2/apps lists them all on every request). */
+  private sortedApps: AppDefinition[] = [];
 
   constructor(private readonly store: MarathonStore, state: StoredState, fallbackVersion: Timestamp) {
     this.current = state.root ?? emptyRoot(fallbackVersion);
@@ -53,7 +56,7 @@ export class GroupRepository {
 
   /** Apps sorted by id. */
   apps(): AppDefinition[] {
-    return [...this.appIndex.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return this.sortedApps.slice();
   }
 
   app(id: PathId): AppDefinition | undefined {
@@ -114,5 +117,6 @@ export class GroupRepository {
 
   private reindex(): void {
     this.appIndex = new Map(appsIn(this.current).map((a) => [a.id, a]));
+    this.sortedApps = [...this.appIndex.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 }

@@ -36,7 +36,7 @@ export class InstanceActions {
     const out: Instance[] = [];
     for (let n = 0; n < count; n++) {
       const instanceId = instanceIdFor(app.id, randomUUID());
-      const instance: Instance = {
+      out.push({
         instanceId,
         appId: app.id,
         runSpecVersion: app.version,
@@ -45,10 +45,9 @@ export class InstanceActions {
         condition: 'Scheduled',
         hostPorts: [],
         goal: 'Running',
-      };
-      await this.tracker.put(instance);
-      out.push(instance);
+      });
     }
+    await this.tracker.putAll(out);
     return out;
   }
 

@@ -79,6 +79,7 @@ export class OfferHandler {
     const framework = this.deps.framework();
     if (framework === undefined || this.closed) return;
     const now = this.deps.clock.now();
+    const started = performance.now();
     const byApp = new Map<string, LaunchCandidate>();
     for (const i of this.readyScheduled()) {
       const app = this.deps.appFor(i)!;
@@ -113,7 +114,7 @@ export class OfferHandler {
     // does), but the writes go together, and so do the ACCEPTs (the SDK sends them in order,
     // batched): one write and one round trip after another made a 1,000-instance app take
     // 22 s here.
-    await Promise.all(launches.flatMap((l) => l.provisioned.map((instance) => this.deps.tracker.put(instance))));
+    await this.deps.tracker.putAll(launches.flatMap((l) => l.provisioned));
     await Promise.all(launches.map(async ({ offer, tasks, provisioned }) => {
       try {
         await framework.launch(offer.id.value, tasks, acceptFilters);
@@ -132,6 +133,7 @@ export class OfferHandler {
     if (result.unused.length > 0) {
       await framework.decline(result.unused.map((o) => o.id.value), this.deps.declineRefuseSeconds);
     }
+    this.deps.logger.debug({ offers: offers.length, used: launches.length, launched: launches.reduce((n, l) => n + l.tasks.length, 0), ms: Math.round(performance.now() - started) }, 'offers handled');
   }
 
   /** REVIVE for new work (rate limited), SUPPRESS when there is none; wakes the engine when a launch delay runs out. */

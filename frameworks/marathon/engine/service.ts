@@ -38,6 +38,7 @@ import {
 } from './reconciler.js';
 import { SelfHealing } from './self-healing.js';
 import { StatusHandler } from './status-handler.js';
+import { UpdateBatcher } from './update-batcher.js';
 import type { MarathonStore } from './store.js';
 import { isoOf, msOf } from './time.js';
 
@@ -87,6 +88,7 @@ export class MarathonEngine implements MarathonService {
   private readonly healing: SelfHealing;
   private readonly offers: OfferHandler;
   private readonly statuses: StatusHandler;
+  private readonly updates: UpdateBatcher;
   private readonly reconciler: Reconciler;
   private readonly health: HealthCheckManager;
   private readonly readiness: ReadinessChecks;
@@ -103,6 +105,8 @@ export class MarathonEngine implements MarathonService {
   private started = false;
   private tickTimer: TimerHandle | undefined;
   private readonly queuedSince = new Map<PathId, number>();
+  /** Each app's instances sorted for display, until one of them changes (GET /v2/apps reads them on every request). */
+  private readonly sortedInstances = new Map<PathId, Instance[]>();
   private readonly log: Logger;
 
   private constructor(private readonly o: EngineOptions) {
@@ -143,6 +147,14 @@ export class MarathonEngine implements MarathonService {
       tracker: this.tracker, actions: this.actions, queue: this.queueState, framework: () => this.framework, logger,
       now: () => clock.now(), appFor: (i) => this.appFor(i),
     });
+    this.updates = new UpdateBatcher({
+      exclusive: (fn) => this.exclusive(fn),
+      handle: (statuses) => this.statuses.handleAll(statuses),
+      acknowledge: async (status) => {
+        await this.framework?.acknowledge(status);
+      },
+      logger,
+    });
     this.reconciler = new Reconciler(this.tracker, () => this.framework, clock, logger, {
       intervalMs: o.reconciliationIntervalMs ?? DEFAULT_RECONCILIATION_INTERVAL_MS,
       initialDelayMs: o.reconciliationInitialDelayMs ?? DEFAULT_RECONCILIATION_INITIAL_DELAY_MS,
@@ -166,7 +178,10 @@ export class MarathonEngine implements MarathonService {
         await this.tracker.update(id, { ready: true });
       }),
     });
-    this.tracker.onChange(() => this.kick());
+    this.tracker.onChange((change) => {
+      this.sortedInstances.delete(change.appId);
+      this.kick();
+    });
   }
 
   /** Loads the stored state and resumes unfinished deployments; call {@link start} to connect. */
@@ -209,7 +224,7 @@ export class MarathonEngine implements MarathonService {
         this.kick();
       },
       offers: (offers) => this.exclusive(() => this.offers.handleOffers(offers)),
-      update: (status) => this.exclusive(() => this.statuses.handle(status)),
+      update: (status) => this.updates.push(status),
     });
     this.framework.start().catch((err: unknown) => {
       if (!this.closed) this.log.error({ err: (err as Error).message }, 'the framework stopped');
@@ -225,6 +240,7 @@ export class MarathonEngine implements MarathonService {
     this.closed = true;
     this.tickTimer?.cancel();
     this.reconciler.stop();
+    this.updates.close();
     this.health.close();
     this.readiness.close();
     this.offers.close();
@@ -329,7 +345,12 @@ export class MarathonEngine implements MarathonService {
   }
 
   instances(appId: PathId): Instance[] {
-    return this.tracker.ofApp(appId).sort(byStaging);
+    let sorted = this.sortedInstances.get(appId);
+    if (sorted === undefined) {
+      sorted = this.tracker.ofApp(appId).sort(byStaging);
+      this.sortedInstances.set(appId, sorted);
+    }
+    return sorted.slice();
   }
 
   allInstances(): Instance[] {

@@ -42,6 +42,35 @@ export interface StatusHandlerDeps {
 export class StatusHandler {
   constructor(private readonly deps: StatusHandlerDeps) {}
 
+  /**
+   * Handles a batch of updates: those of one instance (or, unknown, of one task) in arrival
+   * order, different instances concurrently, so their writes go to the store together.
+   * Resolves with whether each update was handled (a failed one must not be acknowledged:
+   * the agent then sends it again).
+   */
+  async handleAll(statuses: readonly TaskStatus[]): Promise<boolean[]> {
+    const ok = statuses.map(() => false);
+    const lanes = new Map<string, number[]>();
+    statuses.forEach((status, n) => {
+      const key = this.deps.tracker.byTaskId(status.task_id.value)?.instanceId ?? `task:${status.task_id.value}`;
+      const lane = lanes.get(key);
+      if (lane === undefined) lanes.set(key, [n]);
+      else lane.push(n);
+    });
+    await Promise.all([...lanes.values()].map(async (lane) => {
+      for (const n of lane) {
+        const status = statuses[n]!;
+        try {
+          await this.handle(status);
+          ok[n] = true;
+        } catch (err) {
+          this.deps.logger.error({ err, taskId: status.task_id.value, state: status.state }, 'status update not handled (it will be resent)');
+        }
+      }
+    }));
+    return ok;
+  }
+
   async handle(status: TaskStatus): Promise<void> {
     const { tracker, actions, logger } = this.deps;
     const change = await tracker.applyStatus(status);
