@@ -5,8 +5,9 @@
  * running `--task-ms` (label agora.sim.duration). While it runs the agent has nothing to
  * offer, so the next offer naming that agent holds exactly the freed resources. Figure, per
  * task, framework-side: TASK_FINISHED received → that next offer received (ms, p50/p99).
- * When the offer overtakes the update (the master may send it first) the sample is
- * negative; they are counted in `offer_before_update`.
+ * When the offer overtakes the update (the master frees a task's resources as soon as the
+ * slave reports its latest state terminal, before that update reached the framework) the
+ * wait was nothing: the sample is 0, and such samples are counted in `offer_before_update`.
  *
  *   node dist/bench/offers.js [--quick] [--json] [--slaves N] [--samples S] [--task-ms D]
  *
@@ -31,8 +32,6 @@ interface AgentCycle {
   launchedAt?: number;
   /** TASK_FINISHED of the last task, still waiting for the agent's next offer. */
   finishedAt?: number;
-  /** An offer of the agent that arrived after the launch, before TASK_FINISHED. */
-  offerAt?: number;
 }
 
 await runBench({
@@ -56,6 +55,8 @@ await runBench({
     let launched = 0;
     let failures = 0;
     const cycles = new Map<string, AgentCycle>();
+    /** Task id → when an offer of its agent came before its terminal update. */
+    const offerBefore = new Map<string, number>();
     const taskAgent = new Map<string, string>();
     let done!: () => void;
     const finished = new Promise<void>((resolve) => { done = resolve; });
@@ -81,7 +82,9 @@ await runBench({
           record(now - cycle.finishedAt);
           cycle.finishedAt = undefined;
         } else if (cycle.taskId !== undefined) {
-          cycle.offerAt = now; // came before the update of the task it frees
+          // Came before the update of the task it frees (the master frees a task's resources
+          // as soon as the slave reports its latest state terminal): sampled when it arrives.
+          offerBefore.set(cycle.taskId, now);
         }
         if (launched >= wanted) { // each task gives one sample, taken on the offer after it
           unused.push(offer.id.value);
@@ -106,15 +109,17 @@ await runBench({
       if (status.state !== 'TASK_FINISHED') failures++;
       const now = performance.now();
       const cycle = cycles.get(agentId)!;
+      const offeredAt = offerBefore.get(status.task_id.value);
+      if (offeredAt !== undefined) {
+        // The freed resources were offered before this update arrived: no wait at all.
+        offerBefore.delete(status.task_id.value);
+        offerFirst++;
+        record(Math.max(0, offeredAt - now));
+        return;
+      }
       if (cycle.taskId !== status.task_id.value) return;
       cycle.taskId = undefined;
-      if (cycle.offerAt !== undefined) {
-        offerFirst++;
-        record(cycle.offerAt - now);
-        cycle.offerAt = undefined;
-      } else {
-        cycle.finishedAt = now;
-      }
+      cycle.finishedAt = now;
     };
     scheduler.on('OFFERS', onOffers).on('UPDATE', onUpdate);
 
