@@ -30,7 +30,7 @@ import { executorEnvironment } from './executor-env.js';
 import { fetchUris } from './fetcher.js';
 import {
   MAX_COMPLETED_EXECUTORS_PER_FRAMEWORK, MAX_COMPLETED_FRAMEWORKS, MAX_COMPLETED_TASKS_PER_EXECUTOR,
-  MAX_STATUSES_PER_TASK, executorHasNoLiveTasks, pushBounded,
+  MAX_STATUSES_PER_TASK, agentStatusUpdate, executorHasNoLiveTasks, pushBounded,
   type ExecutorKind, type ExecutorStream, type PendingTermination, type SlaveExecutor, type SlaveFramework, type SlaveTask,
 } from './model.js';
 import type { SlaveConfig } from './options.js';
@@ -942,23 +942,9 @@ export class ExecutorManager {
   }
 
   private agentUpdate(frameworkId: string, executorId: string | undefined, taskId: string, state: TaskState, reason: TaskStatusReason, message: string): StatusUpdate {
-    const agentId = this.d.agentId();
-    return {
-      framework_id: { value: frameworkId },
-      ...(executorId !== undefined ? { executor_id: { value: executorId } } : {}),
-      status: {
-        task_id: { value: taskId },
-        state,
-        reason,
-        message,
-        source: 'SOURCE_AGENT',
-        ...(agentId !== undefined ? { agent_id: { value: agentId } } : {}),
-        ...(executorId !== undefined ? { executor_id: { value: executorId } } : {}),
-        timestamp: this.d.clock.now() / 1000,
-        uuid: newUuid(),
-      },
-    };
+    return agentStatusUpdate({ frameworkId, executorId, taskId, state, reason, message, agentId: this.d.agentId(), nowMs: this.d.clock.now(), uuid: newUuid() });
   }
+
 
   private applyStatus(task: SlaveTask, status: TaskStatus): void {
     this.changed();

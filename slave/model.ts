@@ -5,6 +5,7 @@
  * @module
  */
 import type { TimerHandle } from '../sdk/core/clock.js';
+import type { StatusUpdate } from '../sdk/protocol/agent.js';
 import type { ExecutorEvent } from '../sdk/protocol/executor.js';
 import type {
   ExecutorInfo, FrameworkInfo, KillPolicy, TaskInfo, TaskState, TaskStatus, TaskStatusReason,
@@ -111,3 +112,37 @@ export function pushBounded<T>(list: T[], item: T, max: number): void {
 export function executorHasNoLiveTasks(e: SlaveExecutor): boolean {
   return e.queue.length === 0 && [...e.tasks.values()].every((t) => t.phase === 'terminated');
 }
+
+/** What an update the slave itself generates (not an executor) says. */
+export interface AgentStatusUpdateFields {
+  frameworkId: string;
+  executorId: string | undefined;
+  taskId: string;
+  state: TaskState;
+  reason: TaskStatusReason;
+  message: string;
+  /** This slave's id, when registered. */
+  agentId: string | undefined;
+  nowMs: number;
+  uuid: string;
+}
+
+/** A status update from the slave itself (`SOURCE_AGENT`), as Mesos's agent makes them. */
+export function agentStatusUpdate(f: AgentStatusUpdateFields): StatusUpdate {
+  return {
+    framework_id: { value: f.frameworkId },
+    ...(f.executorId !== undefined ? { executor_id: { value: f.executorId } } : {}),
+    status: {
+      task_id: { value: f.taskId },
+      state: f.state,
+      reason: f.reason,
+      message: f.message,
+      source: 'SOURCE_AGENT',
+      ...(f.agentId !== undefined ? { agent_id: { value: f.agentId } } : {}),
+      ...(f.executorId !== undefined ? { executor_id: { value: f.executorId } } : {}),
+      timestamp: f.nowMs / 1000,
+      uuid: f.uuid,
+    },
+  };
+}
+

@@ -29,7 +29,7 @@ import { watchRecoveredProcess } from './recovered-process.js';
 import { planRecovery, type RecoveryPlan } from './recovery-plan.js';
 import { seededRandom } from './sim/prng.js';
 import { SimTaskRunner } from './sim/task-runner.js';
-import { dispatchTaskCommand, type TaskHost } from './task-host.js';
+import { dispatchTaskCommand, registrationMessage, type TaskHost } from './task-host.js';
 
 export interface SlaveDeps {
   config: SlaveConfig;
@@ -267,17 +267,7 @@ export class Slave implements MasterLinkHandler {
   // ---------------------------------------------------------------- MasterLinkHandler
 
   registration(agentId: string | undefined): AgentMessage {
-    if (agentId === undefined) return { type: 'register', agent_info: this.agentInfo(), version: this.version };
-    const { frameworks, tasks } = this.tasks.reregistrationState();
-    return {
-      type: 'reregister',
-      agent_id: { value: agentId },
-      agent_info: this.agentInfo(),
-      version: this.version,
-      frameworks,
-      tasks,
-      unacknowledged_updates: this.statusUpdates.pendingHeads(),
-    };
+    return registrationMessage(agentId, this.agentInfo(), this.version, this.tasks, () => this.statusUpdates.pendingHeads());
   }
 
   onRegistered(e: { agentId: string; previousAgentId: string | undefined; reregistered: boolean; masterInfo: MasterInfo }): void {

@@ -6,8 +6,8 @@
  *
  * @module
  */
-import type { AgentTask, StatusUpdate } from '../sdk/protocol/agent.js';
-import type { ExecutorInfo, FrameworkInfo, KillPolicy, TaskGroupInfo, TaskInfo } from '../sdk/protocol/mesos.js';
+import type { AgentMessage, AgentTask, StatusUpdate } from '../sdk/protocol/agent.js';
+import type { AgentInfo, ExecutorInfo, FrameworkInfo, KillPolicy, TaskGroupInfo, TaskInfo } from '../sdk/protocol/mesos.js';
 import type { MasterCommand } from './master-link.js';
 import type { SlaveFramework } from './model.js';
 import type { StatusUpdateManager } from './status-updates.js';
@@ -70,3 +70,25 @@ export function dispatchTaskCommand(host: TaskHost, statusUpdates: StatusUpdateM
     }
   }
 }
+
+/**
+ * The message a slave (re)registers with: `register` with no agent id yet, else `reregister`
+ * with what it runs and the head of each task's unacknowledged updates (as Mesos's agent
+ * sends them: later updates follow once those are acknowledged).
+ */
+export function registrationMessage(
+  agentId: string | undefined, agentInfo: AgentInfo, version: string, host: TaskHost, pendingHeads: () => StatusUpdate[],
+): AgentMessage {
+  if (agentId === undefined) return { type: 'register', agent_info: agentInfo, version };
+  const { frameworks, tasks } = host.reregistrationState();
+  return {
+    type: 'reregister',
+    agent_id: { value: agentId },
+    agent_info: agentInfo,
+    version,
+    frameworks,
+    tasks,
+    unacknowledged_updates: pendingHeads(),
+  };
+}
+

@@ -25,7 +25,7 @@ import type { AgentDial } from '../agent-socket.js';
 import { MasterLink, type MasterCommand, type MasterLinkHandler, type MasterLinkState } from '../master-link.js';
 import { packageRoot } from '../paths.js';
 import { StatusUpdateManager } from '../status-updates.js';
-import { dispatchTaskCommand } from '../task-host.js';
+import { dispatchTaskCommand, registrationMessage } from '../task-host.js';
 import { seededRandom } from './prng.js';
 import { DEFAULT_SIM, type SimDefaults } from './task-plan.js';
 import { SimTaskRunner } from './task-runner.js';
@@ -213,17 +213,7 @@ class EmulatedSlave implements SimulatedAgent, MasterLinkHandler {
   // ---------------------------------------------------------------- MasterLinkHandler
 
   registration(agentId: string | undefined): AgentMessage {
-    if (agentId === undefined) return { type: 'register', agent_info: this.agentInfo(), version: this.version };
-    const { frameworks, tasks } = this.tasks.reregistrationState();
-    return {
-      type: 'reregister',
-      agent_id: { value: agentId },
-      agent_info: this.agentInfo(),
-      version: this.version,
-      frameworks,
-      tasks,
-      unacknowledged_updates: this.statusUpdates.pendingHeads(),
-    };
+    return registrationMessage(agentId, this.agentInfo(), this.version, this.tasks, () => this.statusUpdates.pendingHeads());
   }
 
   onRegistered(e: { agentId: string; previousAgentId: string | undefined; reregistered: boolean; masterInfo: MasterInfo }): void {

@@ -26,7 +26,7 @@ import {
 } from '../../sdk/protocol/mesos.js';
 import {
   MAX_COMPLETED_EXECUTORS_PER_FRAMEWORK, MAX_COMPLETED_FRAMEWORKS, MAX_COMPLETED_TASKS_PER_EXECUTOR, MAX_STATUSES_PER_TASK,
-  pushBounded, type ExecutorKind, type SlaveExecutor, type SlaveFramework, type SlaveTask,
+  agentStatusUpdate, pushBounded, type ExecutorKind, type SlaveExecutor, type SlaveFramework, type SlaveTask,
 } from '../model.js';
 import type { StatusUpdateManager } from '../status-updates.js';
 import type { TaskHost } from '../task-host.js';
@@ -328,25 +328,11 @@ export class SimTaskRunner implements TaskHost {
   }
 
   private agentUpdate(frameworkId: string, executorId: string | undefined, taskId: string, state: TaskState, reason: TaskStatusReason, message: string): StatusUpdate {
-    const agentId = this.d.agentId();
-    const update: StatusUpdate = {
-      framework_id: { value: frameworkId },
-      ...(executorId !== undefined ? { executor_id: { value: executorId } } : {}),
-      status: {
-        task_id: { value: taskId },
-        state,
-        reason,
-        message,
-        source: 'SOURCE_AGENT',
-        ...(agentId !== undefined ? { agent_id: { value: agentId } } : {}),
-        ...(executorId !== undefined ? { executor_id: { value: executorId } } : {}),
-        timestamp: this.d.clock.now() / 1000,
-        uuid: this.newUuid(),
-      },
-    };
+    const update = agentStatusUpdate({ frameworkId, executorId, taskId, state, reason, message, agentId: this.d.agentId(), nowMs: this.d.clock.now(), uuid: this.newUuid() });
     this.d.statusUpdates.update(update);
     return update;
   }
+
 
   private apply(task: SlaveTask, status: TaskStatus): void {
     task.state = status.state;
