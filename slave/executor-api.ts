@@ -15,6 +15,7 @@ import type { Logger } from '../sdk/core/log.js';
 import { ExecutorCall, type ExecutorEvent } from '../sdk/protocol/executor.js';
 import { safeParseJson } from '../sdk/protocol/mesos.js';
 import { encodeRecord } from '../sdk/protocol/recordio.js';
+import { CALLS_APPLIED_HEADER, CALL_BATCH_HEADER, FAILED_CALL_HEADER, MAX_BATCH_CALLS } from '../sdk/core/call-batch.js';
 import { WriteCoalescer } from '../sdk/core/write-coalescer.js';
 import { z } from 'zod';
 import type { CallResult, ExecutorManager } from './executors.js';
@@ -22,20 +23,6 @@ import type { ExecutorStream } from './model.js';
 
 /** Largest call body accepted (Mesos has none; unacknowledged updates can be large). */
 export const MAX_EXECUTOR_CALL_BYTES = 16 * 1024 * 1024;
-
-/**
- * Call batches (an Agora extension, like the master's scheduler API): the SUBSCRIBE
- * response announces `Agora-Call-Batch: <max calls>`, and an executor using Agora's SDK
- * then POSTs the calls it made while a request was in flight as one JSON array, applied in
- * order as if POSTed one by one. Mesos executors never send arrays.
- */
-export const CALL_BATCH_HEADER = 'Agora-Call-Batch';
-/** Most calls in one batch. */
-export const MAX_BATCH_CALLS = 1000;
-/** How many calls of a batch were applied (on every batch answer). */
-export const CALLS_APPLIED_HEADER = 'Agora-Calls-Applied';
-/** Index of the call that failed (on a failed batch). */
-export const FAILED_CALL_HEADER = 'Agora-Failed-Call';
 
 function reply(res: ServerResponse, status: number, message?: string, headers?: Record<string, string>): void {
   if (res.headersSent) {

@@ -30,7 +30,7 @@ import { executorEnvironment } from './executor-env.js';
 import { fetchUris } from './fetcher.js';
 import {
   MAX_COMPLETED_EXECUTORS_PER_FRAMEWORK, MAX_COMPLETED_FRAMEWORKS, MAX_COMPLETED_TASKS_PER_EXECUTOR,
-  MAX_STATUSES_PER_TASK, agentStatusUpdate, executorHasNoLiveTasks, pushBounded,
+  MAX_STATUSES_PER_TASK, activateFramework, agentStatusUpdate, executorHasNoLiveTasks, pushBounded,
   type ExecutorKind, type ExecutorStream, type PendingTermination, type SlaveExecutor, type SlaveFramework, type SlaveTask,
 } from './model.js';
 import type { SlaveConfig } from './options.js';
@@ -663,23 +663,9 @@ export class ExecutorManager {
   }
 
   private getOrCreateFramework(info: FrameworkInfo): SlaveFramework {
-    const id = info.id!.value;
-    let framework = this.frameworks.get(id);
-    if (framework !== undefined) {
-      if (framework.state === 'active') framework.info = info;
-      return framework;
-    }
-    const completedIndex = this.completedFrameworks.findIndex((f) => f.id === id);
-    if (completedIndex >= 0) {
-      framework = this.completedFrameworks.splice(completedIndex, 1)[0]!;
-      framework.info = info;
-      framework.state = 'active';
-    } else {
-      framework = { id, info, state: 'active', executors: new Map(), retiring: new Set(), completedExecutors: [] };
-    }
-    this.frameworks.set(id, framework);
-    return framework;
+    return activateFramework(this.frameworks, this.completedFrameworks, info);
   }
+
 
   private createExecutor(framework: SlaveFramework, info: ExecutorInfo, kind: ExecutorKind): SlaveExecutor {
     const containerId = randomUUID();

@@ -146,3 +146,22 @@ export function agentStatusUpdate(f: AgentStatusUpdateFields): StatusUpdate {
   };
 }
 
+/**
+ * The active record of a framework on this slave for a task it sends: the live one (its
+ * FrameworkInfo refreshed while active), or a completed one brought back, or a new one.
+ */
+export function activateFramework(frameworks: Map<string, SlaveFramework>, completed: SlaveFramework[], info: FrameworkInfo): SlaveFramework {
+  const id = info.id!.value;
+  let framework = frameworks.get(id);
+  if (framework !== undefined) {
+    if (framework.state === 'active') framework.info = info;
+    return framework;
+  }
+  const i = completed.findIndex((f) => f.id === id);
+  framework = i >= 0 ? completed.splice(i, 1)[0]! : { id, info, state: 'active', executors: new Map(), retiring: new Set(), completedExecutors: [] };
+  framework.info = info;
+  framework.state = 'active';
+  frameworks.set(id, framework);
+  return framework;
+}
+

@@ -5,7 +5,8 @@
  * status updates per task, and one HTTP request per acknowledgement capped launches at a
  * few thousand tasks a second (docs/master.md, "Call batches").
  *
- * Compatibility: the master announces batches with the `Agora-Call-Batch: <max calls>`
+ * The protocol's headers and limits are shared with the slave's executor API
+ * (sdk/core/call-batch.ts). Compatibility: the master announces batches with the `Agora-Call-Batch: <max calls>`
  * header on its SUBSCRIBE response. A client that never saw the header (every Mesos client)
  * never sends an array, and a Mesos master never sends the header, so the Agora SDK falls
  * back to single calls against it.
@@ -21,16 +22,10 @@
  *
  * @module
  */
+import { CALLS_APPLIED_HEADER, FAILED_CALL_HEADER, MAX_BATCH_CALLS } from '../../sdk/core/call-batch.js';
 import { SchedulerCall, safeParseJson } from '../../sdk/protocol/index.js';
 import { z } from 'zod';
 import { validateCall, type HttpVerdict } from './validate.js';
-
-/** Most calls one batch may hold (announced in the SUBSCRIBE response). */
-export const MAX_BATCH_CALLS = 1000;
-/** SUBSCRIBE response header announcing batches, with {@link MAX_BATCH_CALLS}. */
-export const CALL_BATCH_HEADER = 'Agora-Call-Batch';
-export const CALLS_APPLIED_HEADER = 'Agora-Calls-Applied';
-export const FAILED_CALL_HEADER = 'Agora-Failed-Call';
 
 /**
  * Calls a batch may carry: those answered with 202 alone. SUBSCRIBE opens a stream, and

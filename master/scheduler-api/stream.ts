@@ -9,7 +9,7 @@ import type { ServerResponse } from 'node:http';
 import { encodeRecord, type SchedulerEvent } from '../../sdk/protocol/index.js';
 import type { EventStream } from '../connections.js';
 import { WriteCoalescer } from '../../sdk/core/write-coalescer.js';
-import { CALL_BATCH_HEADER, MAX_BATCH_CALLS } from './batch.js';
+import { CALL_BATCH_HEADER, MAX_BATCH_CALLS } from '../../sdk/core/call-batch.js';
 
 export class HttpEventStream implements EventStream {
   private ended = false;

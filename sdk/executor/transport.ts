@@ -5,6 +5,9 @@
  * @module
  */
 import http from 'node:http';
+import {
+  CALLS_APPLIED_HEADER, FAILED_CALL_HEADER, batchLimitOf, headerNumber, settleRefusedBatch, takeBatch, type QueuedCall,
+} from '../core/call-batch.js';
 import { AgoraError } from '../core/errors.js';
 import type { ExecutorCall } from '../protocol/executor.js';
 
@@ -92,7 +95,7 @@ export class HttpExecutorTransport implements ExecutorTransport {
   /** Most calls per request: 1 (no batches) until a SUBSCRIBE response announces more. */
   private batchLimit = 1;
   /** Calls waiting for the request in flight (batch mode). */
-  private readonly queue: QueuedCall[] = [];
+  private readonly queue: ExecutorQueuedCall[] = [];
   private pumping = false;
 
   constructor(options: HttpExecutorTransportOptions) {
@@ -117,7 +120,7 @@ export class HttpExecutorTransport implements ExecutorTransport {
           );
           return;
         }
-        this.batchLimit = Math.min(MAX_BATCH_CALLS, Math.max(1, headerNumber(res, CALL_BATCH_HEADER) ?? 1));
+        this.batchLimit = batchLimitOf(res.headers);
         resolve({
           [Symbol.asyncIterator]: () => res[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>,
           close: () => {
@@ -175,7 +178,7 @@ export class HttpExecutorTransport implements ExecutorTransport {
    * rejects with the slave's answer, the ones after it go back to the front of the queue.
    * An answer about the whole batch, or a connection failure, rejects them all.
    */
-  private async sendBatch(batch: QueuedCall[]): Promise<void> {
+  private async sendBatch(batch: ExecutorQueuedCall[]): Promise<void> {
     let answer: Answer;
     try {
       answer = await this.postRetryingStaleSocket(Buffer.from(`[${batch.map((c) => c.body).join(',')}]`, 'utf8'));
@@ -187,18 +190,8 @@ export class HttpExecutorTransport implements ExecutorTransport {
       for (const c of batch) c.resolve();
       return;
     }
-    const refused = (c: QueuedCall): AgoraError => new AgoraError('AGORA_EXECUTOR_HTTP', `${c.type} refused by the agent: ${answer.status} ${answer.text}`.trim(), { cause: { status: answer.status } });
-    if (answer.applied === undefined) {
-      for (const c of batch) c.reject(refused(c));
-      return;
-    }
-    const failed = answer.failed ?? answer.applied;
-    const notApplied: QueuedCall[] = [];
-    batch.forEach((c, i) => {
-      if (i < answer.applied!) c.resolve();
-      else if (i === failed) c.reject(refused(c));
-      else notApplied.push(c);
-    });
+    const refused = (c: ExecutorQueuedCall): AgoraError => new AgoraError('AGORA_EXECUTOR_HTTP', `${c.type} refused by the agent: ${answer.status} ${answer.text}`.trim(), { cause: { status: answer.status } });
+    const notApplied = settleRefusedBatch(batch, answer.applied, answer.failed, refused);
     this.queue.unshift(...notApplied);
   }
 
@@ -217,8 +210,8 @@ export class HttpExecutorTransport implements ExecutorTransport {
         readBody(res).then((text) => resolve({
           status: res.statusCode ?? 0,
           text,
-          applied: headerNumber(res, CALLS_APPLIED_HEADER),
-          failed: headerNumber(res, FAILED_CALL_HEADER),
+          applied: headerNumber(res.headers, CALLS_APPLIED_HEADER),
+          failed: headerNumber(res.headers, FAILED_CALL_HEADER),
         }), reject);
       });
       // Socket idle timeout (node's own, not a scheduling timer): a hung slave fails the call.
@@ -251,21 +244,9 @@ export class HttpExecutorTransport implements ExecutorTransport {
 /** Connections of the non-SUBSCRIBE calls: one per task update in flight, up to this many. */
 const MAX_CALL_CONNECTIONS = 16;
 
-/** The header of an Agora slave's SUBSCRIBE response announcing call batches (lower case, as node reads it). */
-const CALL_BATCH_HEADER = 'agora-call-batch';
-const CALLS_APPLIED_HEADER = 'agora-calls-applied';
-const FAILED_CALL_HEADER = 'agora-failed-call';
-/** Most calls this client puts in one batch, whatever the slave announces. */
-const MAX_BATCH_CALLS = 1000;
-/** Most bytes of calls in one batch (a re-subscription's backlog can hold big updates). */
-const MAX_BATCH_BYTES = 1024 * 1024;
-
 /** A call waiting in the batch queue. */
-interface QueuedCall {
+interface ExecutorQueuedCall extends QueuedCall {
   type: string;
-  body: string;
-  resolve(): void;
-  reject(err: unknown): void;
 }
 
 /** The slave's answer to a POST. */
@@ -274,24 +255,6 @@ interface Answer {
   text: string;
   applied: number | undefined;
   failed: number | undefined;
-}
-
-function headerNumber(res: http.IncomingMessage, name: string): number | undefined {
-  const v = res.headers[name];
-  const n = typeof v === 'string' ? Number(v) : NaN;
-  return Number.isInteger(n) && n >= 0 ? n : undefined;
-}
-
-/** The next request's worth of calls off the front of the queue (at least one). */
-function takeBatch(queue: QueuedCall[], limit: number): QueuedCall[] {
-  const batch = [queue.shift()!];
-  let bytes = batch[0]!.body.length;
-  while (batch.length < limit && queue.length > 0 && bytes + queue[0]!.body.length <= MAX_BATCH_BYTES) {
-    const next = queue.shift()!;
-    batch.push(next);
-    bytes += next.body.length;
-  }
-  return batch;
 }
 
 /** A reset on a reused keep-alive socket: the slave closed it while idle, before reading the call. */

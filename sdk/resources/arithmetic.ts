@@ -150,16 +150,7 @@ function identityKey(r: Resource): string {
  * the list as it is instead of copying it.
  */
 export function isFlattened(rs: readonly Resource[]): boolean {
-  if (rs.length > 16) return false;
-  for (let i = 0; i < rs.length; i++) {
-    const r = rs[i]!;
-    if (!hasPlainIdentity(r) || r.allocation_info !== undefined || !isNormalisedValue(r)) return false;
-    for (let j = 0; j < i; j++) {
-      const o = rs[j]!;
-      if (o.name === r.name && o.type === r.type && (o.role ?? '*') === (r.role ?? '*')) return false;
-    }
-  }
-  return true;
+  return isDistinctPlain(rs) && rs.every((r) => r.allocation_info === undefined && isNormalisedValue(r));
 }
 
 /** True when a resource's value is already normalised (as {@link normalised} would leave it) and not empty. */

@@ -25,6 +25,9 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Logger } from 'pino';
+import {
+  CALLS_APPLIED_HEADER, FAILED_CALL_HEADER, batchLimitOf, headerNumber, settleRefusedBatch, takeBatch, type QueuedCall,
+} from '../core/call-batch.js';
 import { AgoraError } from '../core/errors.js';
 import type { SchedulerCall } from '../protocol/index.js';
 import {
@@ -73,20 +76,10 @@ function readBody(res: http.IncomingMessage): Promise<string> {
   });
 }
 
-/** SUBSCRIBE response header of an Agora master that takes call batches (master/scheduler-api/batch.ts). */
-export const CALL_BATCH_HEADER = 'agora-call-batch';
-const CALLS_APPLIED_HEADER = 'agora-calls-applied';
-const FAILED_CALL_HEADER = 'agora-failed-call';
-/** Bytes of calls one batch may carry, well under a master's default body limit. */
-const MAX_BATCH_BYTES = 1024 * 1024;
-
 /** A call waiting in the send queue. */
-interface PendingCall {
+interface PendingCall extends QueuedCall {
   call: SchedulerCall;
   streamId: string;
-  body: string;
-  resolve(): void;
-  reject(err: unknown): void;
 }
 
 /** A non-2xx answer, with what a batch answer says about which calls were applied. */
@@ -96,34 +89,12 @@ class BatchAnswer extends Error {
   }
 }
 
-function headerNumber(res: http.IncomingMessage, name: string): number | undefined {
-  const v = res.headers[name];
-  const n = typeof v === 'string' ? Number(v) : NaN;
-  return Number.isInteger(n) && n >= 0 ? n : undefined;
-}
-
-/** How many calls a batch to this master may hold: 1 (no batches) unless it announced more. */
-function batchLimitOf(res: http.IncomingMessage): number {
-  return Math.max(1, headerNumber(res, CALL_BATCH_HEADER) ?? 1);
-}
-
 /**
- * Takes the next request's worth of calls off the front of the queue: one call, or as many
- * consecutive calls on the same stream as the limits allow. Calls that answer with a body
- * (and SUBSCRIBE) always go alone.
+ * Whether `next` may go in the same request as `first`: consecutive calls on the same
+ * stream; calls that answer with a body (and SUBSCRIBE) always go alone.
  */
-function takeBatch(queue: PendingCall[], limit: number): PendingCall[] {
-  const first = queue.shift()!;
-  const batch = [first];
-  if (!isBatchable(first.call)) return batch;
-  let bytes = first.body.length;
-  while (batch.length < limit && queue.length > 0) {
-    const next = queue[0]!;
-    if (next.streamId !== first.streamId || !isBatchable(next.call) || bytes + next.body.length > MAX_BATCH_BYTES) break;
-    batch.push(queue.shift()!);
-    bytes += next.body.length;
-  }
-  return batch;
+function joinsBatch(first: PendingCall, next: PendingCall): boolean {
+  return isBatchable(first.call) && isBatchable(next.call) && next.streamId === first.streamId;
 }
 
 /**
@@ -242,7 +213,7 @@ export class HttpSchedulerTransport implements SchedulerTransport {
           throw new SubscribeRejectedError(200, 'SUBSCRIBE answered 200 without a Mesos-Stream-Id header');
         }
         this.leader = target;
-        this.batchLimit = batchLimitOf(res);
+        this.batchLimit = batchLimitOf(res.headers);
         let closed = false;
         return {
           streamId,
@@ -269,7 +240,7 @@ export class HttpSchedulerTransport implements SchedulerTransport {
   /**
    * Queues the call; calls go out one request at a time, in order. While a request is in
    * flight the calls made meanwhile wait, and when the master takes call batches (it said
-   * so in its SUBSCRIBE response, see {@link CALL_BATCH_HEADER}) they then go together in one
+   * so in its SUBSCRIBE response, see sdk/core/call-batch.ts) they then go together in one
    * request. An idle scheduler's call leaves at once, alone.
    */
   send(call: SchedulerCall, streamId: string): Promise<void> {
@@ -286,7 +257,7 @@ export class HttpSchedulerTransport implements SchedulerTransport {
     lane.pumping = true;
     try {
       while (lane.queue.length > 0) {
-        const batch = takeBatch(lane.queue, this.batchLimit);
+        const batch = takeBatch(lane.queue, this.batchLimit, joinsBatch);
         if (batch.length === 1) await this.sendOne(lane, batch[0]!);
         else await this.sendBatch(lane, batch);
       }
@@ -317,7 +288,7 @@ export class HttpSchedulerTransport implements SchedulerTransport {
         target = this.redirect(target, res, hop, what);
         continue;
       }
-      throw new BatchAnswer(status, text, headerNumber(res, CALLS_APPLIED_HEADER), headerNumber(res, FAILED_CALL_HEADER));
+      throw new BatchAnswer(status, text, headerNumber(res.headers, CALLS_APPLIED_HEADER), headerNumber(res.headers, FAILED_CALL_HEADER));
     }
   }
 
@@ -332,17 +303,11 @@ export class HttpSchedulerTransport implements SchedulerTransport {
       await this.postFollowingRedirects(lane, body, batch[0]!.streamId, `batch of ${batch.length} calls`);
       for (const p of batch) p.resolve();
     } catch (err) {
-      if (!(err instanceof BatchAnswer) || err.applied === undefined) {
-        for (const p of batch) p.reject(err instanceof BatchAnswer ? new CallRejectedError(p.call.type, err.status, err.body) : err);
+      if (!(err instanceof BatchAnswer)) {
+        for (const p of batch) p.reject(err);
         return;
       }
-      const failed = err.failed ?? err.applied;
-      const notApplied: PendingCall[] = [];
-      batch.forEach((p, i) => {
-        if (i < err.applied!) p.resolve();
-        else if (i === failed) p.reject(new CallRejectedError(p.call.type, err.status, err.body));
-        else notApplied.push(p);
-      });
+      const notApplied = settleRefusedBatch(batch, err.applied, err.failed, (p) => new CallRejectedError(p.call.type, err.status, err.body));
       lane.queue.unshift(...notApplied);
     }
   }

@@ -26,7 +26,7 @@ import {
 } from '../../sdk/protocol/mesos.js';
 import {
   MAX_COMPLETED_EXECUTORS_PER_FRAMEWORK, MAX_COMPLETED_FRAMEWORKS, MAX_COMPLETED_TASKS_PER_EXECUTOR, MAX_STATUSES_PER_TASK,
-  agentStatusUpdate, pushBounded, type ExecutorKind, type SlaveExecutor, type SlaveFramework, type SlaveTask,
+  activateFramework, agentStatusUpdate, pushBounded, type ExecutorKind, type SlaveExecutor, type SlaveFramework, type SlaveTask,
 } from '../model.js';
 import type { StatusUpdateManager } from '../status-updates.js';
 import type { TaskHost } from '../task-host.js';
@@ -385,19 +385,9 @@ export class SimTaskRunner implements TaskHost {
   }
 
   private getOrCreateFramework(info: FrameworkInfo): SlaveFramework {
-    const id = info.id!.value;
-    let framework = this.frameworks.get(id);
-    if (framework !== undefined) {
-      if (framework.state === 'active') framework.info = info;
-      return framework;
-    }
-    const i = this.completedFrameworks.findIndex((f) => f.id === id);
-    framework = i >= 0 ? this.completedFrameworks.splice(i, 1)[0]! : { id, info, state: 'active', executors: new Map(), retiring: new Set(), completedExecutors: [] };
-    framework.info = info;
-    framework.state = 'active';
-    this.frameworks.set(id, framework);
-    return framework;
+    return activateFramework(this.frameworks, this.completedFrameworks, info);
   }
+
 
   private createExecutor(framework: SlaveFramework, info: ExecutorInfo, kind: ExecutorKind): SlaveExecutor {
     return {
