@@ -9,9 +9,14 @@
  * Then, on the same cluster, T more tasks at a sustained `--rate` (tasks/s):
  * the same figures without the queueing of one burst (`paced`).
  *
+ * The issue's target, 10,000 tasks/s with p99 <= 50 ms, is read as two figures: the burst's
+ * tasks/s, and p99 while launching at a sustained 10,000/s. The burst's own p99 is reported
+ * but is not a target: every ACCEPT of the burst is sent at once, so the last one waits for
+ * all the others and its latency is T / throughput however fast the path is.
+ *
  *   node dist/bench/launch.js [--quick] [--json] [--slaves N] [--tasks T] [--rate R]
  *
- * Full: N = 1,000, T = 20,000, R = 5,000; quick: N = 100, T = 2,000, R = 1,000. Bounded: when the budget runs out
+ * Full: N = 1,000, T = 20,000, R = 10,000; quick: N = 100, T = 2,000, R = 1,000. Bounded: when the budget runs out
  * before every task runs, the figures cover the tasks that did (`tasks_running` < T).
  *
  * @module
@@ -30,7 +35,7 @@ await runBench({
   flags: { slaves: { type: 'string' }, tasks: { type: 'string' }, rate: { type: 'string' } },
   targets: [
     { figure: 'tasks_per_s', op: '>=', value: 10_000 },
-    { figure: 'accept_to_running_ms.p99', op: '<=', value: 50, unit: 'ms' },
+    { figure: 'paced.tasks_per_s', op: '>=', value: 9_900 },
     { figure: 'paced.accept_to_running_ms.p99', op: '<=', value: 50, unit: 'ms' },
   ],
   anchor: 'Nomad C1M: 3,750 tasks/s across 5,000 hosts; Marathon 0.15: ~35 tasks/s',
@@ -38,7 +43,7 @@ await runBench({
     const slaves = intFlag(ctx, 'slaves', ctx.quick ? 100 : 1_000);
     const tasks = intFlag(ctx, 'tasks', ctx.quick ? 2_000 : 20_000);
     const perOffer = Math.ceil(tasks / slaves);
-    const rate = intFlag(ctx, 'rate', ctx.quick ? 1_000 : 5_000);
+    const rate = intFlag(ctx, 'rate', ctx.quick ? 1_000 : 10_000);
 
     ctx.note(`master + ${slaves} emulated slaves`);
     const master = await ctx.processes.master([], { raiseFdLimit: true });
@@ -65,6 +70,8 @@ await runBench({
     }
     const masterCpuPercent = masterCpu.percent();
     const emulatorCpuPercent = emulatorCpu.percent();
+    const masterCpuS = masterCpu.seconds();
+    const emulatorCpuS = emulatorCpu.seconds();
     const lastRunning = framework.lastAt('runningAt');
     const benchCpuUsed = process.cpuUsage(benchCpu);
     await framework.stop();
@@ -104,6 +111,12 @@ await runBench({
         launch_s: round(seconds, 3),
         register_all_s: round(registerAllS, 2),
         cpu_percent_during_launch: { master: masterCpuPercent, emulator: emulatorCpuPercent },
+        // CPU time per task over the burst: steadier than tasks/s on a shared machine.
+        cpu_us_per_task: {
+          master: masterCpuS === undefined ? undefined : round((masterCpuS * 1e6) / framework.running, 0),
+          emulator: emulatorCpuS === undefined ? undefined : round((emulatorCpuS * 1e6) / framework.running, 0),
+          bench_process: round((benchCpuUsed.user + benchCpuUsed.system) / framework.running, 0),
+        },
         peak_rss_mb: { master: round(peakRssMb(master.proc.pid) ?? 0, 1), emulator: round(peakRssMb(emulator.pid) ?? 0, 1) },
         ...(paced !== undefined ? { paced } : {}),
       },

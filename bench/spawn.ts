@@ -4,9 +4,12 @@
  * cpus:8) through the whole path — master, slave, command executor, task process — and
  * tasks/s is counted from the first ACCEPT to the last TASK_FINISHED. In the same run, the
  * raw rate of this machine: `/bin/true` spawned from Node and waited for, with 1 and with 8
- * in flight. Figure: full path / best raw rate (target ≥ 90 %). Also the CPU of the master,
- * the slave and the executors over the run, and peak RSS (this bench supersedes the former
- * bench/throughput).
+ * in flight. Figure: full path / best raw rate (target ≥ 90 %). For context, also the rate of
+ * task-shaped raw spawns (`sh -c true` in its own sandbox directory with stdout/stderr files,
+ * 8 in flight) and the full path's ratio to it. Also the CPU of the master,
+ * the slave, the executors (with their task launcher helpers), the task processes and this
+ * process (the framework) over the run, each also per task, and peak RSS (this bench
+ * supersedes the former bench/throughput).
  *
  *   node dist/bench/spawn.js [--quick] [--json] [--tasks N]
  *
@@ -14,14 +17,50 @@
  *
  * @module
  */
+import fs from 'node:fs';
 import { LaunchFramework } from './lib/framework.js';
 import { processesUnder } from '../bin/process-sweep.js';
 import { CpuWindow, ProcessSetSampler, peakRssMb } from './lib/proc-stats.js';
 import { intFlag, runBench } from './lib/run.js';
-import { rawSpawnRate } from './lib/spawn-raw.js';
+import { rawSpawnRate, rawTaskSpawnRate } from './lib/spawn-raw.js';
 import { percentiles, round } from './lib/stats.js';
 
 const RAW_IN_FLIGHT = 8;
+
+/** Linux's USER_HZ (clock ticks per second in /proc/<pid>/stat). */
+const TICKS_PER_SECOND = 100;
+
+/**
+ * CPU seconds of the task processes: what the executors' task launchers (the perl helpers,
+ * slave/executor/perl-launcher.ts) reaped, i.e. their cutime + cstime, sampled like the
+ * executors (a task lives a few milliseconds; sampling the tasks themselves misses them).
+ * Only perl helpers are read: an executor's own cutime would count its helper again.
+ */
+class ReapedTaskCpu {
+  private readonly seconds = new Map<number, number>();
+  private readonly timer: NodeJS.Timeout;
+  constructor(private readonly list: () => number[], intervalMs: number) {
+    this.timer = setInterval(() => this.sample(), intervalMs);
+    this.timer.unref();
+  }
+  private sample(): void {
+    for (const pid of this.list()) {
+      try {
+        if (fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'perl') continue;
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        this.seconds.set(pid, (Number(f[13]) + Number(f[14])) / TICKS_PER_SECOND);
+      } catch {
+        // gone
+      }
+    }
+  }
+  stop(): number {
+    clearInterval(this.timer);
+    this.sample();
+    return round([...this.seconds.values()].reduce((a, b) => a + b, 0), 2);
+  }
+}
 
 await runBench({
   name: 'spawn',
@@ -38,14 +77,21 @@ await runBench({
     const rawSequential = await rawSpawnRate(tasks, 1, rawDeadline);
     const rawParallel = await rawSpawnRate(tasks, RAW_IN_FLIGHT, rawDeadline);
     const rawBest = Math.max(rawSequential.per_s, rawParallel.per_s);
+    // Context, not the target's denominator: what a task's own process costs (a sandbox and
+    // its output files) with nothing of the cluster around it.
+    const rawTask = await rawTaskSpawnRate(tasks, RAW_IN_FLIGHT, rawDeadline, fs.mkdtempSync(`${ctx.processes.workDir}/raw-`));
 
     ctx.note('starting a master and one slave');
     const master = await ctx.processes.master();
     const slave = await ctx.processes.slave(master, 'cpus:8;mem:16384;disk:10000;ports:[31000-31999]');
     const masterCpu = new CpuWindow(master.proc.pid);
     const slaveCpu = new CpuWindow(slave.proc.pid);
-    // Executors (and any task caught alive): processes whose MESOS_DIRECTORY/MESOS_SANDBOX is under the work dir.
-    const executors = new ProcessSetSampler(() => processesUnder(ctx.processes.workDir), 250);
+    // Executors, their task launcher helpers (cwd in the executor sandbox) and any task
+    // caught alive: processes whose MESOS_DIRECTORY/MESOS_SANDBOX or cwd is under the work dir.
+    const underWorkDir = (): number[] => processesUnder(ctx.processes.workDir, { byCwd: true });
+    const executors = new ProcessSetSampler(underWorkDir, 250);
+    const taskProcesses = new ReapedTaskCpu(underWorkDir, 250);
+    const benchCpu = process.cpuUsage();
 
     ctx.note(`launching ${tasks} true tasks`);
     const framework = new LaunchFramework({ master: master.address, name: 'bench-spawn', total: tasks, cpus: 0.1, mem: 32, command: 'true' });
@@ -56,6 +102,9 @@ await runBench({
       await framework.stop();
     }
     const executorUse = executors.stop();
+    const taskCpu = taskProcesses.stop();
+    const benchCpuS = round((({ user, system }) => (user + system) / 1e6)(process.cpuUsage(benchCpu)), 2);
+    const perTaskMs = (cpuS: number | undefined): number | undefined => (cpuS === undefined ? undefined : round((cpuS * 1000) / tasks, 2));
     const seconds = (framework.lastAt('terminalAt')! - framework.firstAcceptAt!) / 1000;
     const perS = round(tasks / seconds, 1);
     const finishLatency = [...framework.times.values()].filter((t) => t.terminalAt !== undefined).map((t) => t.terminalAt! - t.acceptAt);
@@ -65,11 +114,22 @@ await runBench({
         tasks_per_s: perS,
         raw_per_s: { sequential: rawSequential.per_s, [`in_flight_${RAW_IN_FLIGHT}`]: rawParallel.per_s },
         ratio_to_raw: rawBest > 0 ? round(perS / rawBest, 3) : undefined,
+        raw_task_shaped_per_s: rawTask.per_s,
+        ratio_to_raw_task_shaped: rawTask.per_s > 0 ? round(perS / rawTask.per_s, 3) : undefined,
         failed_tasks: framework.failed.length,
         accept_calls: framework.acceptCalls,
         accept_to_finished_ms: percentiles(finishLatency, 1),
         cpu_percent: { master: masterCpu.percent(), slave: slaveCpu.percent() },
         executors: executorUse,
+        task_processes_cpu_seconds: taskCpu,
+        // CPU per task, ms: where a task's cost goes (the bench process is the framework plus these samplers).
+        cpu_ms_per_task: {
+          master: perTaskMs(masterCpu.seconds()),
+          slave: perTaskMs(slaveCpu.seconds()),
+          executors: perTaskMs(executorUse.cpu_seconds),
+          task_processes: perTaskMs(taskCpu),
+          bench_process: perTaskMs(benchCpuS),
+        },
         peak_rss_mb: { master: round(peakRssMb(master.proc.pid) ?? 0, 1), slave: round(peakRssMb(slave.proc.pid) ?? 0, 1) },
         run_s: round(seconds, 2),
       },

@@ -31,6 +31,21 @@ function normaliseAddress(address: string | undefined): string {
   return address.startsWith('::ffff:') ? address.slice(7) : address;
 }
 
+/**
+ * The JSON of each FrameworkInfo sent in `run_task`, by identity: an ACCEPT launching twenty
+ * tasks on an agent sends it twenty times. The master replaces a framework's info on update,
+ * never mutates it, so an entry cannot go stale.
+ */
+const frameworkInfoJson = new WeakMap<object, string>();
+
+/** `JSON.stringify(message)`, reusing the framework's JSON in a `run_task`. */
+export function serialiseMasterMessage(message: MasterMessage): string {
+  if (message.type !== 'run_task') return JSON.stringify(message);
+  let framework = frameworkInfoJson.get(message.framework);
+  if (framework === undefined) frameworkInfoJson.set(message.framework, (framework = JSON.stringify(message.framework)));
+  return `{"type":"run_task","framework":${framework},"task":${JSON.stringify(message.task)}}`;
+}
+
 class WsAgentLink implements AgentLink {
   agentId?: string;
   garbage = 0;
@@ -44,7 +59,7 @@ class WsAgentLink implements AgentLink {
   send(message: MasterMessage): boolean {
     if (this.ws.readyState !== WebSocket.OPEN) return false;
     this.coalescer.beforeWrite();
-    this.ws.send(JSON.stringify(message), (err) => {
+    this.ws.send(serialiseMasterMessage(message), (err) => {
       if (err) this.logger.debug({ err, agentId: this.agentId }, 'send to agent failed');
     });
     return true;

@@ -122,9 +122,15 @@ export function writeCheckpoint(workDir: string, c: Checkpoint): void {
   writeFileAtomic(checkpointPath(workDir), encodeCheckpoint(c));
 }
 
-/** Writes the checkpoint atomically without blocking the event loop. Rejects with the I/O error. */
-export function writeCheckpointAsync(workDir: string, c: Checkpoint): Promise<void> {
-  return writeFileAtomicAsync(checkpointPath(workDir), encodeCheckpoint(c));
+/**
+ * Writes the checkpoint atomically without blocking the event loop, through `writer` when
+ * given (slave/atomic-writer.ts: a worker thread), else on `fs.promises`. Rejects with the
+ * I/O error.
+ */
+export function writeCheckpointAsync(workDir: string, c: Checkpoint, writer?: { write(file: string, data: string): Promise<void> }): Promise<void> {
+  const file = checkpointPath(workDir);
+  const data = encodeCheckpoint(c);
+  return writer !== undefined ? writer.write(file, data) : writeFileAtomicAsync(file, data);
 }
 
 /** Removes the checkpoint (a clean shutdown that killed everything). */

@@ -15,14 +15,15 @@
  * Sends go out in order per *lane* (the master link, each executor's event stream): a send
  * that needs nothing waits behind an earlier one of its lane that needs a write.
  *
- * Writes run on `fs.promises` (temp file, fsync, rename, fsync of the directory: a few
- * milliseconds that must not block the event loop), one at a time. A write rebuilds the
- * whole document from the live state (`build`) when it starts.
+ * Writes (temp file, fsync, rename, fsync of the directory: milliseconds on a real disk that
+ * must not block the event loop) run on a worker thread (atomic-writer.ts), one at a time.
+ * A write rebuilds the whole document from the live state (`build`) when it starts.
  *
  * @module
  */
 import type { Clock, TimerHandle } from '../sdk/core/clock.js';
 import type { Logger } from '../sdk/core/log.js';
+import { AtomicFileWriter } from './atomic-writer.js';
 import type { Checkpoint } from './checkpoint.js';
 import { removeCheckpoint, writeCheckpoint, writeCheckpointAsync } from './checkpoint-store.js';
 import type { CheckpointHooks } from './executors.js';
@@ -84,6 +85,8 @@ export class Checkpointer implements CheckpointHooks {
   private failing = false;
   /** Writes done (for tests and diagnostics). */
   writes = 0;
+  /** The writes run on a worker thread (one message each way instead of eight thread-pool hops). */
+  private readonly writer = new AtomicFileWriter();
 
   constructor(private readonly o: CheckpointerOptions) {}
 
@@ -164,7 +167,7 @@ export class Checkpointer implements CheckpointHooks {
         // `build` runs now: the document holds every change up to this ticket.
         const upTo = this.seq;
         try {
-          await writeCheckpointAsync(this.o.workDir, this.o.build());
+          await writeCheckpointAsync(this.o.workDir, this.o.build(), this.writer);
           this.written();
         } catch (e) {
           this.writeFailed(e);
@@ -230,6 +233,7 @@ export class Checkpointer implements CheckpointHooks {
     this.commitTimer = undefined;
     // The write in flight must not rename its file over the final one.
     await this.idle();
+    this.writer.close();
     if (how === 'keep') {
       try {
         writeCheckpoint(this.o.workDir, this.o.build());

@@ -24,8 +24,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import AdmZip from 'adm-zip';
-import * as tar from 'tar';
+import type AdmZip from 'adm-zip';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../sdk/core/clock.js';
 import { AgoraError } from '../sdk/core/errors.js';
@@ -33,6 +32,14 @@ import { silentLogger } from '../sdk/core/log.js';
 import type { CommandURI } from '../sdk/protocol/mesos.js';
 
 const execFileAsync = promisify(execFile);
+
+/**
+ * The archive libraries, loaded on the first extraction: every command executor imports
+ * this module, and most never extract anything (loading adm-zip and node-tar up front cost
+ * each executor ~5 MB of resident memory).
+ */
+const loadTar = (): Promise<typeof import('tar')> => import('tar');
+const loadAdmZip = async (): Promise<typeof AdmZip> => (await import('adm-zip')).default;
 
 /** Default bound on fetching one URI (download and extraction). */
 export const DEFAULT_FETCH_TIMEOUT_MS = 5 * 60_000;
@@ -201,6 +208,7 @@ async function extract(archive: string, kind: ArchiveKind, sandbox: string): Pro
   const entries = await listTar(archive, kind);
   checkEntries(entries, sandbox, archive);
   if (kind === 'tar' || kind === 'tar.gz') {
+    const tar = await loadTar();
     await tar.x({ file: archive, cwd: sandbox, strict: true, preservePaths: false, noChmod: false });
   } else {
     // node-tar has no bzip2/xz; GNU tar does, and refuses `..` members by itself too.
@@ -211,6 +219,7 @@ async function extract(archive: string, kind: ArchiveKind, sandbox: string): Pro
 async function listTar(archive: string, kind: ArchiveKind): Promise<string[]> {
   if (kind === 'tar' || kind === 'tar.gz') {
     const names: string[] = [];
+    const tar = await loadTar();
     await tar.t({ file: archive, strict: true, onReadEntry: (entry) => names.push(entry.path) });
     return names;
   }
@@ -227,9 +236,10 @@ function checkEntries(names: readonly string[], sandbox: string, archive: string
 }
 
 async function extractZip(archive: string, sandbox: string): Promise<void> {
+  const Zip = await loadAdmZip();
   let zip: AdmZip;
   try {
-    zip = new AdmZip(archive);
+    zip = new Zip(archive);
   } catch (err) {
     throw new AgoraError('AGORA_FETCH_FAILED', `cannot read zip archive ${path.basename(archive)}: ${(err as Error).message}`, { cause: err });
   }

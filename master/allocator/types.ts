@@ -51,7 +51,14 @@ export interface AllocationSnapshot {
 export interface Allocation {
   frameworkId: string;
   agentId: string;
+  /** The role the resources are allocated to (the offer's `allocation_info.role`). */
   role: string;
+  /**
+   * The agent's available entries that make up the offer, flattened, WITHOUT
+   * `allocation_info` (the offer gets it from `role`; master/offers.ts `createOffer` strips
+   * and sets it either way). The array is the allocation's own; the entries may be the
+   * snapshot's objects: read only.
+   */
   resources: Resource[];
 }
 

@@ -45,19 +45,21 @@ export function batchLimitOf(headers: IncomingHttpHeaders): number {
 
 /**
  * Takes the next request's worth of calls off the front of `queue`: the first one, then as
- * many following ones as `limit`, {@link MAX_BATCH_BYTES} and `joins` allow.
+ * many following ones as `limit`, {@link MAX_BATCH_BYTES} and `joins` allow. One splice, not
+ * a shift per call: a shift moves the whole queue, and a busy framework's queue holds
+ * thousands of acknowledgements (a shift each was a quarter of its CPU).
  */
 export function takeBatch<T extends QueuedCall>(queue: T[], limit: number, joins: (first: T, next: T) => boolean = () => true): T[] {
-  const first = queue.shift()!;
-  const batch = [first];
+  const first = queue[0]!;
   let bytes = first.body.length;
-  while (batch.length < limit && queue.length > 0) {
-    const next = queue[0]!;
+  let count = 1;
+  while (count < limit && count < queue.length) {
+    const next = queue[count]!;
     if (!joins(first, next) || bytes + next.body.length > MAX_BATCH_BYTES) break;
-    batch.push(queue.shift()!);
     bytes += next.body.length;
+    count++;
   }
-  return batch;
+  return queue.splice(0, count);
 }
 
 /**

@@ -4,3 +4,6 @@ export * from './scheduler.js';
 export * from './executor.js';
 export * from './agent.js';
 export * from './recordio.js';
+export {
+  FALLBACK, FAST_PARSE_MAX_DEPTH, fastParse, fastParser, fastParserSource, type Fallback, type FastParser,
+} from './fast-parse.js';

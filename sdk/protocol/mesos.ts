@@ -11,6 +11,7 @@
  */
 import { z } from 'zod';
 import { AgoraError } from '../core/errors.js';
+import { FALLBACK, fastParser } from './fast-parse.js';
 
 /** `{ "value": "…" }` identifiers (FrameworkID, OfferID, AgentID, TaskID, ExecutorID, …). */
 export const Id = z.object({ value: z.string().min(1) });
@@ -355,7 +356,10 @@ export function stripNulls(value: unknown): unknown {
       for (const [k, v] of Object.entries(src)) {
         if (v === null) continue;
         const c = copy(v, depth + 1);
-        out[k] = c;
+        // An own `__proto__` key (JSON.parse makes one) stays an own key: assigning it would
+        // set the copy's prototype, and the schema would then read inherited fields.
+        if (k === '__proto__') Object.defineProperty(out, k, { value: c, enumerable: true, writable: true, configurable: true });
+        else out[k] = c;
         if (c !== v) stack.push([v, c, depth + 1]);
       }
     }
@@ -385,8 +389,28 @@ function containsNull(v: unknown, depth: number): boolean {
 /**
  * Validates JSON from outside against a schema: {@link stripNulls}, then `safeParse`.
  * Never throws; too-deep input fails like any other invalid input.
+ *
+ * The schema's fast validator (fast-parse.ts, compiled from the schema on first use) answers
+ * first: it returns the very value zod would for the common shapes of a message, and hands
+ * everything else, every invalid message included, to the zod path below, so results and
+ * error messages are zod's.
  */
 export function safeParseJson<T>(schema: z.ZodType<T>, json: unknown): z.ZodSafeParseResult<T> {
+  const fast = fastParser(schema);
+  if (fast !== undefined) {
+    let value: T | typeof FALLBACK = FALLBACK;
+    try {
+      value = fast(json);
+    } catch {
+      // Only a value that is not JSON (a throwing getter, a proxy) gets here: zod's verdict.
+    }
+    if (value !== FALLBACK) return { success: true, data: value } as z.ZodSafeParseResult<T>;
+  }
+  return slowParseJson(schema, json);
+}
+
+/** {@link safeParseJson} without its fast validator: stripNulls and zod only (for tests and benchmarks). */
+export function slowParseJson<T>(schema: z.ZodType<T>, json: unknown): z.ZodSafeParseResult<T> {
   let cleaned: unknown;
   try {
     cleaned = stripNulls(json);

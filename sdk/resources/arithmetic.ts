@@ -9,19 +9,24 @@
  * @module
  */
 import type { Range, Resource } from '../protocol/mesos.js';
-import { hasPlainIdentity, resourceIdentity } from './identity.js';
+import { hasSimpleIdentity, resourceIdentity } from './identity.js';
 import { addRanges, coalesceRanges, rangesContain, rangesSize, subtractRanges } from './ranges.js';
 import { fromMilli, toMilli } from './scalar.js';
 
 /**
- * Deep copy of a resource. The value fields every resource has (scalar, ranges, set) are
- * copied by hand; structuredClone, which costs about a microsecond a call, is used only
- * for the rarer nested fields (reservations, disk, …). The allocator copies every agent's
- * resources on every pass, so this is on its hot path.
+ * Deep copy of a resource. The value fields every resource has (scalar, ranges, set) and an
+ * `allocation_info` holding only a role (every offered resource has one) are copied by hand;
+ * structuredClone, which costs about a microsecond a call, is used only for the rarer nested
+ * fields (reservations, disk, …). The allocator copies every agent's resources on every
+ * pass, and a framework every offered resource it packs tasks into, so this is on their hot
+ * paths.
  */
 export function cloneResource(r: Resource, without?: 'allocation_info'): Resource {
   const copy: Resource = { name: r.name, type: r.type };
-  for (const key of Object.keys(r) as (keyof Resource)[]) {
+  // for…in with an own-property check visits what Object.keys lists, without building the array.
+  for (const k in r) {
+    if (!Object.hasOwn(r, k)) continue;
+    const key = k as keyof Resource;
     const value = r[key];
     if (value === undefined || key === 'name' || key === 'type' || key === without) continue;
     switch (key) {
@@ -37,11 +42,25 @@ export function cloneResource(r: Resource, without?: 'allocation_info'): Resourc
       case 'role':
         copy.role = r.role;
         break;
+      case 'allocation_info':
+        copy.allocation_info = isRoleOnly(r.allocation_info!) ? { role: r.allocation_info!.role } : structuredClone(r.allocation_info!);
+        break;
       default:
         (copy as Record<string, unknown>)[key] = typeof value === 'object' && value !== null ? structuredClone(value) : value;
     }
   }
   return copy;
+}
+
+/** True for an `allocation_info` that is `{ role: <string> }` and nothing else: structuredClone of it is `{ role }`. */
+function isRoleOnly(a: { role?: string }): boolean {
+  if (typeof a.role !== 'string') return false;
+  let keys = 0;
+  for (const key in a) {
+    if (!Object.hasOwn(a, key)) return false;
+    keys++;
+  }
+  return keys === 1;
 }
 
 /** Deep copy of a resource with its value normalised. */
@@ -61,6 +80,24 @@ function normalised(r: Resource): Resource {
       break;
   }
   return copy;
+}
+
+/**
+ * `r`'s name, type and normalised value, without the rest of the entry: all that
+ * subtractEntry, entryContains and isEmptyEntry read of an entry they do not return, so
+ * the shortcuts below need not deep-copy it (as {@link normalised} does) just to look.
+ */
+function normalisedValue(r: Resource): Resource {
+  switch (r.type) {
+    case 'SCALAR':
+      return { name: r.name, type: r.type, scalar: { value: fromMilli(Math.max(0, toMilli(r.scalar?.value ?? 0))) } };
+    case 'RANGES':
+      return { name: r.name, type: r.type, ranges: { range: coalesceRanges(r.ranges?.range ?? []) } };
+    case 'SET':
+      return { name: r.name, type: r.type, set: { item: [...new Set(r.set?.item ?? [])].sort() } };
+    default:
+      return normalised(r);
+  }
 }
 
 /** True when a (normalised) resource holds nothing. TEXT resources are never empty. */
@@ -95,25 +132,27 @@ function mergeInto(into: Resource, b: Resource): void {
 }
 
 /**
- * True for a short list of plain resources (see {@link hasPlainIdentity}) that are already
- * one per identity (distinct name, type and legacy role). Agents' and tasks' resources nearly
- * always are, and the arithmetic below then works on the lists directly instead of building
- * identity keys and maps: it is on the allocator's and the master's hot path (every task
+ * True for a short list of simple resources (see {@link hasSimpleIdentity}: plain, or plain
+ * but allocated to a role) that are already one per identity (distinct name, type, legacy
+ * role and allocation role). Agents', offers' and tasks' resources nearly always are, and the
+ * arithmetic below then works on the lists directly instead of building identity keys and
+ * maps: it is on the allocator's, the master's and a framework's hot paths (every task
  * launched adds and subtracts resources several times).
  */
 function isDistinctPlain(rs: readonly Resource[]): boolean {
   if (rs.length > 16) return false;
   for (let i = 0; i < rs.length; i++) {
     const r = rs[i]!;
-    if (!hasPlainIdentity(r)) return false;
+    if (!hasSimpleIdentity(r)) return false;
     for (let j = 0; j < i; j++) if (samePlainIdentity(rs[j]!, r)) return false;
   }
   return true;
 }
 
-/** Same identity, for two plain resources. */
+/** Same identity, for two simple resources (an allocation role of null counts as none, as in resourceIdentity). */
 function samePlainIdentity(x: Resource, y: Resource): boolean {
-  return x.name === y.name && x.type === y.type && (x.role ?? '*') === (y.role ?? '*');
+  return x.name === y.name && x.type === y.type && (x.role ?? '*') === (y.role ?? '*')
+    && (x.allocation_info?.role ?? null) === (y.allocation_info?.role ?? null);
 }
 
 /** The entry of a distinct-plain list with `r`'s identity. */
@@ -133,18 +172,21 @@ function flattenDistinctPlain(rs: readonly Resource[]): Resource[] {
 }
 
 /**
- * A map key equal for two resources exactly when {@link resourceIdentity} is. Plain
+ * A map key equal for two resources exactly when {@link resourceIdentity} is. Simple
  * resources (most of them) get a cheap key that cannot collide with the JSON form (which
- * starts with `[`) or with another plain key (the name is length-prefixed).
+ * starts with `[`) or with another simple key (name and role are length-prefixed, the
+ * allocation role comes last, after a marker telling it from none).
  */
 function identityKey(r: Resource): string {
-  if (!hasPlainIdentity(r)) return resourceIdentity(r);
-  return `${r.type}\u0000${r.name.length}\u0000${r.name}\u0000${r.role ?? '*'}`;
+  if (!hasSimpleIdentity(r)) return resourceIdentity(r);
+  const role = r.role ?? '*';
+  const allocationRole = r.allocation_info?.role ?? null;
+  return `${r.type}\u0000${r.name.length}\u0000${r.name}\u0000${role.length}\u0000${role}\u0000${allocationRole === null ? '-' : `+${allocationRole}`}`;
 }
 
 /**
  * True when `rs` is already what {@link flattenResources} makes of it, value for value: a
- * short list of plain resources (see {@link hasPlainIdentity}), one per identity, with
+ * short list of plain resources (see {@link hasSimpleIdentity}; none allocated), one per identity, with
  * normalised, non-empty values. The master's available lists are like this, and a reader
  * that only needs the flattened form (the allocator, once per agent per run) can then use
  * the list as it is instead of copying it.
@@ -227,7 +269,7 @@ export function subtractResources(a: readonly Resource[], b: readonly Resource[]
     const out: Resource[] = [];
     for (const r of flattenDistinctPlain(a)) {
       const match = findPlain(b, r);
-      const s = match === undefined ? undefined : normalised(match);
+      const s = match === undefined ? undefined : normalisedValue(match);
       const left = s === undefined || isEmptyEntry(s) ? r : subtractEntry(r, s);
       if (left !== undefined) out.push(left);
     }
@@ -275,10 +317,10 @@ function subtractEntry(r: Resource, s: Resource): Resource | undefined {
 export function containsResources(a: readonly Resource[], b: readonly Resource[]): boolean {
   if (isDistinctPlain(a) && isDistinctPlain(b)) {
     for (const w of b) {
-      const want = normalised(w);
+      const want = normalisedValue(w);
       if (isEmptyEntry(want)) continue;
       const match = findPlain(a, w);
-      const got = match === undefined ? undefined : normalised(match);
+      const got = match === undefined ? undefined : normalisedValue(match);
       if (got === undefined || isEmptyEntry(got) || !entryContains(got, want)) return false;
     }
     return true;

@@ -23,15 +23,25 @@ function canonical(value: unknown): unknown {
 }
 
 /**
+ * True when a resource carries none of the optional identity fields except, perhaps, an
+ * allocation role (no reservations, disk, revocable, shared, provider): its identity is its
+ * name, type, legacy role and allocation role alone. The resources of offers and of the
+ * tasks launched on them (plain cpus, mem, ports allocated to the framework's role) are like
+ * this, and the arithmetic takes shortcuts for them.
+ */
+export function hasSimpleIdentity(r: Resource): boolean {
+  return r.reservation === undefined && (r.reservations === undefined || r.reservations.length === 0)
+    && r.disk === undefined && !r.revocable && !r.shared && r.provider_id?.value === undefined;
+}
+
+/**
  * True when a resource carries none of the optional identity fields (reservations,
  * allocation role, disk, revocable, shared, provider): its identity is its name, type and
  * legacy role alone. Most resources (plain cpus, mem, ports) are like this, and the
  * arithmetic takes shortcuts for them.
  */
 export function hasPlainIdentity(r: Resource): boolean {
-  return r.reservation === undefined && (r.reservations === undefined || r.reservations.length === 0)
-    && r.allocation_info?.role === undefined && r.disk === undefined && !r.revocable && !r.shared
-    && r.provider_id?.value === undefined;
+  return r.allocation_info?.role === undefined && hasSimpleIdentity(r);
 }
 
 /**
@@ -39,11 +49,14 @@ export function hasPlainIdentity(r: Resource): boolean {
  * their values can be added, subtracted and compared.
  */
 export function resourceIdentity(r: Resource): string {
-  // Most resources (plain cpus, mem, ports) carry none of the optional identity fields: their
-  // key is built directly, character for character what the general form below gives them
-  // (canonical() leaves strings and nulls as they are). This is the allocator's hot path.
-  if (hasPlainIdentity(r)) {
-    return `[${JSON.stringify(r.name)},${JSON.stringify(r.type)},${JSON.stringify(r.role ?? '*')},null,null,null,null,null,null,null]`;
+  // Most resources (plain cpus, mem, ports, maybe allocated to a role) carry none of the other
+  // optional identity fields: their key is built directly, character for character what the
+  // general form below gives them (canonical() leaves strings and nulls as they are). This is
+  // the allocator's hot path.
+  if (hasSimpleIdentity(r)) {
+    const allocationRole = r.allocation_info?.role;
+    const allocation = allocationRole === undefined || allocationRole === null ? 'null' : JSON.stringify(allocationRole);
+    return `[${JSON.stringify(r.name)},${JSON.stringify(r.type)},${JSON.stringify(r.role ?? '*')},null,null,${allocation},null,null,null,null]`;
   }
   return JSON.stringify(canonical([
     r.name,

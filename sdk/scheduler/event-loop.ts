@@ -33,8 +33,12 @@ export type DispatchResult = 'continue' | 'stop';
 /** Inputs of {@link runEventLoop}. */
 export interface EventLoopOptions {
   stream: SubscriptionStream;
-  /** Runs the handlers of one event; the next event is not dispatched before it settles. */
-  dispatch: (event: SchedulerEvent) => Promise<DispatchResult>;
+  /**
+   * Runs the handlers of one event; the next event is not dispatched before it settles. It
+   * may answer without a promise (all its handlers were synchronous): the loop then goes on
+   * at once, without a turn of the microtask queue per event.
+   */
+  dispatch: (event: SchedulerEvent) => DispatchResult | Promise<DispatchResult>;
   clock: Clock;
   logger: Logger;
   missedHeartbeats: number;
@@ -120,7 +124,8 @@ export async function runEventLoop(opts: EventLoopOptions): Promise<EventLoopEnd
         if (event.type === 'SUBSCRIBED' && event.subscribed?.heartbeat_interval_seconds !== undefined && event.subscribed.heartbeat_interval_seconds > 0) {
           silenceLimitMs = opts.missedHeartbeats * event.subscribed.heartbeat_interval_seconds * 1000;
         }
-        if ((await opts.dispatch(event)) === 'stop') {
+        const dispatched = opts.dispatch(event);
+        if ((typeof dispatched === 'string' ? dispatched : await dispatched) === 'stop') {
           stream.close();
           return { reason: 'stopped' };
         }

@@ -241,20 +241,26 @@ export class HttpSchedulerTransport implements SchedulerTransport {
    * Queues the call; calls go out one request at a time, in order. While a request is in
    * flight the calls made meanwhile wait, and when the master takes call batches (it said
    * so in its SUBSCRIBE response, see sdk/core/call-batch.ts) they then go together in one
-   * request. An idle scheduler's call leaves at once, alone.
+   * request. An idle scheduler's call leaves at the end of the current turn, with the calls
+   * made in the same turn (alone against a master without batches).
    */
   send(call: SchedulerCall, streamId: string): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const lane = isAcknowledgement(call) ? this.lanes.acks : this.lanes.calls;
       lane.queue.push({ call, streamId, body: JSON.stringify(call), resolve, reject });
-      void this.pump(lane);
+      // While a request is in flight the pump takes this call with the next batch. An idle
+      // lane starts its pump at the end of the current turn (a microtask, no timer): the
+      // calls made in the same turn (the acknowledgements of every update in one chunk of the
+      // event stream) then leave together, rather than the first alone and the rest after it.
+      if (!lane.pumping) {
+        lane.pumping = true;
+        queueMicrotask(() => void this.pump(lane));
+      }
     });
   }
 
-  /** Sends what is queued in a lane, one request at a time, until it is empty. */
+  /** Sends what is queued in a lane, one request at a time, until it is empty (`pumping` is set by the caller). */
   private async pump(lane: CallLane): Promise<void> {
-    if (lane.pumping) return;
-    lane.pumping = true;
     try {
       while (lane.queue.length > 0) {
         const batch = takeBatch(lane.queue, this.batchLimit, joinsBatch);

@@ -39,6 +39,11 @@ import type { SchedulerTransport, SubscriptionStream } from './transport.js';
 
 type AnyHandler = (...args: never[]) => Awaitable;
 
+/** True for a promise or any other thenable (what `await` would wait for). */
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
+
 function toError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
@@ -209,27 +214,36 @@ export class Scheduler {
    * @example
    * await scheduler.call(calls.revive(['batch']));
    */
-  async call(call: Omit<SchedulerCall, 'framework_id'>): Promise<void> {
-    if (call.type === 'SUBSCRIBE') throw new AgoraError(SCHEDULER_OPTIONS_INVALID, 'SUBSCRIBE is sent by start(), not call()');
-    for (let attempt = 0; ; attempt++) {
-      const stream = this.stream;
-      const frameworkId = this.subscribedFrameworkId;
-      if (this.current !== 'subscribed' || stream === undefined || frameworkId === undefined) {
-        throw new AgoraError(SCHEDULER_NOT_SUBSCRIBED, `cannot send ${call.type}: scheduler is ${this.current}`);
-      }
-      try {
-        await this.transport.send({ ...call, framework_id: { value: frameworkId } }, stream.streamId);
-        return;
-      } catch (err) {
-        if (err instanceof CallRejectedError && err.status === 503 && attempt < this.opts.callRetries) {
-          const delayMs = backoffDelayMs(attempt, this.opts.backoffMs, this.opts.maxBackoffMs, this.opts.random);
-          this.log.warn({ call: call.type, delayMs, attempt: attempt + 1 }, 'master unavailable (503); retrying the call');
-          if (delayMs > 0) await this.sleep(delayMs);
-          continue;
-        }
-        throw err;
-      }
+  call(call: Omit<SchedulerCall, 'framework_id'>): Promise<void> {
+    try {
+      if (call.type === 'SUBSCRIBE') throw new AgoraError(SCHEDULER_OPTIONS_INVALID, 'SUBSCRIBE is sent by start(), not call()');
+      return this.sendCall(call, 0);
+    } catch (err) {
+      // Whatever goes wrong is a rejection, never a throw, as from the async method it was.
+      return Promise.reject(err);
     }
+  }
+
+  /**
+   * One attempt at a call, and on a 503 the retries after it. Not an async function: a busy
+   * framework makes several calls per task (two acknowledgements), and the transport's own
+   * promise is all a call needs until it fails.
+   */
+  private sendCall(call: Omit<SchedulerCall, 'framework_id'>, attempt: number): Promise<void> {
+    const stream = this.stream;
+    const frameworkId = this.subscribedFrameworkId;
+    if (this.current !== 'subscribed' || stream === undefined || frameworkId === undefined) {
+      return Promise.reject(new AgoraError(SCHEDULER_NOT_SUBSCRIBED, `cannot send ${call.type}: scheduler is ${this.current}`));
+    }
+    const sent = this.transport.send({ ...call, framework_id: { value: frameworkId } }, stream.streamId);
+    if (attempt >= this.opts.callRetries) return sent;
+    return sent.catch(async (err: unknown) => {
+      if (!(err instanceof CallRejectedError && err.status === 503)) throw err;
+      const delayMs = backoffDelayMs(attempt, this.opts.backoffMs, this.opts.maxBackoffMs, this.opts.random);
+      this.log.warn({ call: call.type, delayMs, attempt: attempt + 1 }, 'master unavailable (503); retrying the call');
+      if (delayMs > 0) await this.sleep(delayMs);
+      return this.sendCall(call, attempt + 1);
+    });
   }
 
   /**
@@ -283,12 +297,16 @@ export class Scheduler {
    * @throws AgoraError `AGORA_SCHEDULER_OPTIONS_INVALID` when the status has a uuid but no agent id.
    * @example scheduler.on('UPDATE', async (status) => { await save(status); await scheduler.acknowledge(status); });
    */
-  async acknowledge(status: TaskStatus): Promise<void> {
-    if (status.uuid === undefined || status.uuid === '') return;
-    if (status.agent_id === undefined) {
-      throw new AgoraError(SCHEDULER_OPTIONS_INVALID, `cannot acknowledge the update of ${status.task_id.value}: it has no agent_id`);
+  acknowledge(status: TaskStatus): Promise<void> {
+    try {
+      if (status.uuid === undefined || status.uuid === '') return Promise.resolve();
+      if (status.agent_id === undefined) {
+        throw new AgoraError(SCHEDULER_OPTIONS_INVALID, `cannot acknowledge the update of ${status.task_id.value}: it has no agent_id`);
+      }
+      return this.call(calls.acknowledge(status.agent_id.value, status.task_id.value, status.uuid));
+    } catch (err) {
+      return Promise.reject(err); // a rejection, never a throw (a bad status included)
     }
-    await this.call(calls.acknowledge(status.agent_id.value, status.task_id.value, status.uuid));
   }
 
   /**
@@ -520,9 +538,39 @@ export class Scheduler {
 
   // ---- event dispatch ----------------------------------------------------------------
 
-  /** Runs the handlers of one event (and the auto-acknowledgement). */
-  private async dispatch(event: SchedulerEvent): Promise<DispatchResult> {
+  /**
+   * Runs the handlers of one event (and the auto-acknowledgement). OFFERS and UPDATE, a busy
+   * framework's events (several per task), settle without a promise when every handler
+   * returned none: the event loop then goes on to the next event at once. Any handler that
+   * returns a promise is awaited before the next handler, and the next event, as always.
+   */
+  private dispatch(event: SchedulerEvent): DispatchResult | Promise<DispatchResult> {
     if (this.is('stopped')) return 'stop';
+    switch (event.type) {
+      case 'OFFERS': {
+        const ran = this.runHandlers('OFFERS', [event.offers?.offers ?? [], event]);
+        return typeof ran === 'boolean' ? this.finishDispatch(event) : ran.then(() => this.finishDispatch(event));
+      }
+      case 'UPDATE': {
+        const status = event.update!.status;
+        if (this.updateObservers.size > 0) for (const observe of [...this.updateObservers]) observe(status);
+        const ran = this.runHandlers('UPDATE', [status, event]);
+        if (typeof ran === 'boolean') {
+          this.autoAcknowledge(status, ran);
+          return this.finishDispatch(event);
+        }
+        return ran.then((failed) => {
+          this.autoAcknowledge(status, failed);
+          return this.finishDispatch(event);
+        });
+      }
+      default:
+        return this.dispatchOther(event);
+    }
+  }
+
+  /** The events other than OFFERS and UPDATE. */
+  private async dispatchOther(event: SchedulerEvent): Promise<DispatchResult> {
     switch (event.type) {
       case 'SUBSCRIBED': {
         const subscribed = event.subscribed!;
@@ -540,34 +588,9 @@ export class Scheduler {
         if (isReconnection) await this.runHandlers('reconnected', [{ frameworkId: subscribed.framework_id.value }]);
         break;
       }
-      case 'OFFERS':
-        await this.runHandlers('OFFERS', [event.offers?.offers ?? [], event]);
-        break;
       case 'RESCIND':
         await this.runHandlers('RESCIND', [event.rescind!.offer_id.value, event]);
         break;
-      case 'UPDATE': {
-        const status = event.update!.status;
-        for (const observe of [...this.updateObservers]) observe(status);
-        const failed = await this.runHandlers('UPDATE', [status, event]);
-        if (this.opts.autoAcknowledge && status.uuid !== undefined && status.uuid !== '' && !this.is('stopped')) {
-          if (failed) {
-            this.log.warn({ taskId: status.task_id.value, state: status.state }, 'UPDATE handler threw; not acknowledging (the master will resend)');
-          } else if (status.agent_id === undefined) {
-            this.log.warn({ taskId: status.task_id.value }, 'update with uuid but without agent_id; cannot acknowledge');
-          } else {
-            // Not awaited: the next event need not wait for this answer. The transport keeps
-            // calls in order, and acknowledgements made while one is in flight leave together
-            // (call batches), which is what lets a busy framework keep up.
-            const ack = this.acknowledge(status).catch((err: unknown) => {
-              this.log.warn({ err, taskId: status.task_id.value }, 'acknowledgement failed (the update will be resent)');
-            });
-            this.pendingAcks.add(ack);
-            void ack.finally(() => this.pendingAcks.delete(ack));
-          }
-        }
-        break;
-      }
       case 'MESSAGE':
         await this.runHandlers('MESSAGE', [event.message!, event]);
         break;
@@ -588,25 +611,95 @@ export class Scheduler {
       case 'UPDATE_OPERATION_STATUS':
         await this.runHandlers(event.type, [event]);
         break;
+      case 'OFFERS':
+      case 'UPDATE':
+        return this.dispatch(event);
     }
-    await this.runHandlers('*', [event]);
-    return this.is('stopped') ? 'stop' : 'continue';
+    return this.finishDispatch(event);
   }
 
-  /** Runs a type's handlers in order; true when one of them threw. */
-  private async runHandlers(type: SchedulerHandlerType, args: unknown[]): Promise<boolean> {
+  /** The `*` handlers of an event, then whether the event loop goes on. */
+  private finishDispatch(event: SchedulerEvent): DispatchResult | Promise<DispatchResult> {
+    const ran = this.runHandlers('*', [event]);
+    if (typeof ran === 'boolean') return this.is('stopped') ? 'stop' : 'continue';
+    return ran.then(() => (this.is('stopped') ? 'stop' : 'continue'));
+  }
+
+  /**
+   * Acknowledges an update once its handlers ran (autoAcknowledge): not when one threw (the
+   * agent resends it), nor when it needs none (no uuid).
+   */
+  private autoAcknowledge(status: TaskStatus, handlerFailed: boolean): void {
+    if (!this.opts.autoAcknowledge || status.uuid === undefined || status.uuid === '' || this.is('stopped')) return;
+    if (handlerFailed) {
+      this.log.warn({ taskId: status.task_id.value, state: status.state }, 'UPDATE handler threw; not acknowledging (the master will resend)');
+    } else if (status.agent_id === undefined) {
+      this.log.warn({ taskId: status.task_id.value }, 'update with uuid but without agent_id; cannot acknowledge');
+    } else {
+      // Not awaited: the next event need not wait for this answer. The transport keeps
+      // calls in order, and acknowledgements made while one is in flight leave together
+      // (call batches), which is what lets a busy framework keep up. One settling step
+      // both logs a failure and forgets the pending acknowledgement (two per task).
+      const ack: Promise<void> = this.acknowledge(status).then(() => {
+        this.pendingAcks.delete(ack);
+      }, (err: unknown) => {
+        this.pendingAcks.delete(ack);
+        this.log.warn({ err, taskId: status.task_id.value }, 'acknowledgement failed (the update will be resent)');
+      });
+      this.pendingAcks.add(ack);
+    }
+  }
+
+  /**
+   * Runs a type's handlers in order; true when one of them threw. The handlers added while
+   * it runs wait for the next event (lists only grow, so the length taken first is the
+   * snapshot). A handler that returns no promise is done: while none does, this answers
+   * without a promise; from the first that does, it goes on asynchronously, awaiting each.
+   */
+  private runHandlers(type: SchedulerHandlerType, args: unknown[]): boolean | Promise<boolean> {
     const list = this.handlers.get(type);
     if (list === undefined) return false;
     let failed = false;
-    for (const handler of [...list]) {
+    for (let i = 0, n = list.length; i < n; i++) {
+      let pending: PromiseLike<unknown> | undefined;
       try {
-        await (handler as (...a: unknown[]) => Awaitable)(...args);
+        const result = (list[i] as (...a: unknown[]) => Awaitable)(...args);
+        if (isThenable(result)) pending = result; // (a throwing `then` getter counts as the handler throwing)
       } catch (err) {
         failed = true;
-        this.log.error({ err, handler: type }, 'scheduler handler threw');
+        this.handlerThrew(type, err);
+        continue;
+      }
+      if (pending !== undefined) return this.finishHandlers(type, args, list, i + 1, n, pending, failed);
+    }
+    return failed;
+  }
+
+  /** {@link runHandlers} from the first handler that returned a promise (`pending`) on. */
+  private async finishHandlers(
+    type: SchedulerHandlerType, args: unknown[], list: AnyHandler[], from: number, n: number, pending: PromiseLike<unknown>, failedBefore: boolean,
+  ): Promise<boolean> {
+    let failed = failedBefore;
+    try {
+      await pending;
+    } catch (err) {
+      failed = true;
+      this.handlerThrew(type, err);
+    }
+    for (let i = from; i < n; i++) {
+      try {
+        const result = (list[i] as (...a: unknown[]) => Awaitable)(...args);
+        if (isThenable(result)) await result;
+      } catch (err) {
+        failed = true;
+        this.handlerThrew(type, err);
       }
     }
     return failed;
+  }
+
+  private handlerThrew(type: SchedulerHandlerType, err: unknown): void {
+    this.log.error({ err, handler: type }, 'scheduler handler threw');
   }
 
   // ---- stopping and timers -------------------------------------------------------------

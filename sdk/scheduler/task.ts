@@ -6,6 +6,7 @@
  */
 import { AgoraError } from '../core/errors.js';
 import type { CommandInfo, CommandURI, ContainerInfo, ExecutorInfo, Labels, Resource, TaskInfo } from '../protocol/index.js';
+import { cloneResource } from '../resources/index.js';
 import { TASK_INVALID } from './errors.js';
 
 /** The command of a {@link commandTask}: a shell string, or the CommandInfo fields with an environment as a plain record. */
@@ -77,7 +78,8 @@ function baseTask(opts: TaskOptions): TaskInfo {
     name: opts.name ?? opts.taskId,
     task_id: { value: opts.taskId },
     agent_id: { value: opts.agentId },
-    resources: opts.resources.map((r) => structuredClone(r)),
+    // Copies (the caller may reuse its list), made by cloneResource rather than structuredClone: cheaper per task.
+    resources: opts.resources.map((r) => cloneResource(r)),
   };
   if (opts.killGracePeriodMs !== undefined) {
     if (!Number.isFinite(opts.killGracePeriodMs) || opts.killGracePeriodMs < 0) fail(`killGracePeriodMs must be >= 0, got ${opts.killGracePeriodMs}`);

@@ -9,9 +9,17 @@
  * `<byte length>\n` then the NUL-separated fields `id, file, argv0, cwd, make cwd (1/0),
  * stdout path, stderr path, argument count, arguments…, KEY=VALUE…`. Helper → executor on stdout, lines:
  * `R` (ready), `S <id> <pid>` (started: exec succeeded), `F <id> <errno> <step>: <text>`
- * (could not start; the failed child was reaped), `X <pid> <code> <signal number>` (ended;
- * code -1 when a signal ended it). SIGCHLD is blocked while a launch is answered, so a
- * task's `X` always follows its `S`.
+ * (could not start; the failed child is reaped without an `X`), `X <pid> <code> <signal number>`
+ * (ended; code -1 when a signal ended it).
+ *
+ * Launches run side by side: the helper forks at once for every request and watches each
+ * child's close-on-exec pipe in one `select()` loop (EOF: the exec happened, `S`; bytes: the
+ * errno and step that failed, `F`), so a child that is slow to set up (a sandbox on a busy
+ * disk, a stdout FIFO nobody reads) holds back no other task. Exited children are reaped in
+ * the same loop (SIGCHLD only interrupts `select`); a child reaped before its pipe was read
+ * has its start reported first, so a task's `X` always follows its `S`. At most
+ * `$MAX_STARTING` children are between fork and exec at once (select's fd limit); other
+ * requests wait. Each loop turn's output leaves in one write.
  *
  * The helper ignores SIGTERM/SIGINT/SIGHUP/SIGQUIT (the slave signals the executor's whole
  * tree on shutdown, and the tasks' exits must still be reported), restores them in each
@@ -35,27 +43,50 @@ import type { TaskLauncher, TaskProcess, TaskProcessExit, TaskProcessSpec } from
 /** The helper program (run as `perl -e`). */
 export const PERL_LAUNCHER_SCRIPT = String.raw`
 use strict; use warnings; use POSIX ();
-$| = 1;
 my @held = qw(TERM INT HUP QUIT PIPE);
 $SIG{$_} = 'IGNORE' for @held;
-my $chld = POSIX::SigSet->new(POSIX::SIGCHLD());
+# A handler that does nothing: SIGCHLD only interrupts select(); the loop reaps.
+$SIG{CHLD} = sub {};
+my $MAX_STARTING = 256;
+# Children between fork and exec (by the fd of their exec-report pipe), pid → that fd,
+# started children, failed starts not reaped yet, and requests waiting for a slot.
+my (%starting, %pid_fd, %running, %failed, @queue);
+my ($in, $out) = ('', '');
+sub started {
+  my ($fd) = @_;
+  my $s = delete $starting{$fd};
+  delete $pid_fd{$s->{pid}};
+  my $r = $s->{r};
+  while (1) {
+    my $n = sysread($r, $s->{msg}, 512, length $s->{msg});
+    if (!defined $n) { next if $!{EINTR}; last; }
+    last if $n == 0;
+  }
+  close $r;
+  if ($s->{msg} eq '') { $out .= "S $s->{id} $s->{pid}\n"; $running{$s->{pid}} = 1; return 1; }
+  $out .= "F $s->{id} $s->{msg}\n";
+  $failed{$s->{pid}} = 1;
+  return 0;
+}
 sub reap {
   while ((my $pid = waitpid(-1, POSIX::WNOHANG())) > 0) {
-    my $s = $?;
-    print(($s & 127) ? "X $pid -1 " . ($s & 127) . "\n" : "X $pid " . ($s >> 8) . " 0\n");
+    my $st = $?;
+    my $fd = $pid_fd{$pid};
+    # Its start is reported first (the pipe is at EOF: the child is gone); a failed start has no X.
+    started($fd) if defined $fd;
+    next if delete $failed{$pid};
+    delete $running{$pid};
+    $out .= ($st & 127) ? "X $pid -1 " . ($st & 127) . "\n" : "X $pid " . ($st >> 8) . " 0\n";
   }
 }
-$SIG{CHLD} = \&reap;
 sub launch {
-  my ($id, $file, $argv0, $cwd, $mkcwd, $out, $err, $nargs, @rest) = @_;
+  my ($id, $file, $argv0, $cwd, $mkcwd, $stdout, $stderr, $nargs, @rest) = @_;
   my @args = splice(@rest, 0, $nargs);
-  my $old = POSIX::SigSet->new;
-  POSIX::sigprocmask(POSIX::SIG_BLOCK(), $chld, $old);
   my ($r, $w);
   my $pid = pipe($r, $w) ? fork() : undef;
   if (!defined $pid) {
-    print "F $id " . ($! + 0) . " fork: $!\n";
-    POSIX::sigprocmask(POSIX::SIG_SETMASK(), $old);
+    $out .= "F $id " . ($! + 0) . " fork: $!\n";
+    close $r if defined $r; close $w if defined $w;
     return;
   }
   if ($pid == 0) {
@@ -73,8 +104,8 @@ sub launch {
       }
       $step = 'chdir'; last CHILD unless chdir $cwd;
       $step = 'open stdin'; last CHILD unless open(STDIN, '<', '/dev/null');
-      $step = 'open stdout'; last CHILD unless open(STDOUT, '>>', $out);
-      $step = 'open stderr'; last CHILD unless open(STDERR, '>>', $err);
+      $step = 'open stdout'; last CHILD unless open(STDOUT, '>>', $stdout);
+      $step = 'open stderr'; last CHILD unless open(STDERR, '>>', $stderr);
       %ENV = ();
       for my $kv (@rest) { my $i = index($kv, '='); $ENV{substr($kv, 0, $i)} = substr($kv, $i + 1) if $i > 0; }
       $step = 'exec';
@@ -84,28 +115,39 @@ sub launch {
     POSIX::_exit(127);
   }
   close $w;
-  my $msg = '';
-  while (1) {
-    my $n = sysread($r, $msg, 512, length $msg);
-    if (!defined $n) { next if $!{EINTR}; last; }
-    last if $n == 0;
-  }
-  close $r;
-  if ($msg eq '') { print "S $id $pid\n"; } else { waitpid($pid, 0); print "F $id $msg\n"; }
-  POSIX::sigprocmask(POSIX::SIG_SETMASK(), $old);
+  $starting{fileno $r} = { r => $r, id => $id, pid => $pid, msg => '' };
+  $pid_fd{$pid} = fileno $r;
 }
-print "R\n";
-my $buf = '';
+sub flush_out {
+  while (length $out) {
+    my $n = syswrite(STDOUT, $out);
+    if (!defined $n) { next if $!{EINTR}; exit 1; }
+    substr($out, 0, $n, '');
+  }
+}
+$out = "R\n";
+my $eof = 0;
 while (1) {
-  my $n = sysread(STDIN, $buf, 65536, length $buf);
-  if (!defined $n) { next if $!{EINTR}; exit 1; }
-  exit 0 if $n == 0;
-  while ((my $nl = index($buf, "\n")) >= 0) {
-    my $len = substr($buf, 0, $nl);
-    last if length($buf) < $nl + 1 + $len;
-    my $req = substr($buf, $nl + 1, $len);
-    substr($buf, 0, $nl + 1 + $len, '');
-    launch(split(/\0/, $req, -1));
+  while (@queue && keys(%starting) < $MAX_STARTING) { launch(@{shift @queue}); }
+  reap();
+  flush_out();
+  exit 0 if $eof && !@queue && !%starting;
+  my $rin = '';
+  vec($rin, fileno(STDIN), 1) = 1 unless $eof;
+  vec($rin, $_, 1) = 1 for keys %starting;
+  my $n = select(my $rout = $rin, undef, undef, %running ? 0.5 : undef);
+  next if $n <= 0;
+  for my $fd (keys %starting) { started($fd) if vec($rout, $fd, 1); }
+  next if $eof || !vec($rout, fileno(STDIN), 1);
+  my $got = sysread(STDIN, $in, 65536, length $in);
+  if (!defined $got) { next if $!{EINTR}; exit 1; }
+  if ($got == 0) { $eof = 1; next; }
+  while ((my $nl = index($in, "\n")) >= 0) {
+    my $len = substr($in, 0, $nl);
+    last if length($in) < $nl + 1 + $len;
+    my $req = substr($in, $nl + 1, $len);
+    substr($in, 0, $nl + 1 + $len, '');
+    push @queue, [split(/\0/, $req, -1)];
   }
 }
 `;
@@ -132,6 +174,8 @@ interface Helper {
   pending: Map<number, PendingLaunch>;
   /** Tasks it started that have not ended, by pid. */
   running: Map<number, (e: TaskProcessExit) => void>;
+  /** Whether the helper's process and pipes hold the event loop now. */
+  refd: boolean;
 }
 
 /** Options of {@link PerlTaskLauncher}. */
@@ -201,7 +245,7 @@ export class PerlTaskLauncher implements TaskLauncher {
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' },
       stdio: ['pipe', 'pipe', 'inherit'],
     });
-    const helper: Helper = { child, ready: false, gone: false, pending: new Map(), running: new Map() };
+    const helper: Helper = { child, ready: false, gone: false, pending: new Map(), running: new Map(), refd: true };
     this.helper = helper;
     const decoder = new StringDecoder('utf8');
     let partial = '';
@@ -297,10 +341,17 @@ export class PerlTaskLauncher implements TaskLauncher {
     }
   }
 
-  /** The helper holds the event loop only while something waits on it. */
+  /**
+   * The helper holds the event loop only while something waits on it. Only a change is
+   * applied: this runs for every line, and ref/unref of three handles per line was a few
+   * percent of the executor's CPU.
+   */
   private updateRef(helper: Helper): void {
     if (helper.gone) return;
-    setRef(helper, helper.pending.size + helper.running.size > 0);
+    const busy = helper.pending.size + helper.running.size > 0;
+    if (busy === helper.refd) return;
+    helper.refd = busy;
+    setRef(helper, busy);
   }
 }
 

@@ -39,6 +39,9 @@ export const SIM_LABELS = {
   startDelay: 'agora.sim.start_delay',
 } as const;
 
+/** What every key of {@link SIM_LABELS} starts with. */
+const SIM_LABEL_PREFIX = 'agora.sim.';
+
 /** What one simulated task does. */
 export interface SimTaskPlan {
   /** Time from TASK_STARTING to TASK_RUNNING (or to the failure, when `failsAtStart`). */
@@ -113,19 +116,22 @@ function labelValue<T>(byKey: ReadonlyMap<string, string>, key: string, parse: (
  * // { ok: true, plan: { startDelayMs: 0, outcome: 'finish', durationMs: 2000, exitCode: 0, failsAtStart: false, message: 'Command exited with status 0' } }
  */
 export function planSimulatedTask(labels: readonly Label[] | undefined, defaults: SimDefaults, random: () => number): PlanResult {
-  const byKey = new Map<string, string>();
-  for (const l of labels ?? []) byKey.set(l.key, l.value ?? '');
   let duration = defaults.durationMs;
   let exitCode = defaults.exitCode;
   let failureRate = defaults.failureRate;
   let startDelayMs = defaults.startDelayMs;
-  try {
-    duration = labelValue(byKey, SIM_LABELS.duration, parseSimDuration) ?? duration;
-    exitCode = labelValue(byKey, SIM_LABELS.exitCode, parseSimExitCode) ?? exitCode;
-    failureRate = labelValue(byKey, SIM_LABELS.failureRate, parseSimFailureRate) ?? failureRate;
-    startDelayMs = labelValue(byKey, SIM_LABELS.startDelay, parseStartDelay) ?? startDelayMs;
-  } catch (err) {
-    return { ok: false, message: (err as Error).message };
+  // Most tasks carry no sim label (often no label at all): the defaults then stand, without a map.
+  if (labels !== undefined && labels.some((l) => typeof l.key === 'string' && l.key.startsWith(SIM_LABEL_PREFIX))) {
+    const byKey = new Map<string, string>();
+    for (const l of labels) byKey.set(l.key, l.value ?? '');
+    try {
+      duration = labelValue(byKey, SIM_LABELS.duration, parseSimDuration) ?? duration;
+      exitCode = labelValue(byKey, SIM_LABELS.exitCode, parseSimExitCode) ?? exitCode;
+      failureRate = labelValue(byKey, SIM_LABELS.failureRate, parseSimFailureRate) ?? failureRate;
+      startDelayMs = labelValue(byKey, SIM_LABELS.startDelay, parseStartDelay) ?? startDelayMs;
+    } catch (err) {
+      return { ok: false, message: (err as Error).message };
+    }
   }
   if (failureRate > 0 && random() < failureRate) {
     return {

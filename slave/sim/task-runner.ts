@@ -70,11 +70,49 @@ interface SimTask {
   group: readonly string[];
 }
 
-const taskKey = (frameworkId: string, taskId: string): string => `${frameworkId}\u0000${taskId}`;
+/**
+ * Live tasks by framework id, then task id. Two lookups on the ids as they arrived rather
+ * than one on a joined key: a joined key is a new string to build, flatten and hash on every
+ * launch, update and acknowledgement, which showed in an emulator running thousands of tasks.
+ */
+class TaskIndex {
+  private readonly byFramework = new Map<string, Map<string, SimTask>>();
 
-/** 16 bytes from a [0, 1) source. */
-function bytesFrom(random: () => number): Buffer {
-  const b = Buffer.alloc(16);
+  get(frameworkId: string, taskId: string): SimTask | undefined {
+    return this.byFramework.get(frameworkId)?.get(taskId);
+  }
+
+  has(frameworkId: string, taskId: string): boolean {
+    return this.byFramework.get(frameworkId)?.has(taskId) ?? false;
+  }
+
+  set(frameworkId: string, taskId: string, t: SimTask): void {
+    let tasks = this.byFramework.get(frameworkId);
+    if (tasks === undefined) {
+      tasks = new Map();
+      this.byFramework.set(frameworkId, tasks);
+    }
+    tasks.set(taskId, t);
+  }
+
+  delete(frameworkId: string, taskId: string): void {
+    const tasks = this.byFramework.get(frameworkId);
+    if (tasks === undefined) return;
+    tasks.delete(taskId);
+    if (tasks.size === 0) this.byFramework.delete(frameworkId);
+  }
+
+  /** Every task, framework by framework. */
+  *values(): IterableIterator<SimTask> {
+    for (const tasks of this.byFramework.values()) yield* tasks.values();
+  }
+}
+
+/** The group of a task launched alone (shared: never written). */
+const NO_GROUP: readonly string[] = Object.freeze([]);
+
+/** Fills `b` (16 bytes, reused: one per runner, read at once) from a [0, 1) source. */
+function bytesFrom(random: () => number, b: Buffer): Buffer {
   for (let i = 0; i < 16; i++) b[i] = Math.floor(random() * 256);
   return b;
 }
@@ -91,8 +129,8 @@ function uuidString(b: Buffer): string {
 export class SimTaskRunner implements TaskHost {
   readonly frameworks = new Map<string, SlaveFramework>();
   readonly completedFrameworks: SlaveFramework[] = [];
-  /** Every task not yet completed (terminal and acknowledged), by framework + task id. */
-  private readonly tasks = new Map<string, SimTask>();
+  /** Every task not yet completed (terminal and acknowledged), by framework and task id. */
+  private readonly tasks = new TaskIndex();
   private closed = false;
   private readonly keepHistory: boolean;
 
@@ -102,9 +140,12 @@ export class SimTaskRunner implements TaskHost {
   constructor(private readonly d: SimTaskRunnerDeps) {
     this.keepHistory = d.keepHistory ?? true;
     const ids = d.ids;
-    // Status update uuids travel as base64 of 16 bytes (as the slave's own).
-    this.newUuid = ids !== undefined ? () => bytesFrom(ids).toString('base64') : () => randomUuidBase64();
-    this.newContainerId = ids !== undefined ? () => uuidString(bytesFrom(ids)) : () => randomUUID();
+    // Status update uuids travel as base64 of 16 bytes (as the slave's own). The bytes go
+    // through one scratch buffer: both ids are strings made from it at once, and a buffer
+    // per update was a visible share of an emulator sending thousands of updates a second.
+    const scratch = Buffer.alloc(16);
+    this.newUuid = ids !== undefined ? () => bytesFrom(ids, scratch).toString('base64') : () => randomUuidBase64();
+    this.newContainerId = ids !== undefined ? () => uuidString(bytesFrom(ids, scratch)) : () => randomUUID();
   }
 
   /** Tasks not yet terminal. */
@@ -139,7 +180,7 @@ export class SimTaskRunner implements TaskHost {
 
   /** Kills a live task (TASK_KILLING first when the framework asked for it, then TASK_KILLED); an unknown one is reported lost. */
   killTask(frameworkId: string, taskId: string): void {
-    const t = this.tasks.get(taskKey(frameworkId, taskId));
+    const t = this.tasks.get(frameworkId, taskId);
     if (t === undefined) {
       if (this.isCompletedTask(frameworkId, taskId)) return;
       const framework = this.frameworks.get(frameworkId);
@@ -162,7 +203,7 @@ export class SimTaskRunner implements TaskHost {
     framework.state = 'terminating';
     for (const e of [...framework.executors.values()]) {
       for (const task of [...e.tasks.values()]) {
-        const t = this.tasks.get(taskKey(frameworkId, task.info.task_id.value));
+        const t = this.tasks.get(frameworkId, task.info.task_id.value);
         t?.timer?.cancel();
         task.phase = 'terminated';
         this.completeTask(e, task);
@@ -177,7 +218,7 @@ export class SimTaskRunner implements TaskHost {
     const executor = this.frameworks.get(frameworkId)?.executors.get(executorId);
     if (executor === undefined) return;
     for (const task of [...executor.tasks.values()]) {
-      const t = this.tasks.get(taskKey(frameworkId, task.info.task_id.value));
+      const t = this.tasks.get(frameworkId, task.info.task_id.value);
       if (t !== undefined && t.task.phase !== 'terminated') this.end(t, 'TASK_KILLED', 'Command terminated with signal SIGTERM');
     }
     this.executorTerminated(executor);
@@ -195,7 +236,7 @@ export class SimTaskRunner implements TaskHost {
 
   /** A task whose terminal update was acknowledged is completed; an executor left without tasks exits. */
   onAcknowledged(update: StatusUpdate): void {
-    const t = this.tasks.get(taskKey(update.framework_id.value, update.status.task_id.value));
+    const t = this.tasks.get(update.framework_id.value, update.status.task_id.value);
     if (t === undefined) return;
     if (t.task.phase === 'terminated' && !this.d.statusUpdates.hasPending(t.task.frameworkId, t.task.info.task_id.value)) {
       this.completeTask(t.executor, t.task);
@@ -225,7 +266,7 @@ export class SimTaskRunner implements TaskHost {
   private launch(frameworkInfo: FrameworkInfo, executorInfo: ExecutorInfo, kind: ExecutorKind, infos: TaskInfo[], asGroup: boolean): void {
     if (this.closed) return;
     const frameworkId = frameworkInfo.id!.value;
-    if (infos.some((i) => this.tasks.has(taskKey(frameworkId, i.task_id.value)))) {
+    if (infos.some((i) => this.tasks.has(frameworkId, i.task_id.value))) {
       this.d.logger.warn({ framework_id: frameworkId }, 'ignoring launch of a task that already exists');
       return;
     }
@@ -237,16 +278,16 @@ export class SimTaskRunner implements TaskHost {
       executor = this.createExecutor(framework, executorInfo, kind);
       framework.executors.set(executorId, executor);
     }
-    const group = asGroup ? infos.map((i) => i.task_id.value) : [];
+    const group = asGroup ? infos.map((i) => i.task_id.value) : NO_GROUP;
     const launched: SimTask[] = [];
     for (const info of infos) {
       const task: SlaveTask = { info, frameworkId, executorId, phase: 'launched', state: 'TASK_STAGING', statuses: [] };
       executor.tasks.set(info.task_id.value, task);
       const t: SimTask = { task, executor, group };
-      this.tasks.set(taskKey(frameworkId, info.task_id.value), t);
+      this.tasks.set(frameworkId, info.task_id.value, t);
       launched.push(t);
     }
-    this.log({ framework_id: frameworkId, executor_id: executorId, tasks: group.length > 0 ? group : infos[0]!.task_id.value }, 'launching simulated task(s)');
+    if (this.logsTasks()) this.log({ framework_id: frameworkId, executor_id: executorId, tasks: group.length > 0 ? group : infos[0]!.task_id.value }, 'launching simulated task(s)');
     for (const t of launched) this.start(t);
   }
 
@@ -296,7 +337,7 @@ export class SimTaskRunner implements TaskHost {
 
   private endGroup(t: SimTask): void {
     for (const id of t.group) {
-      const other = this.tasks.get(taskKey(t.task.frameworkId, id));
+      const other = this.tasks.get(t.task.frameworkId, id);
       if (other === undefined || other === t || other.task.phase === 'terminated') continue;
       // Not started yet (the group is being launched): it is killed before it starts.
       if (other.plan === undefined) this.agentStatus(other, 'TASK_KILLED', 'REASON_TASK_KILLED_DURING_LAUNCH', 'Killed because another task of its group did not start');
@@ -307,16 +348,12 @@ export class SimTaskRunner implements TaskHost {
   /** An update on the executor's behalf (SOURCE_EXECUTOR), as the command executor sends it. */
   private executorUpdate(t: SimTask, state: TaskState, message?: string): void {
     const agentId = this.d.agentId();
-    const status: TaskStatus = {
-      task_id: t.task.info.task_id,
-      state,
-      source: 'SOURCE_EXECUTOR',
-      executor_id: { value: t.executor.id },
-      ...(agentId !== undefined ? { agent_id: { value: agentId } } : {}),
-      ...(message !== undefined ? { message } : {}),
-      timestamp: this.d.clock.now() / 1000,
-      uuid: this.newUuid(),
-    };
+    // Built field by field (no spreads of temporary objects), in the order the spreads gave.
+    const status: TaskStatus = { task_id: t.task.info.task_id, state, source: 'SOURCE_EXECUTOR', executor_id: { value: t.executor.id } };
+    if (agentId !== undefined) status.agent_id = { value: agentId };
+    if (message !== undefined) status.message = message;
+    status.timestamp = this.d.clock.now() / 1000;
+    status.uuid = this.newUuid();
     this.apply(t.task, status);
     this.d.statusUpdates.update({ framework_id: { value: t.task.frameworkId }, executor_id: { value: t.executor.id }, status });
   }
@@ -344,8 +381,7 @@ export class SimTaskRunner implements TaskHost {
   private completeTask(executor: SlaveExecutor, task: SlaveTask): void {
     const taskId = task.info.task_id.value;
     executor.tasks.delete(taskId);
-    const key = taskKey(task.frameworkId, taskId);
-    if (this.tasks.get(key)?.task === task) this.tasks.delete(key);
+    if (this.tasks.get(task.frameworkId, taskId)?.task === task) this.tasks.delete(task.frameworkId, taskId);
     if (this.keepHistory) pushBounded(executor.completedTasks, task, MAX_COMPLETED_TASKS_PER_EXECUTOR);
   }
 
@@ -415,6 +451,11 @@ export class SimTaskRunner implements TaskHost {
       name: 'Agora Command Executor (simulated)',
       source: SIM_COMMAND_EXECUTOR_ID,
     };
+  }
+
+  /** Whether launches and kills are logged at all (emulated agents log them at debug, usually off): the fields are not built otherwise. */
+  private logsTasks(): boolean {
+    return this.d.verbose === true || (this.d.logger.isLevelEnabled?.('debug') ?? true);
   }
 
   private log(fields: Record<string, unknown>, msg: string): void {

@@ -5,6 +5,7 @@
  * (it ignores group signals, a helper that dies leaves its tasks watched, no perl at all
  * means Node's spawn).
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -119,6 +120,33 @@ t.test('perl launcher: the helper ignores SIGTERM, restarts after dying, and wat
   t.notOk(firstEnded, 'the orphaned task still runs');
   process.kill(-first.pid, 'SIGKILL');
   t.same(await within(first.exited, 10_000, 'orphan exit'), { code: null, signal: null }, 'its end is noticed, with an unknown status');
+});
+
+t.test('perl launcher: a launch stuck before exec does not hold back the next ones', async (t) => {
+  const launcher = new PerlTaskLauncher({ clock: systemClock, logger: silentLogger(), fallback: new NodeTaskLauncher() });
+  t.teardown(() => launcher.close());
+  const dir = tempDir(t);
+  // Opening a FIFO for writing blocks until a reader comes: the first child stays between
+  // fork and exec (the helper answered launches one after another before: all would wait).
+  const fifo = path.join(dir, 'fifo');
+  execFileSync('mkfifo', [fifo]);
+  let stuckStarted = false;
+  const stuck = launcher.launch(spec(dir, '/bin/sh', ['-c', 'exit 7'], { argv0: 'sh', stdoutPath: fifo }));
+  void stuck.then(() => { stuckStarted = true; }, () => undefined);
+  const others = await within(Promise.all([
+    launcher.launch(spec(dir, '/bin/sh', ['-c', 'exit 2'], { argv0: 'sh' })),
+    launcher.launch(spec(dir, 'no-such-program-xyz', [])).then(() => 'started', (e: Error) => e.message),
+    launcher.launch(spec(dir, '/bin/true', [])),
+  ]), 10_000, 'the launches behind the stuck one');
+  t.same(await within(others[0].exited, 10_000, 'exit'), { code: 2, signal: null }, 'a later task started and ended');
+  t.match(others[1], /spawn no-such-program-xyz ENOENT \(exec: /, 'a later failed start is reported with its step');
+  t.same(await within(others[2].exited, 10_000, 'exit'), { code: 0, signal: null }, 'and the one after it ran');
+  t.notOk(stuckStarted, 'the stuck launch is still waiting for its exec');
+  // A reader unblocks it; its start is reported before its end.
+  const reader = fs.createReadStream(fifo);
+  t.teardown(() => reader.destroy());
+  const p = await within(stuck, 10_000, 'the stuck launch');
+  t.same(await within(p.exited, 10_000, 'exit'), { code: 7, signal: null }, 'it started and its exit status is its own');
 });
 
 t.test('perl launcher: without perl every launch goes to Node', async (t) => {

@@ -229,6 +229,13 @@ t.test('roles, reservations and allocations are kept apart', async (t) => {
   t.not(plain, resourceIdentity({ name: 'mem', type: 'SCALAR', revocable: {} }), 'revocable is another resource');
   t.not(resourceIdentity({ name: 'a"b', type: 'SCALAR' }), resourceIdentity({ name: 'a', type: 'SCALAR' }), 'names are escaped');
   t.not(resourceIdentity({ name: 'cpus', type: 'SCALAR', role: 'x' }), resourceIdentity({ name: 'cpus', type: 'SCALAR' }));
+  // The fast key of an allocated plain resource is the general key too: a resource that
+  // takes the general path (a present but null reservation) with the same allocation.
+  const allocatedKey = resourceIdentity({ name: 'mem', type: 'SCALAR', allocation_info: { role: 'w"b' } });
+  t.equal(allocatedKey, resourceIdentity({ name: 'mem', type: 'SCALAR', reservation: null, allocation_info: { role: 'w"b' } } as unknown as Resource), 'fast and general keys agree for allocated resources');
+  t.not(allocatedKey, plain, 'an allocation is part of the identity');
+  t.not(allocatedKey, resourceIdentity({ name: 'mem', type: 'SCALAR', allocation_info: { role: 'web' } }));
+  t.equal(resourceIdentity({ name: 'mem', type: 'SCALAR', allocation_info: {} }), plain, 'an allocation without a role is none');
 
   const allocated = allocateResources(a, 'web');
   t.ok(allocated.every((r) => r.allocation_info?.role === 'web'));
@@ -380,6 +387,11 @@ t.test('flatten: short plain lists (the shortcut) give what the general path giv
     [rangesResource('ports', [{ begin: 10, end: 12 }, { begin: 1, end: 3 }, { begin: 4, end: 5 }])],
     [setResource('zones', ['b', 'a', 'b']), scalarResource('gpus', -1)],
     [{ ...scalarResource('cpus', 1), allocation_info: { role: 'web' } }, scalarResource('cpus', 1)],
+    [{ ...scalarResource('cpus', 1), allocation_info: { role: 'web' } }, { ...scalarResource('cpus', 0.5), allocation_info: { role: 'web' } }],
+    [{ ...scalarResource('cpus', 1), allocation_info: { role: 'web' } }, { ...scalarResource('cpus', 0.5), allocation_info: { role: 'db' } }, { ...scalarResource('cpus', 2), allocation_info: {} }],
+    // Roles that would run into the allocation role if the cheap keys were not length-prefixed.
+    [{ ...scalarResource('cpus', 1, 'a\u0000+b'), allocation_info: {} }, { ...scalarResource('cpus', 1, 'a'), allocation_info: { role: 'b' } }],
+    [{ ...scalarResource('cpus', 1), allocation_info: { role: 'web', extra: { deep: [1] } } as unknown as Resource['allocation_info'] }],
   ];
   for (const rs of cases) {
     deepFreeze(rs);
@@ -392,18 +404,35 @@ t.test('property: add, subtract and contains give the same on short plain lists 
   const int = (n: number) => Math.floor(rand() * n);
   // Zero scalars with distinct names vanish when flattened; 17 of them force the general path.
   const padding = Array.from({ length: 17 }, (_, i) => scalarResource(`pad${i}`, 0));
+  // Entries are unallocated, allocated to web or db, or carry an allocation_info without a
+  // role (the same identity as none): offers and the tasks launched on them are allocated.
+  const allocations = [undefined, { role: 'web' }, { role: 'db' }, {}] as const;
+  // Roles: none, the legacy role field ('*' is the same as none, 'web' is not), or a static
+  // reservation for web (which takes the general path even in a short list).
+  const roleKinds = [
+    { key: '*', apply: (r: Resource): Resource => r },
+    { key: '*', apply: (r: Resource): Resource => ({ ...r, role: '*' }) },
+    { key: 'legacy-web', apply: (r: Resource): Resource => ({ ...r, role: 'web' }) },
+    { key: 'reserved-web', apply: (r: Resource): Resource => ({ ...r, reservations: [{ type: 'STATIC', role: 'web' }] }) },
+  ];
   const gen = (): Resource[] => {
     const out: Resource[] = [];
     const used = new Set<string>();
-    for (let k = int(6); k > 0; k--) {
+    for (let k = int(8); k > 0; k--) {
       const kind = int(4);
       const name = ['cpus', 'mem', 'ports', 'zones'][kind]!;
-      const role = ['*', 'web'][int(2)]!;
-      if (used.has(`${name}/${role}`)) continue; // distinct identities: the shortcut's case
-      used.add(`${name}/${role}`);
-      if (kind < 2) out.push(scalarResource(name, (int(4000) - 500) / 1000, role === '*' && int(2) === 0 ? undefined : role));
-      else if (kind === 2) out.push(rangesResource(name, [{ begin: int(50), end: 50 + int(50) }, { begin: 120 + int(20), end: 140 + int(20) }], role));
-      else out.push(setResource(name, ['a', 'b', 'c', 'b'].slice(int(3)), role));
+      // Mostly simple identities, so that both lists often take the shortcuts.
+      const roleKind = roleKinds[int(10) === 0 ? 3 : int(3)]!;
+      const allocation = int(2) === 0 ? undefined : allocations[int(allocations.length)];
+      const allocationKey = allocation === undefined ? '' : (allocation as { role?: string }).role ?? '';
+      if (used.has(`${name}/${roleKind.key}/${allocationKey}`)) continue; // distinct identities: the shortcut's case
+      used.add(`${name}/${roleKind.key}/${allocationKey}`);
+      let r: Resource;
+      if (kind < 2) r = scalarResource(name, (int(4000) - 500) / 1000);
+      else if (kind === 2) r = rangesResource(name, [{ begin: int(50), end: 50 + int(50) }, { begin: 120 + int(20), end: 140 + int(20) }]);
+      else r = setResource(name, ['a', 'b', 'c', 'b'].slice(int(3)));
+      r = roleKind.apply(r);
+      out.push(allocation === undefined ? r : { ...r, allocation_info: { ...allocation } });
     }
     return out;
   };

@@ -68,6 +68,21 @@ t.test('a master that announced batches gets the calls made meanwhile in one req
   t.same(taskIds(bodies[1]), Array.from({ length: 20 }, (_, i) => `task-${i + 1}`), 'in the order they were made');
 });
 
+t.test('calls made in one turn leave together; an idle lane waits for nothing else', async (t) => {
+  const [master] = await startFakeMasters(t, 1);
+  subscribeWith(master!, 1000);
+  const transport = await connected(master!);
+  master!.onCall = (_req, res) => { res.writeHead(202).end(); };
+  // Five acknowledgements made synchronously, as for the updates of one chunk of events.
+  await Promise.all([0, 1, 2, 3, 4].map((i) => transport.send(ack(i), 'stream-1')));
+  // Then one alone: it is not held back waiting for company.
+  await transport.send(ack(5), 'stream-1');
+  const bodies = master!.received.filter((r) => r.body.type !== 'SUBSCRIBE').map((r) => r.body as unknown);
+  t.equal(bodies.length, 2, 'one request per turn');
+  t.same(taskIds(bodies[0]), ['task-0', 'task-1', 'task-2', 'task-3', 'task-4'], 'the same turn, one batch, in order');
+  t.same(taskIds(bodies[1]), ['task-5']);
+});
+
 t.test('batches respect the announced limit', async (t) => {
   const [master] = await startFakeMasters(t, 1);
   subscribeWith(master!, 3);

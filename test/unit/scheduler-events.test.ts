@@ -149,6 +149,45 @@ t.test('no auto-acknowledgement when disabled or when a handler threw', async (t
   await second.scheduler.stop();
 });
 
+t.test('an async UPDATE handler holds back the handlers after it, the acknowledgement and the next event; sync ones do not wait', async (t) => {
+  const { transport, scheduler } = setup();
+  const order: string[] = [];
+  const gate = deferred();
+  const started = deferred();
+  const done = deferred();
+  scheduler
+    .on('UPDATE', (s) => { order.push(`sync#1 ${s.task_id.value}`); })
+    .on('UPDATE', async (s) => {
+      if (s.task_id.value === 't1') {
+        started.resolve();
+        await gate.promise;
+      }
+      order.push(`async ${s.task_id.value}`);
+    })
+    .on('UPDATE', (s) => { order.push(`sync#2 ${s.task_id.value}`); })
+    .on('*', (e) => {
+      if (e.type === 'UPDATE') order.push(`* ${e.update!.status.task_id.value}`);
+      if (e.type === 'HEARTBEAT') done.resolve();
+    });
+  const sub = await subscribe(transport, scheduler);
+  transport.answer = (call) => {
+    order.push(`ACK ${call.acknowledge?.task_id.value}`);
+    return 202;
+  };
+  sub.stream.event(updateEvent('t1', 'TASK_RUNNING', 'dXVpZC0x'));
+  sub.stream.event(updateEvent('t2', 'TASK_RUNNING', 'dXVpZC0y'));
+  sub.stream.event({ type: 'HEARTBEAT' });
+  await started.promise;
+  t.same(order, ['sync#1 t1'], 'the async handler holds the rest of t1 and all of t2');
+  gate.resolve();
+  await done.promise;
+  t.same(order, [
+    'sync#1 t1', 'async t1', 'sync#2 t1', 'ACK t1', '* t1',
+    'sync#1 t2', 'async t2', 'sync#2 t2', 'ACK t2', '* t2',
+  ]);
+  await scheduler.stop();
+});
+
 t.test('manual acknowledge() sends ACKNOWLEDGE and ignores statuses without uuid', async (t) => {
   const { transport, scheduler } = setup({ autoAcknowledge: false });
   await subscribe(transport, scheduler);

@@ -1,0 +1,59 @@
+/**
+ * The checkpoint's atomic writes on a worker thread (slave/atomic-writer.ts): the file ends
+ * up with the content and no temp file stays, writes in a row keep their order, an I/O error
+ * rejects with its code, and once the worker is gone the writes still happen (fs.promises).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { AtomicFileWriter } from '../../slave/atomic-writer.js';
+import { readCheckpoint, writeCheckpointAsync } from '../../slave/checkpoint-store.js';
+import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type Checkpoint } from '../../slave/checkpoint.js';
+
+function tempDir(t: { teardown(fn: () => void): void }): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'agora-atomic-writer-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+t.test('writes land whole, in order, with no temp file left; a missing directory is made', async (t) => {
+  const writer = new AtomicFileWriter();
+  t.teardown(() => writer.close());
+  const dir = path.join(tempDir(t), 'meta');
+  const file = path.join(dir, 'doc.json');
+  await writer.write(file, 'first');
+  t.equal(fs.readFileSync(file, 'utf8'), 'first', 'the directory was created and the file written');
+  // Not awaited one by one: the worker takes them in order, so the last one wins.
+  await Promise.all(Array.from({ length: 20 }, (_, i) => writer.write(file, `v${i} ${'x'.repeat(i * 1000)}`)));
+  t.equal(fs.readFileSync(file, 'utf8'), `v19 ${'x'.repeat(19_000)}`, 'the last write is the content');
+  t.same(fs.readdirSync(dir), ['doc.json'], 'no temp file stays');
+});
+
+t.test('an I/O error rejects with its code and leaves nothing behind', async (t) => {
+  const writer = new AtomicFileWriter();
+  t.teardown(() => writer.close());
+  const dir = tempDir(t);
+  const file = path.join(dir, 'doc.json');
+  fs.mkdirSync(file);
+  await t.rejects(writer.write(file, 'x'), { code: 'EISDIR' }, 'renaming over a directory fails');
+  t.same(fs.readdirSync(dir), ['doc.json'], 'the temp file was removed');
+  await writer.write(path.join(dir, 'other.json'), 'y');
+  t.equal(fs.readFileSync(path.join(dir, 'other.json'), 'utf8'), 'y', 'the writer still works after a failed write');
+});
+
+t.test('after close, writes go through fs.promises; a checkpoint round-trips through the writer', async (t) => {
+  const writer = new AtomicFileWriter();
+  const workDir = tempDir(t);
+  const checkpoint: Checkpoint = {
+    format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, boot_id: 'b', agent_id: 'a-S0', port: 5051,
+    endpoint: '127.0.0.1:5051', written_at: 1, frameworks: [], status_updates: [],
+  };
+  await writeCheckpointAsync(workDir, checkpoint, writer);
+  const read = readCheckpoint(workDir);
+  t.match(read, { found: true, ok: true }, 'the checkpoint written by the worker decodes');
+  writer.close();
+  await writeCheckpointAsync(workDir, { ...checkpoint, written_at: 2 }, writer);
+  const again = readCheckpoint(workDir);
+  t.ok(again.found && again.ok && again.checkpoint.written_at === 2, 'written without the worker');
+});
