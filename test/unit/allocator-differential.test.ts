@@ -18,6 +18,7 @@ import {
   allocateResources, containsResources, flattenResources, fromMilli, isEmptyResources, isFlattened, reservationRole,
   subtractResources, toMilli, unallocateResources,
 } from '../../sdk/resources/index.js';
+import { seededRandom } from '../../slave/sim/prng.js';
 
 // ---------------------------------------------------------------------------------------
 // The previous allocator (master/allocator/allocate.ts at d571685), verbatim but for names.
@@ -136,17 +137,8 @@ function pairKey(frameworkId: string, agentId: string): string {
 // ---------------------------------------------------------------------------------------
 // Random snapshots.
 
-/** mulberry32: a small seeded PRNG, so every case is reproducible from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, seeded (slave/sim/prng.ts), so every case is reproducible from its seed. */
+const prng = seededRandom;
 
 interface Shape {
   maxAgents: number;

@@ -11,6 +11,7 @@ import type { Resource } from '../../sdk/protocol/index.js';
 import {
   addResources, containsResources, scalarOf, subtractResources, unallocateResources,
 } from '../../sdk/resources/index.js';
+import { seededRandom } from '../../slave/sim/prng.js';
 
 function scalar(name: string, value: number, reservedTo?: string): Resource {
   const r: Resource = { name, type: 'SCALAR', scalar: { value } };
@@ -240,17 +241,8 @@ t.test('the snapshot is not mutated', async (t) => {
   t.same(s, copy);
 });
 
-/** mulberry32: a small seeded PRNG so the property test is reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, seeded (slave/sim/prng.ts), so every case is reproducible from its seed. */
+const prng = seededRandom;
 
 /** A random snapshot (reproducible from `seed`): agents with reservations, multi-role frameworks, filters. */
 function randomSnapshot(seed: number): { s: AllocationSnapshot; agents: AllocatorAgent[]; frameworks: AllocatorFramework[]; filters: OfferFilter[] } {

@@ -4,6 +4,7 @@
  */
 import type { Offer, Resource } from '../../sdk/protocol/index.js';
 import type { AppDefinition, Group, Instance } from '../../frameworks/marathon/model/types.js';
+import { seededRandom } from '../../slave/sim/prng.js';
 
 export const T0 = '2026-01-01T00:00:00.000Z';
 
@@ -83,14 +84,5 @@ export function offer(resources: Resource[], extra: Partial<Offer> = {}): Offer 
   };
 }
 
-/** mulberry32: a small seeded PRNG returning floats in [0,1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, seeded (slave/sim/prng.ts): every case is reproducible from its seed. */
+export const prng = seededRandom;

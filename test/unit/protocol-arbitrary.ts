@@ -7,18 +7,10 @@
  * so every construct the protocol uses is covered without a hand-written generator per type.
  */
 import type { z } from 'zod';
+import { seededRandom } from '../../slave/sim/prng.js';
 
-/** mulberry32: a small seeded PRNG, so every case is reproducible from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, seeded (slave/sim/prng.ts): every case is reproducible from its seed. */
+export const prng = seededRandom;
 
 type Rnd = () => number;
 interface Def { type: string; [key: string]: unknown }

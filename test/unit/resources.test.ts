@@ -7,6 +7,7 @@ import {
   parseResources, rangesOf, rangesResource, rangesSize, resourceIdentity, resourceTotals,
   scalarOf, scalarResource, setResource, subtractRanges, subtractResources, unallocateResources,
 } from '../../sdk/resources/index.js';
+import { seededRandom } from '../../slave/sim/prng.js';
 
 /** Freezes deeply so that any mutation of an input throws (ES modules are strict). */
 function deepFreeze<T>(value: T): T {
@@ -304,16 +305,8 @@ t.test('detectHostResources', async (t) => {
 
 // ---- property-style test with a seeded PRNG ----
 
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let x = s;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, seeded (slave/sim/prng.ts). */
+const mulberry32 = seededRandom;
 
 t.test('property: contains(a+b, b) and (a+b)-b = flatten(a)', async (t) => {
   const rand = mulberry32(0xa60a);
