@@ -14,6 +14,7 @@ import {
   MAX_AGENT_FRAME_BYTES, parseAgentMessage, type AgentMessage, type MasterMessage,
 } from '../sdk/protocol/index.js';
 import { WriteCoalescer } from '../sdk/core/write-coalescer.js';
+import { wsText } from '../sdk/core/ws-text.js';
 import type { AgentLink } from './connections.js';
 
 export const AGENT_PATH = '/api/v1/agent';
@@ -109,8 +110,7 @@ export class AgentEndpoint {
         this.garbage(link, 'binary frames are not accepted; send JSON text frames');
         return;
       }
-      const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
-      const parsed = parseAgentMessage(text);
+      const parsed = parseAgentMessage(wsText(data));
       if (!parsed.ok) {
         this.garbage(link, `invalid message: ${parsed.error}`);
         return;

@@ -11,6 +11,7 @@
 import WebSocket from 'ws';
 import { WriteCoalescer } from '../sdk/core/write-coalescer.js';
 import { MAX_AGENT_FRAME_BYTES } from '../sdk/protocol/agent.js';
+import { wsText } from '../sdk/core/ws-text.js';
 
 /**
  * Callbacks the link gives a socket it dials. A socket calls them in order: `onOpen`
@@ -52,8 +53,7 @@ export const wsDial: AgentDial = (url, events) => {
   });
   ws.on('open', () => events.onOpen());
   ws.on('message', (data: WebSocket.RawData) => {
-    const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
-    events.onMessage(text);
+    events.onMessage(wsText(data));
   });
   ws.on('error', (err) => events.onError(err));
   ws.on('close', (code) => events.onClose(code));

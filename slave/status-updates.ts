@@ -47,21 +47,101 @@ interface Stream {
   frameworkId: string;
   taskId: string;
   pending: StatusUpdate[];
-  /** The {@link StatusUpdateManagerOptions.onChange} ticket of each pending update accepted by this run. */
-  tickets: WeakMap<StatusUpdate, number>;
+  /**
+   * The {@link StatusUpdateManagerOptions.onChange} ticket of each pending update accepted by
+   * this run; made on the first ticket (emulated agents, without a checkpoint, never need one).
+   */
+  tickets?: WeakMap<StatusUpdate, number>;
   /** Every uuid this stream received: retransmissions by an executor are recognised. */
-  seenUuids: Set<string>;
+  seenUuids: SeenUuids;
   /** True once a terminal update was received; later updates are refused. */
   terminated: boolean;
   timer?: TimerHandle;
   intervalMs: number;
 }
 
-const streamKey = (frameworkId: string, taskId: string): string => `${frameworkId}\u0000${taskId}`;
+/** A stream holds at most this many seen uuids in an array before it moves them to a Set. */
+const SEEN_UUIDS_ARRAY_MAX = 16;
+
+/**
+ * The uuids a stream has seen: a small array while there are few (most tasks send two to
+ * four updates), a Set beyond {@link SEEN_UUIDS_ARRAY_MAX}. A stream outlives its updates for
+ * as long as its task runs, and an empty Set costs several times a two-element array: held
+ * by every running task of a busy emulator, that was old-generation memory for the GC to
+ * promote and mark.
+ */
+type SeenUuids = string[] | Set<string>;
+
+function hasSeen(seen: SeenUuids, uuid: string): boolean {
+  return Array.isArray(seen) ? seen.includes(uuid) : seen.has(uuid);
+}
+
+/** Adds `uuid` (not yet seen); returns the holder to keep (a Set once the array is full). */
+function addSeen(seen: SeenUuids, uuid: string): SeenUuids {
+  if (!Array.isArray(seen)) return seen.add(uuid);
+  // A new exact-size array rather than a push: a push grows the backing store by 16 slots,
+  // more than the Set it replaces. Literals for the usual lengths (concat is slower).
+  const n = seen.length;
+  if (n === 0) return [uuid];
+  if (n === 1) return [seen[0]!, uuid];
+  if (n < SEEN_UUIDS_ARRAY_MAX) {
+    const next = new Array<string>(n + 1);
+    for (let i = 0; i < n; i++) next[i] = seen[i]!;
+    next[n] = uuid;
+    return next;
+  }
+  return new Set(seen).add(uuid);
+}
+
+/**
+ * Streams by framework id, then task id. Two lookups on the ids as they arrived rather than
+ * one on a joined key: a joined key is a new string to build, flatten and hash on every
+ * update and acknowledgement (three of each per task), which showed in the emulator's profile.
+ */
+class StreamIndex {
+  private readonly byFramework = new Map<string, Map<string, Stream>>();
+
+  get(frameworkId: string, taskId: string): Stream | undefined {
+    return this.byFramework.get(frameworkId)?.get(taskId);
+  }
+
+  set(stream: Stream): void {
+    let streams = this.byFramework.get(stream.frameworkId);
+    if (streams === undefined) {
+      streams = new Map();
+      this.byFramework.set(stream.frameworkId, streams);
+    }
+    streams.set(stream.taskId, stream);
+  }
+
+  delete(stream: Stream): void {
+    const streams = this.byFramework.get(stream.frameworkId);
+    if (streams?.get(stream.taskId) !== stream) return;
+    streams.delete(stream.taskId);
+    if (streams.size === 0) this.byFramework.delete(stream.frameworkId);
+  }
+
+  /** Removes and returns every stream of a framework. */
+  deleteFramework(frameworkId: string): Stream[] {
+    const streams = this.byFramework.get(frameworkId);
+    if (streams === undefined) return [];
+    this.byFramework.delete(frameworkId);
+    return [...streams.values()];
+  }
+
+  clear(): void {
+    this.byFramework.clear();
+  }
+
+  /** Every stream, framework by framework, each framework's in insertion order. */
+  *values(): IterableIterator<Stream> {
+    for (const streams of this.byFramework.values()) yield* streams.values();
+  }
+}
 
 /** Per-task ordered, retried, acknowledged status update streams. */
 export class StatusUpdateManager {
-  private readonly streams = new Map<string, Stream>();
+  private readonly streams = new StreamIndex();
   private closed = false;
 
   constructor(private readonly o: StatusUpdateManagerOptions) {}
@@ -76,9 +156,8 @@ export class StatusUpdateManager {
       this.o.forward(update);
       return 'forwarded_once';
     }
-    const key = streamKey(update.framework_id.value, update.status.task_id.value);
-    let stream = this.streams.get(key);
-    if (stream?.seenUuids.has(uuid)) return 'duplicate';
+    let stream = this.streams.get(update.framework_id.value, update.status.task_id.value);
+    if (stream !== undefined && hasSeen(stream.seenUuids, uuid)) return 'duplicate';
     if (stream?.terminated) {
       this.o.logger.warn({ task_id: stream.taskId, framework_id: stream.frameworkId, state: update.status.state }, 'ignoring status update after a terminal one');
       return 'after_terminal';
@@ -88,19 +167,18 @@ export class StatusUpdateManager {
         frameworkId: update.framework_id.value,
         taskId: update.status.task_id.value,
         pending: [],
-        tickets: new WeakMap(),
-        seenUuids: new Set(),
+        seenUuids: [],
         terminated: false,
         intervalMs: this.o.retryMs,
       };
-      this.streams.set(key, stream);
+      this.streams.set(stream);
     }
-    stream.seenUuids.add(uuid);
+    stream.seenUuids = addSeen(stream.seenUuids, uuid);
     if (isTerminalState(update.status.state)) stream.terminated = true;
     stream.pending.push(update);
     // Checkpointed before it is forwarded (the forward waits for the write of this change).
     const ticket = this.o.onChange?.();
-    if (typeof ticket === 'number') stream.tickets.set(update, ticket);
+    if (typeof ticket === 'number') (stream.tickets ??= new WeakMap()).set(update, ticket);
     if (stream.pending.length === 1) this.sendHead(stream);
     return 'queued';
   }
@@ -110,8 +188,7 @@ export class StatusUpdateManager {
    * when the ack does not match the head of a stream (duplicate, stale or unknown: ignored).
    */
   acknowledge(frameworkId: string, taskId: string, uuid: string): StatusUpdate | undefined {
-    const key = streamKey(frameworkId, taskId);
-    const stream = this.streams.get(key);
+    const stream = this.streams.get(frameworkId, taskId);
     const head = stream?.pending[0];
     if (stream === undefined || head === undefined || head.status.uuid !== uuid) {
       this.o.logger.debug({ framework_id: frameworkId, task_id: taskId, uuid }, 'ignoring unexpected status update acknowledgement');
@@ -122,7 +199,11 @@ export class StatusUpdateManager {
     stream.pending.shift();
     stream.intervalMs = this.o.retryMs;
     if (stream.pending.length > 0) this.sendHead(stream);
-    else if (stream.terminated) this.streams.delete(key);
+    else if (stream.terminated) this.streams.delete(stream);
+    // Drained, the stream waits for the task's next update (for as long as the task runs):
+    // a fresh empty array holds no backing store, the drained one still holds the room its
+    // pushes grew.
+    else stream.pending = [];
     this.o.onChange?.();
     this.o.onAcknowledged(head);
     return head;
@@ -130,7 +211,7 @@ export class StatusUpdateManager {
 
   /** True when the task has updates not yet acknowledged. */
   hasPending(frameworkId: string, taskId: string): boolean {
-    return (this.streams.get(streamKey(frameworkId, taskId))?.pending.length ?? 0) > 0;
+    return (this.streams.get(frameworkId, taskId)?.pending.length ?? 0) > 0;
   }
 
   /** Every unacknowledged update, oldest first per task (for `reregister`). */
@@ -164,11 +245,7 @@ export class StatusUpdateManager {
 
   /** Drops every stream of a framework (the framework was shut down: nobody will acknowledge). */
   cleanupFramework(frameworkId: string): void {
-    for (const [key, s] of this.streams) {
-      if (s.frameworkId !== frameworkId) continue;
-      s.timer?.cancel();
-      this.streams.delete(key);
-    }
+    for (const s of this.streams.deleteFramework(frameworkId)) s.timer?.cancel();
     this.o.onChange?.();
   }
 
@@ -185,7 +262,7 @@ export class StatusUpdateManager {
       framework_id: s.frameworkId,
       task_id: s.taskId,
       pending: [...s.pending],
-      seen_uuids: [...s.seenUuids].slice(-MAX_CHECKPOINTED_UUIDS),
+      seen_uuids: Array.from(s.seenUuids).slice(-MAX_CHECKPOINTED_UUIDS),
       terminated: s.terminated,
     }));
   }
@@ -196,11 +273,10 @@ export class StatusUpdateManager {
    */
   restore(streams: readonly CheckpointedStream[]): void {
     for (const c of streams) {
-      this.streams.set(streamKey(c.framework_id, c.task_id), {
+      this.streams.set({
         frameworkId: c.framework_id,
         taskId: c.task_id,
         pending: [...c.pending],
-        tickets: new WeakMap(),
         seenUuids: new Set([...c.seen_uuids, ...c.pending.flatMap((u) => (u.status.uuid !== undefined ? [u.status.uuid] : []))]),
         terminated: c.terminated,
         intervalMs: this.o.retryMs,
@@ -221,7 +297,7 @@ export class StatusUpdateManager {
     // Mesos's `latest_state`: the master learns a task ended while the terminal update still
     // waits behind earlier ones (and can free its resources a round trip or two earlier).
     const latest = stream.pending[stream.pending.length - 1]!.status.state;
-    this.o.forward(latest === head.status.state ? head : { ...head, latest_state: latest }, stream.tickets.get(head));
+    this.o.forward(latest === head.status.state ? head : { ...head, latest_state: latest }, stream.tickets?.get(head));
     stream.timer = this.o.clock.setTimeout(() => {
       stream.timer = undefined;
       stream.intervalMs = nextRetryInterval(stream.intervalMs, this.o.maxRetryMs);

@@ -34,7 +34,7 @@ import {
   CallRejectedError, MASTER_UNREACHABLE, SCHEDULER_OPTIONS_INVALID, SubscribeRejectedError, TOO_MANY_REDIRECTS,
 } from './errors.js';
 import type { MasterAddress } from './options.js';
-import type { SchedulerTransport, SubscriptionStream } from './transport.js';
+import type { OutgoingCall, SchedulerTransport, SubscriptionStream } from './transport.js';
 
 /** The scheduler endpoint path on a master. */
 export const SCHEDULER_API_PATH = '/api/v1/scheduler';
@@ -76,11 +76,8 @@ function readBody(res: http.IncomingMessage): Promise<string> {
   });
 }
 
-/** A call waiting in the send queue. */
-interface PendingCall extends QueuedCall {
-  call: SchedulerCall;
-  streamId: string;
-}
+/** A call waiting in the send queue (the caller's own object when it came through `enqueue`). */
+type PendingCall = OutgoingCall & QueuedCall;
 
 /** A non-2xx answer, with what a batch answer says about which calls were applied. */
 class BatchAnswer extends Error {
@@ -94,7 +91,7 @@ class BatchAnswer extends Error {
  * stream; calls that answer with a body (and SUBSCRIBE) always go alone.
  */
 function joinsBatch(first: PendingCall, next: PendingCall): boolean {
-  return isBatchable(first.call) && isBatchable(next.call) && next.streamId === first.streamId;
+  return isBatchable(first.type) && isBatchable(next.type) && next.streamId === first.streamId;
 }
 
 /**
@@ -116,12 +113,12 @@ function newLane(agent: http.Agent): CallLane {
  * for an update already received), and behind a large ACCEPT they held back the very updates
  * that ACCEPT produced: an agent sends a task's next update once the last one is acknowledged.
  */
-function isAcknowledgement(call: SchedulerCall): boolean {
-  return call.type === 'ACKNOWLEDGE' || call.type === 'ACKNOWLEDGE_OPERATION_STATUS';
+function isAcknowledgement(type: SchedulerCall['type']): boolean {
+  return type === 'ACKNOWLEDGE' || type === 'ACKNOWLEDGE_OPERATION_STATUS';
 }
 
-function isBatchable(call: SchedulerCall): boolean {
-  return call.type !== 'SUBSCRIBE' && call.type !== 'UPDATE_FRAMEWORK' && call.type !== 'RECONCILE_OPERATIONS';
+function isBatchable(type: SchedulerCall['type']): boolean {
+  return type !== 'SUBSCRIBE' && type !== 'UPDATE_FRAMEWORK' && type !== 'RECONCILE_OPERATIONS';
 }
 
 /**
@@ -246,17 +243,22 @@ export class HttpSchedulerTransport implements SchedulerTransport {
    */
   send(call: SchedulerCall, streamId: string): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const lane = isAcknowledgement(call) ? this.lanes.acks : this.lanes.calls;
-      lane.queue.push({ call, streamId, body: JSON.stringify(call), resolve, reject });
-      // While a request is in flight the pump takes this call with the next batch. An idle
-      // lane starts its pump at the end of the current turn (a microtask, no timer): the
-      // calls made in the same turn (the acknowledgements of every update in one chunk of the
-      // event stream) then leave together, rather than the first alone and the rest after it.
-      if (!lane.pumping) {
-        lane.pumping = true;
-        queueMicrotask(() => void this.pump(lane));
-      }
+      this.enqueue({ type: call.type, streamId, body: JSON.stringify(call), resolve, reject });
     });
+  }
+
+  /** {@link send} for a call already serialised: this object itself waits in the queue. */
+  enqueue(call: OutgoingCall): void {
+    const lane = isAcknowledgement(call.type) ? this.lanes.acks : this.lanes.calls;
+    lane.queue.push(call);
+    // While a request is in flight the pump takes this call with the next batch. An idle
+    // lane starts its pump at the end of the current turn (a microtask, no timer): the
+    // calls made in the same turn (the acknowledgements of every update in one chunk of the
+    // event stream) then leave together, rather than the first alone and the rest after it.
+    if (!lane.pumping) {
+      lane.pumping = true;
+      queueMicrotask(() => void this.pump(lane));
+    }
   }
 
   /** Sends what is queued in a lane, one request at a time, until it is empty (`pumping` is set by the caller). */
@@ -274,11 +276,12 @@ export class HttpSchedulerTransport implements SchedulerTransport {
 
   private async sendOne(lane: CallLane, p: PendingCall): Promise<void> {
     try {
-      await this.postFollowingRedirects(lane, p.body, p.streamId, p.call.type);
-      p.resolve();
+      await this.postFollowingRedirects(lane, p.body, p.streamId, p.type);
     } catch (err) {
-      p.reject(err instanceof BatchAnswer ? new CallRejectedError(p.call.type, err.status, err.body) : err);
+      p.reject(err instanceof BatchAnswer ? new CallRejectedError(p.type, err.status, err.body) : err);
+      return;
     }
+    p.resolve(); // outside the try: a call is settled once, whatever its resolve does
   }
 
   /** POSTs a body (one call or a batch) with the stream id, following 307s. Resolves on 200/202. */
@@ -307,15 +310,16 @@ export class HttpSchedulerTransport implements SchedulerTransport {
     const body = `[${batch.map((p) => p.body).join(',')}]`;
     try {
       await this.postFollowingRedirects(lane, body, batch[0]!.streamId, `batch of ${batch.length} calls`);
-      for (const p of batch) p.resolve();
     } catch (err) {
       if (!(err instanceof BatchAnswer)) {
         for (const p of batch) p.reject(err);
         return;
       }
-      const notApplied = settleRefusedBatch(batch, err.applied, err.failed, (p) => new CallRejectedError(p.call.type, err.status, err.body));
+      const notApplied = settleRefusedBatch(batch, err.applied, err.failed, (p) => new CallRejectedError(p.type, err.status, err.body));
       lane.queue.unshift(...notApplied);
+      return;
     }
+    for (const p of batch) p.resolve();
   }
 
   close(): void {

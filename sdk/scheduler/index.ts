@@ -31,7 +31,7 @@ export { matchResources, matchOffer, remainingResources } from './match.js';
 export type { ResourceRequest, MatchOptions } from './match.js';
 export { commandTask, executorTask, commandInfo } from './task.js';
 export type { CommandSpec, TaskOptions } from './task.js';
-export type { SchedulerTransport, SubscriptionStream } from './transport.js';
+export type { SchedulerTransport, SubscriptionStream, OutgoingCall } from './transport.js';
 export { HttpSchedulerTransport, SCHEDULER_API_PATH } from './http-transport.js';
 export { leaderAddress, isZkUrl, openZkLeaderDetector, LEADER_DETECTION_FAILED } from './leader.js';
 export type { OpenedDetector } from './leader.js';

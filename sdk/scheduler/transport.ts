@@ -17,6 +17,24 @@ export interface SubscriptionStream {
   close(): void;
 }
 
+/**
+ * A call already serialised, handed to {@link SchedulerTransport.enqueue}: the transport
+ * queues this very object and settles it through its methods, so a caller that makes many
+ * calls (a busy framework acknowledges every update) pays for no promise per call.
+ */
+export interface OutgoingCall {
+  /** The call's type (batching and error messages go by it). */
+  readonly type: SchedulerCall['type'];
+  /** The call's JSON, `framework_id` included. */
+  readonly body: string;
+  /** The `Mesos-Stream-Id` to send it with. */
+  readonly streamId: string;
+  /** Called once, on 202. */
+  resolve(): void;
+  /** Called once, with what {@link SchedulerTransport.send} would have rejected with. */
+  reject(err: unknown): void;
+}
+
 /** How the scheduler reaches the master. */
 export interface SchedulerTransport {
   /**
@@ -33,6 +51,12 @@ export interface SchedulerTransport {
    * @throws CallRejectedError for any other status (503 included: the scheduler retries it).
    */
   send(call: SchedulerCall, streamId: string): Promise<void>;
+  /**
+   * Optional: like {@link send} for a call already serialised, settled through the call's own
+   * `resolve`/`reject` (never both, never twice) instead of a promise. Must not throw. The
+   * scheduler uses it for acknowledgements when present, else `send`.
+   */
+  enqueue?(call: OutgoingCall): void;
   /** Releases pooled connections. Open streams are closed by their own `close()`. */
   close(): void;
 }

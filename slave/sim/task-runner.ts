@@ -68,6 +68,12 @@ interface SimTask {
   timer?: TimerHandle;
   /** Ids of the task group it was launched in (empty for a single task). */
   group: readonly string[];
+  /**
+   * `{ value }` of its framework and executor ids, shared by the tasks of one launch and by
+   * every update they send (three or more per task; never mutated: they are serialised).
+   */
+  frameworkRef: { value: string };
+  executorRef: { value: string };
 }
 
 /**
@@ -135,6 +141,8 @@ export class SimTaskRunner implements TaskHost {
   private readonly keepHistory: boolean;
 
   private readonly newUuid: () => string;
+  /** `{ value }` of the last agent id seen, reused by every update while the id stays. */
+  private agentRef: { value: string } | undefined;
   private readonly newContainerId: () => string;
 
   constructor(private readonly d: SimTaskRunnerDeps) {
@@ -280,10 +288,12 @@ export class SimTaskRunner implements TaskHost {
     }
     const group = asGroup ? infos.map((i) => i.task_id.value) : NO_GROUP;
     const launched: SimTask[] = [];
+    const frameworkRef = { value: frameworkId };
+    const executorRef = { value: executorId };
     for (const info of infos) {
       const task: SlaveTask = { info, frameworkId, executorId, phase: 'launched', state: 'TASK_STAGING', statuses: [] };
       executor.tasks.set(info.task_id.value, task);
-      const t: SimTask = { task, executor, group };
+      const t: SimTask = { task, executor, group, frameworkRef, executorRef };
       this.tasks.set(frameworkId, info.task_id.value, t);
       launched.push(t);
     }
@@ -349,13 +359,18 @@ export class SimTaskRunner implements TaskHost {
   private executorUpdate(t: SimTask, state: TaskState, message?: string): void {
     const agentId = this.d.agentId();
     // Built field by field (no spreads of temporary objects), in the order the spreads gave.
-    const status: TaskStatus = { task_id: t.task.info.task_id, state, source: 'SOURCE_EXECUTOR', executor_id: { value: t.executor.id } };
-    if (agentId !== undefined) status.agent_id = { value: agentId };
+    const status: TaskStatus = { task_id: t.task.info.task_id, state, source: 'SOURCE_EXECUTOR', executor_id: t.executorRef };
+    if (agentId !== undefined) status.agent_id = this.agentIdRef(agentId);
     if (message !== undefined) status.message = message;
     status.timestamp = this.d.clock.now() / 1000;
     status.uuid = this.newUuid();
     this.apply(t.task, status);
-    this.d.statusUpdates.update({ framework_id: { value: t.task.frameworkId }, executor_id: { value: t.executor.id }, status });
+    this.d.statusUpdates.update({ framework_id: t.frameworkRef, executor_id: t.executorRef, status });
+  }
+
+  private agentIdRef(agentId: string): { value: string } {
+    if (this.agentRef?.value !== agentId) this.agentRef = { value: agentId };
+    return this.agentRef;
   }
 
   /** An update the agent generates (SOURCE_AGENT): invalid labels, kills before start. */
@@ -374,6 +389,9 @@ export class SimTaskRunner implements TaskHost {
   private apply(task: SlaveTask, status: TaskStatus): void {
     task.state = status.state;
     if (this.keepHistory) pushBounded(task.statuses, status, MAX_STATUSES_PER_TASK);
+    // A one-element literal: storing into the launch's empty array would grow it to 17
+    // slots, held by every running task of an emulated agent.
+    else if (task.statuses.length === 0) task.statuses = [status];
     else task.statuses[0] = status;
     if (isTerminalState(status.state)) task.phase = 'terminated';
   }

@@ -8,6 +8,7 @@ import { silentLogger } from '../../sdk/core/log.js';
 import type { StatusUpdate } from '../../sdk/protocol/agent.js';
 import type { TaskState } from '../../sdk/protocol/mesos.js';
 import { registrationDelay, nextRetryInterval } from '../../slave/backoff.js';
+import { MAX_CHECKPOINTED_UUIDS } from '../../slave/checkpoint.js';
 import { StatusUpdateManager } from '../../slave/status-updates.js';
 
 /** A clock that only moves when told to. */
@@ -166,5 +167,46 @@ t.test('forward carries the checkpoint ticket of the update and the latest state
   t.same(sum.snapshot()[0]!.pending.map((u) => u.latest_state), [undefined, undefined], 'the streams themselves are untouched');
   sum.acknowledge('f', 't', 'u2');
   t.equal(sent[3]!.update.latest_state, undefined, 'the terminal update is the latest');
+  sum.close();
+});
+
+t.test('a long-running task: duplicates are recognised across many updates; a drained stream takes the next', async (t) => {
+  const { sent, acked, sum } = setup();
+  // More updates than the small seen-uuid array holds (and than the checkpoint keeps), each
+  // acknowledged (the stream drains between them), then every one of them retransmitted.
+  const n = MAX_CHECKPOINTED_UUIDS + 20;
+  const outcomes = new Set<string>();
+  for (let i = 0; i < n; i++) {
+    outcomes.add(sum.update(update('a', 'TASK_RUNNING', `u${i}`)));
+    outcomes.add(sum.acknowledge('f', 'a', `u${i}`)?.status.uuid === `u${i}` ? 'acknowledged' : 'not acknowledged');
+    outcomes.add(sum.hasPending('f', 'a') ? 'pending' : 'drained');
+  }
+  t.same([...outcomes].sort(), ['acknowledged', 'drained', 'queued'], 'each update accepted, acknowledged, the stream drained');
+  const again = new Set<string>();
+  for (let i = 0; i < n; i++) again.add(sum.update(update('a', 'TASK_RUNNING', `u${i}`)));
+  t.same([...again], ['duplicate'], 'every retransmission dropped');
+  t.equal(sent.length, n, 'no duplicate forwarded');
+  t.equal(acked.length, n);
+  const seen = sum.snapshot()[0]!.seen_uuids;
+  t.equal(seen.length, MAX_CHECKPOINTED_UUIDS, 'the checkpoint keeps the last uuids only');
+  t.equal(seen.at(-1), `u${n - 1}`);
+  t.equal(sum.update(update('a', 'TASK_FINISHED', 'end')), 'queued');
+  t.equal(sum.acknowledge('f', 'a', 'end')?.status.state, 'TASK_FINISHED');
+  t.same(sum.snapshot(), [], 'the terminal update acknowledged: the stream is gone');
+  sum.close();
+});
+
+t.test('the same task id under two frameworks: two streams', async (t) => {
+  const { sent, sum } = setup();
+  const of = (framework: string, uuid: string): StatusUpdate => ({ framework_id: { value: framework }, status: { task_id: { value: 'x' }, state: 'TASK_RUNNING', uuid } });
+  t.equal(sum.update(of('f1', 'a')), 'queued');
+  t.equal(sum.update(of('f2', 'a')), 'queued', 'the same uuid in another framework is no duplicate');
+  t.same(sent.map((s) => s.uuid), ['a', 'a'], 'both heads in flight');
+  t.equal(sum.acknowledge('f2', 'x', 'a')?.framework_id.value, 'f2');
+  t.ok(sum.hasPending('f1', 'x'));
+  t.notOk(sum.hasPending('f2', 'x'));
+  sum.cleanupFramework('f1');
+  t.notOk(sum.hasPending('f1', 'x'));
+  t.same(sum.snapshot().map((s) => s.framework_id), ['f2'], 'the other framework keeps its stream');
   sum.close();
 });

@@ -1,13 +1,15 @@
 /**
- * How the master writes to its peers: `run_task` JSON that reuses the framework's serialised
- * info (master/agent-endpoint.ts), and the SUBSCRIBE stream that joins the RecordIO records
- * of one turn into one write (master/scheduler-api/stream.ts).
+ * How the master talks to its peers: `run_task` JSON that reuses the framework's serialised
+ * info (master/agent-endpoint.ts); the SUBSCRIBE stream that joins the RecordIO records
+ * of one turn into one write (master/scheduler-api/stream.ts); and decoding a received frame
+ * without copying it (sdk/core/ws-text.ts).
  */
 import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import t from 'tap';
 import { serialiseMasterMessage } from '../../master/agent-endpoint.js';
 import { HttpEventStream } from '../../master/scheduler-api/stream.js';
+import { wsText } from '../../sdk/core/ws-text.js';
 import { RecordIODecoder, type MasterMessage, type SchedulerEvent } from '../../sdk/protocol/index.js';
 
 t.test('run_task JSON is the same as JSON.stringify, and follows a replaced framework info', async (t) => {
@@ -81,4 +83,14 @@ t.test('close writes what was sent before ending; nothing is sent after', async 
   t.notOk(stream.send(heartbeat), 'a closed stream refuses events');
   await new Promise<void>((resolve) => setImmediate(resolve));
   t.equal(res.writes.length, 1, 'no write after end');
+});
+
+t.test('a received frame is decoded from a Buffer, fragments or an ArrayBuffer alike', async (t) => {
+  const text = '{"type":"pong","note":"ü 😀"}';
+  const buffer = Buffer.from(text, 'utf8');
+  t.equal(wsText(buffer), text);
+  // Split inside a multi-byte character: fragments are joined before decoding.
+  t.equal(wsText([buffer.subarray(0, 23), buffer.subarray(23)]), text);
+  const arrayBuffer = buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.length);
+  t.equal(wsText(arrayBuffer), text);
 });
