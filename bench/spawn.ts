@@ -20,47 +20,12 @@
 import fs from 'node:fs';
 import { LaunchFramework } from './lib/framework.js';
 import { processesUnder } from '../bin/process-sweep.js';
-import { CpuWindow, ProcessSetSampler, peakRssMb } from './lib/proc-stats.js';
+import { CpuWindow, ProcessSetSampler, commandName, peakRssMb } from './lib/proc-stats.js';
 import { intFlag, runBench } from './lib/run.js';
 import { rawSpawnRate, rawTaskSpawnRate } from './lib/spawn-raw.js';
 import { percentiles, round } from './lib/stats.js';
 
 const RAW_IN_FLIGHT = 8;
-
-/** Linux's USER_HZ (clock ticks per second in /proc/<pid>/stat). */
-const TICKS_PER_SECOND = 100;
-
-/**
- * CPU seconds of the task processes: what the executors' task launchers (the perl helpers,
- * slave/executor/perl-launcher.ts) reaped, i.e. their cutime + cstime, sampled like the
- * executors (a task lives a few milliseconds; sampling the tasks themselves misses them).
- * Only perl helpers are read: an executor's own cutime would count its helper again.
- */
-class ReapedTaskCpu {
-  private readonly seconds = new Map<number, number>();
-  private readonly timer: NodeJS.Timeout;
-  constructor(private readonly list: () => number[], intervalMs: number) {
-    this.timer = setInterval(() => this.sample(), intervalMs);
-    this.timer.unref();
-  }
-  private sample(): void {
-    for (const pid of this.list()) {
-      try {
-        if (fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'perl') continue;
-        const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        this.seconds.set(pid, (Number(f[13]) + Number(f[14])) / TICKS_PER_SECOND);
-      } catch {
-        // gone
-      }
-    }
-  }
-  stop(): number {
-    clearInterval(this.timer);
-    this.sample();
-    return round([...this.seconds.values()].reduce((a, b) => a + b, 0), 2);
-  }
-}
 
 await runBench({
   name: 'spawn',
@@ -89,8 +54,10 @@ await runBench({
     // Executors, their task launcher helpers (cwd in the executor sandbox) and any task
     // caught alive: processes whose MESOS_DIRECTORY/MESOS_SANDBOX or cwd is under the work dir.
     const underWorkDir = (): number[] => processesUnder(ctx.processes.workDir, { byCwd: true });
-    const executors = new ProcessSetSampler(underWorkDir, 250);
-    const taskProcesses = new ReapedTaskCpu(underWorkDir, 250);
+    // The task processes' CPU is what the executors' task launchers (the perl helpers,
+    // slave/executor/perl-launcher.ts) reaped. Only the helpers count: an executor's own
+    // reaped CPU would count its helper again.
+    const executors = new ProcessSetSampler(underWorkDir, 250, (pid) => commandName(pid) === 'perl');
     const benchCpu = process.cpuUsage();
 
     ctx.note(`launching ${tasks} true tasks`);
@@ -102,7 +69,7 @@ await runBench({
       await framework.stop();
     }
     const executorUse = executors.stop();
-    const taskCpu = taskProcesses.stop();
+    const taskCpu = executors.reapedCpuSeconds();
     const benchCpuS = round((({ user, system }) => (user + system) / 1e6)(process.cpuUsage(benchCpu)), 2);
     const perTaskMs = (cpuS: number | undefined): number | undefined => (cpuS === undefined ? undefined : round((cpuS * 1000) / tasks, 2));
     const seconds = (framework.lastAt('terminalAt')! - framework.firstAcceptAt!) / 1000;

@@ -11,13 +11,33 @@ import { round } from './stats.js';
 /** Linux's USER_HZ: clock ticks per second in /proc/<pid>/stat (100 on every mainstream arch). */
 const TICKS_PER_SECOND = 100;
 
-/** CPU seconds (user + system) the process has used so far. */
-export function cpuSeconds(pid: number): number | undefined {
+/** The fields of /proc/<pid>/stat after the command name (state first), or undefined. */
+function statFields(pid: number): string[] | undefined {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces and parentheses): state is 3rd.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+    // The command name may hold spaces and parentheses: the fields start after the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU seconds (user + system) the process has used so far. */
+export function cpuSeconds(pid: number): number | undefined {
+  const fields = statFields(pid);
+  return fields === undefined ? undefined : (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
+/** CPU seconds (user + system) of the children the process has waited for (cutime + cstime). */
+export function reapedChildrenCpuSeconds(pid: number): number | undefined {
+  const fields = statFields(pid);
+  return fields === undefined ? undefined : (Number(fields[13]) + Number(fields[14])) / TICKS_PER_SECOND;
+}
+
+/** The process's command name (/proc/<pid>/comm), or undefined once it is gone. */
+export function commandName(pid: number): string | undefined {
+  try {
+    return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
   } catch {
     return undefined;
   }
@@ -70,14 +90,18 @@ export class CpuWindow {
 /**
  * Samples a changing set of processes (e.g. the executors a slave starts and stops) every
  * `intervalMs` until {@link stop}: the CPU seconds each used (last sample before it exited,
- * so a lower bound) and the peak RSS of each. `list()` names the processes to look at.
+ * so a lower bound) and the peak RSS of each. `list()` names the processes to look at. For
+ * the processes `countReaped` picks, it also keeps the CPU of the children they waited for
+ * ({@link reapedCpuSeconds}): short-lived children (a task lives a few milliseconds) that
+ * sampling them directly would miss.
  */
 export class ProcessSetSampler {
   private readonly cpu = new Map<number, number>();
+  private readonly reaped = new Map<number, number>();
   private readonly peak = new Map<number, number>();
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly list: () => number[], intervalMs: number) {
+  constructor(private readonly list: () => number[], intervalMs: number, private readonly countReaped: (pid: number) => boolean = () => false) {
     this.timer = setInterval(() => this.sample(), intervalMs);
     this.timer.unref();
   }
@@ -88,6 +112,10 @@ export class ProcessSetSampler {
       if (c !== undefined) this.cpu.set(pid, c);
       const r = peakRssMb(pid);
       if (r !== undefined) this.peak.set(pid, Math.max(this.peak.get(pid) ?? 0, r));
+      if (this.countReaped(pid)) {
+        const children = reapedChildrenCpuSeconds(pid);
+        if (children !== undefined) this.reaped.set(pid, children);
+      }
     }
   }
 
@@ -97,5 +125,12 @@ export class ProcessSetSampler {
     let cpu = 0;
     for (const c of this.cpu.values()) cpu += c;
     return { processes: this.peak.size, cpu_seconds: round(cpu, 2), peak_rss_mb_max: round(Math.max(0, ...this.peak.values()), 1) };
+  }
+
+  /** CPU seconds of the children the `countReaped` processes waited for (read after {@link stop}). */
+  reapedCpuSeconds(): number {
+    let cpu = 0;
+    for (const c of this.reaped.values()) cpu += c;
+    return round(cpu, 2);
   }
 }

@@ -163,31 +163,9 @@ export const operations = {
 };
 
 /**
- * Whether JSON.stringify would write `value` as itself between quotes: no control character,
- * quote, backslash or (possibly lone) surrogate. Ids and base64 uuids always are.
- */
-function needsNoEscape(value: string): boolean {
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return false;
-  }
-  return true;
-}
-
-/** `JSON.stringify(value)` for a string, without its temporary string in the common case. */
-function jsonString(value: string): string {
-  return needsNoEscape(value) ? `"${value}"` : JSON.stringify(value);
-}
-
-/**
- * The JSON of `{ ...calls.acknowledge(agentId, taskId, uuid), framework_id: { value: frameworkId } }`,
- * byte for byte, built from its four strings: a busy framework acknowledges every update (two
- * per task), and this spares the call object, its copy with the framework id and the walk of
- * JSON.stringify over them.
+ * The JSON of an ACKNOWLEDGE call for framework `frameworkId`, what the scheduler's queue
+ * sends for each auto-acknowledgement (serialised once, when it is made).
  */
 export function acknowledgeCallJson(frameworkId: string, agentId: string, taskId: string, uuid: string): string {
-  if (needsNoEscape(frameworkId) && needsNoEscape(agentId) && needsNoEscape(taskId) && needsNoEscape(uuid)) {
-    return `{"type":"ACKNOWLEDGE","acknowledge":{"agent_id":{"value":"${agentId}"},"task_id":{"value":"${taskId}"},"uuid":"${uuid}"},"framework_id":{"value":"${frameworkId}"}}`;
-  }
-  return `{"type":"ACKNOWLEDGE","acknowledge":{"agent_id":{"value":${jsonString(agentId)}},"task_id":{"value":${jsonString(taskId)}},"uuid":${jsonString(uuid)}},"framework_id":{"value":${jsonString(frameworkId)}}}`;
+  return JSON.stringify({ ...calls.acknowledge(agentId, taskId, uuid), framework_id: { value: frameworkId } });
 }

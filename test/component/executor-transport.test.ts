@@ -24,6 +24,16 @@ interface Server {
   bodies: string[];
 }
 
+/** Listens on 127.0.0.1:0 until the test ends; the endpoint (`host:port`). */
+async function listen(t: { teardown(fn: () => unknown): void }, server: http.Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  }));
+  return `127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
 /** A server answering 202 to every call except where `drop` says to destroy the socket unanswered. */
 async function startServer(t: { teardown(fn: () => unknown): void }, drop: (requestNumber: number) => boolean): Promise<Server> {
   const state = { endpoint: '', connections: 0, bodies: [] as string[] };
@@ -40,12 +50,7 @@ async function startServer(t: { teardown(fn: () => unknown): void }, drop: (requ
     });
   });
   server.on('connection', () => state.connections++);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => new Promise<void>((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  }));
-  state.endpoint = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  state.endpoint = await listen(t, server);
   return state;
 }
 
@@ -86,12 +91,7 @@ t.test('an error status is not retried and carries the status', async (t) => {
     req.resume();
     req.on('end', () => res.writeHead(400, { 'Content-Type': 'text/plain' }).end('Task t is not a task of executor ex'));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => new Promise<void>((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  }));
-  const transport = new HttpExecutorTransport({ agentEndpoint: `127.0.0.1:${(server.address() as AddressInfo).port}` });
+  const transport = new HttpExecutorTransport({ agentEndpoint: await listen(t, server) });
   t.teardown(() => transport.close());
   await t.rejects(transport.send(update('TASK_RUNNING')), { code: 'AGORA_EXECUTOR_HTTP', message: /UPDATE refused by the agent: 400 Task t is not a task/ });
 });
@@ -119,12 +119,7 @@ async function startBatchingServer(
     });
   });
   server.on('connection', () => state.connections++);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => new Promise<void>((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  }));
-  state.endpoint = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  state.endpoint = await listen(t, server);
   return state;
 }
 
