@@ -23,6 +23,7 @@
  */
 import { LaunchFramework } from './lib/framework.js';
 import { CpuWindow, peakRssMb } from './lib/proc-stats.js';
+import { masterMetric } from './lib/http.js';
 import { intFlag, runBench } from './lib/run.js';
 import { percentiles, round } from './lib/stats.js';
 
@@ -82,6 +83,11 @@ await runBench({
     // of one burst (the burst's latency is mostly its own queue).
     let paced: Record<string, unknown> | undefined;
     if (complete) {
+      // The burst's teardown kills its tasks: thousands of kills and TASK_KILLED updates the
+      // master works through for a second or more. Measured on top of that, the paced figures
+      // would be the teardown's queue, not a sustained launch rate.
+      const quiet = await waitForNoLiveTasks(master.url, tasks, Math.min(60_000, ctx.remainingMs() / 3));
+      ctx.note(`burst torn down in ${quiet.ms} ms`);
       ctx.note(`launching ${tasks} tasks at ${rate}/s`);
       const pacedFramework = new LaunchFramework({
         master: master.address, name: 'bench-paced', total: tasks, cpus: 0.1, mem: 32, command: 'true', perOffer, rate,
@@ -123,3 +129,20 @@ await runBench({
     };
   },
 });
+
+/**
+ * Polls the master's metrics (every 50 ms, bounded) until `killed` tasks are counted killed
+ * and none is staging, starting or running.
+ */
+async function waitForNoLiveTasks(masterUrl: string, killed: number, timeoutMs: number): Promise<{ ms: number }> {
+  const started = Date.now();
+  const deadline = started + timeoutMs;
+  for (;;) {
+    const [k, staging, starting, running] = await Promise.all(
+      ['master/tasks_killed', 'master/tasks_staging', 'master/tasks_starting', 'master/tasks_running'].map((m) => masterMetric(masterUrl, m)),
+    );
+    if ((k ?? 0) >= killed && staging === 0 && starting === 0 && running === 0) return { ms: Date.now() - started };
+    if (Date.now() >= deadline) throw new Error(`burst not torn down after ${timeoutMs} ms: killed ${k}, running ${running}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

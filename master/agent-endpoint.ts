@@ -1,8 +1,10 @@
 /**
  * The slaves' WebSocket edge at `/api/v1/agent` (ws, `noServer`, frames capped at
- * MAX_AGENT_FRAME_BYTES). Every text frame is validated with `parseAgentMessage`; garbage
- * gets an `error` message back and changes nothing, and a socket that keeps sending garbage
- * is closed (1008). Valid messages go to the {@link AgentMessageHandler}.
+ * MAX_AGENT_FRAME_BYTES). Every text frame is validated with `parseAgentFrame` (one message
+ * or a batch of them, validated whole); garbage gets an `error` message back and changes
+ * nothing, and a socket that keeps sending garbage is closed (1008). Valid messages go to the
+ * {@link AgentMessageHandler} one by one, in order. A slave that registers with
+ * `batches: true` gets the messages of one turn as one batch frame too.
  *
  * @module
  */
@@ -11,8 +13,10 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import type { Logger } from '../sdk/core/log.js';
 import {
-  MAX_AGENT_FRAME_BYTES, parseAgentMessage, type AgentMessage, type MasterMessage,
+  BATCH_FRAME_CHARS, MAX_AGENT_FRAME_BYTES, MAX_BATCH_MESSAGES, batchFrame, parseAgentFrame,
+  type AgentMessage, type MasterMessage,
 } from '../sdk/protocol/index.js';
+import { FrameBatcher } from '../sdk/core/frame-batcher.js';
 import { WriteCoalescer } from '../sdk/core/write-coalescer.js';
 import { wsText } from '../sdk/core/ws-text.js';
 import type { AgentLink } from './connections.js';
@@ -47,24 +51,90 @@ export function serialiseMasterMessage(message: MasterMessage): string {
   return `{"type":"run_task","framework":${framework},"task":${JSON.stringify(message.task)}}`;
 }
 
-class WsAgentLink implements AgentLink {
+/** An agent link as the frame handling sees it: counts garbage, may switch to batch frames. */
+export interface FramedAgentLink extends AgentLink {
+  /** Invalid frames seen (the link closes at {@link MAX_GARBAGE_FRAMES}). */
+  garbage: number;
+  /** The slave accepts batch frames; a transport that never batches leaves this out. */
+  enableBatches?(): void;
+}
+
+/** Answers an invalid frame with an `error` (and closes a link that keeps sending them). */
+function agentGarbage(link: FramedAgentLink, message: string, logger: Logger): void {
+  link.garbage++;
+  logger.warn({ agentId: link.agentId, remote: link.remoteAddress, message }, 'garbage from agent');
+  link.send({ type: 'error', message });
+  if (link.garbage >= MAX_GARBAGE_FRAMES) link.close(1008, 'too many invalid messages');
+}
+
+/**
+ * One text frame from a slave, on either transport (this WebSocket edge and master/in-memory.ts):
+ * oversize frames close the link (1009, as ws does); the frame is validated whole (one
+ * message or a batch); garbage is answered with an `error` and changes nothing; each message
+ * then goes to the handler in order, a handler failure logged and answered, never thrown.
+ */
+export function handleAgentFrame(handler: AgentMessageHandler, link: FramedAgentLink, frame: string, logger: Logger): void {
+  // ws refuses larger frames itself (maxPayload); other transports rely on this check. The
+  // character count is a lower bound of the bytes: only a frame that might be too big is measured.
+  if (frame.length * 3 > MAX_AGENT_FRAME_BYTES && Buffer.byteLength(frame, 'utf8') > MAX_AGENT_FRAME_BYTES) {
+    link.close(1009, 'Max payload size exceeded');
+    return;
+  }
+  const parsed = parseAgentFrame(frame);
+  if (!parsed.ok) {
+    agentGarbage(link, `invalid message: ${parsed.error}`, logger);
+    return;
+  }
+  for (const message of parsed.message) {
+    if ((message.type === 'register' || message.type === 'reregister') && message.batches === true) link.enableBatches?.();
+    try {
+      handler.onAgentMessage(link, message);
+    } catch (err) {
+      logger.error({ err, type: message.type, agentId: link.agentId }, 'agent message handler failed');
+      link.send({ type: 'error', message: `internal error handling ${message.type}` });
+    }
+  }
+}
+
+class WsAgentLink implements FramedAgentLink {
   agentId?: string;
   garbage = 0;
 
   private readonly coalescer: WriteCoalescer;
+  /** Set once the slave said it accepts batch frames. */
+  private batcher: FrameBatcher | undefined;
 
   constructor(private readonly ws: WebSocket, socket: Duplex, readonly remoteAddress: string, private readonly logger: Logger) {
     this.coalescer = new WriteCoalescer(socket);
   }
 
+  /** From now on the messages of one turn leave as one batch frame. */
+  enableBatches(): void {
+    this.batcher ??= new FrameBatcher({
+      send: (frame) => {
+        if (this.ws.readyState === WebSocket.OPEN) this.ws.send(frame, this.onSent);
+      },
+      join: batchFrame,
+      maxChars: BATCH_FRAME_CHARS,
+      maxMessages: MAX_BATCH_MESSAGES,
+    });
+  }
+
   send(message: MasterMessage): boolean {
     if (this.ws.readyState !== WebSocket.OPEN) return false;
-    this.coalescer.beforeWrite();
-    this.ws.send(serialiseMasterMessage(message), (err) => {
-      if (err) this.logger.debug({ err, agentId: this.agentId }, 'send to agent failed');
-    });
+    const frame = serialiseMasterMessage(message);
+    if (this.batcher !== undefined) {
+      this.batcher.push(frame);
+    } else {
+      this.coalescer.beforeWrite();
+      this.ws.send(frame, this.onSent);
+    }
     return true;
   }
+
+  private readonly onSent = (err?: Error): void => {
+    if (err) this.logger.debug({ err, agentId: this.agentId }, 'send to agent failed');
+  };
 
   close(code = 1000, reason = ''): void {
     if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close(code, reason);
@@ -110,17 +180,7 @@ export class AgentEndpoint {
         this.garbage(link, 'binary frames are not accepted; send JSON text frames');
         return;
       }
-      const parsed = parseAgentMessage(wsText(data));
-      if (!parsed.ok) {
-        this.garbage(link, `invalid message: ${parsed.error}`);
-        return;
-      }
-      try {
-        this.handler.onAgentMessage(link, parsed.message);
-      } catch (err) {
-        this.logger.error({ err, type: parsed.message.type, agentId: link.agentId }, 'agent message handler failed');
-        link.send({ type: 'error', message: `internal error handling ${parsed.message.type}` });
-      }
+      handleAgentFrame(this.handler, link, wsText(data), this.logger);
     });
     ws.on('close', () => {
       this.links.delete(link);
@@ -133,10 +193,7 @@ export class AgentEndpoint {
   }
 
   private garbage(link: WsAgentLink, message: string): void {
-    link.garbage++;
-    this.logger.warn({ agentId: link.agentId, remote: link.remoteAddress, message }, 'garbage from agent');
-    link.send({ type: 'error', message });
-    if (link.garbage >= MAX_GARBAGE_FRAMES) link.close(1008, 'too many invalid messages');
+    agentGarbage(link, message, this.logger);
   }
 
   /** Closes every agent socket with `code`/`reason`, keeping the server (a standby sending slaves away). */

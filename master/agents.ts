@@ -10,7 +10,7 @@
  * @module
  */
 import {
-  isTerminalState, type AgentInfo, type AgentMessageOf, type TaskState, type TaskStatusReason,
+  isTerminalState, type AgentInfo, type AgentMessageOf, type MasterMessageOf, type TaskState, type TaskStatusReason,
 } from '../sdk/protocol/index.js';
 import { flattenResources, unallocateResources } from '../sdk/resources/index.js';
 import { recomputeUsed, releaseUsed } from './accounting.js';
@@ -173,6 +173,14 @@ function attachLink(ctx: MasterContext, agentId: string, link: AgentLink): void 
 }
 
 /**
+ * `registered`/`reregistered` for agent `agentId`. This master accepts batch frames from any
+ * slave (both its transports parse them), so it says so to every one.
+ */
+function registrationAnswer(ctx: MasterContext, type: 'registered' | 'reregistered', agentId: string): MasterMessageOf<'registered' | 'reregistered'> {
+  return { type, agent_id: { value: agentId }, master_info: ctx.state.info, ping_interval_seconds: ctx.config.agentPingTimeoutMs / 1000, batches: true };
+}
+
+/**
  * `register`: a new agent id (`mintedId` when the master already minted and persisted it);
  * an inactive agent at the same hostname:port is taken as restarted and removed.
  */
@@ -180,7 +188,7 @@ export function registerAgent(ctx: MasterContext, link: AgentLink, msg: AgentMes
   const { state } = ctx;
   if (link.agentId !== undefined && state.agents.has(link.agentId)) {
     // A retried register on the same connection: answer again with the same id.
-    link.send({ type: 'registered', agent_id: { value: link.agentId }, master_info: state.info, ping_interval_seconds: ctx.config.agentPingTimeoutMs / 1000 });
+    link.send(registrationAnswer(ctx, 'registered', link.agentId));
     return;
   }
   const port = msg.agent_info.port ?? DEFAULT_AGENT_PORT;
@@ -198,7 +206,7 @@ export function registerAgent(ctx: MasterContext, link: AgentLink, msg: AgentMes
   attachLink(ctx, id, link);
   state.counters.slaveRegistrations++;
   ctx.logger.info({ agentId: id, hostname: agent.hostname, port: agent.port, ip: agent.ip }, 'agent registered');
-  link.send({ type: 'registered', agent_id: { value: id }, master_info: state.info, ping_interval_seconds: ctx.config.agentPingTimeoutMs / 1000 });
+  link.send(registrationAnswer(ctx, 'registered', id));
   startHealthChecks(ctx, id);
   ctx.requestAllocation();
 }
@@ -346,7 +354,7 @@ export function reregisterAgent(ctx: MasterContext, link: AgentLink, msg: AgentM
   recomputeUsed(state);
 
   ctx.logger.info({ agentId: id, hostname: agent.hostname, tasks: reported.size }, 'agent re-registered');
-  link.send({ type: 'reregistered', agent_id: { value: id }, master_info: state.info, ping_interval_seconds: ctx.config.agentPingTimeoutMs / 1000 });
+  link.send(registrationAnswer(ctx, 'reregistered', id));
   for (const task of toKill) {
     ctx.logger.info({ agentId: id, frameworkId: task.frameworkId, taskId: task.info.task_id.value }, 'killing a task its framework was told is lost (not partition-aware)');
     link.send({ type: 'kill_task', framework_id: { value: task.frameworkId }, task_id: { value: task.info.task_id.value } });

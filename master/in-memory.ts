@@ -17,13 +17,11 @@
 import type { Clock } from '../sdk/core/clock.js';
 import type { Logger } from '../sdk/core/log.js';
 import {
-  MAX_AGENT_FRAME_BYTES, encodeRecord, parseAgentMessage, type MasterInfo, type MasterMessage, type SchedulerEvent,
+  encodeRecord, type MasterInfo, type MasterMessage, type SchedulerEvent,
 } from '../sdk/protocol/index.js';
-import type { AgentMessageHandler } from './agent-endpoint.js';
-import { MAX_GARBAGE_FRAMES } from './agent-endpoint.js';
+import { MAX_GARBAGE_FRAMES, handleAgentFrame, type FramedAgentLink } from './agent-endpoint.js';
 import { allocate } from './allocator/allocate.js';
 import { compileMasterOptions, type MasterConfig, type MasterOptions } from './config.js';
-import type { AgentLink } from './connections.js';
 import type { SubscriberStream } from './frameworks.js';
 import { Master } from './master.js';
 import { buildMasterInfo } from './master-info.js';
@@ -126,7 +124,7 @@ export class InMemoryEventStream implements SubscriberStream {
 }
 
 /** An agent connection without a socket: master messages leave as JSON text through `out`. */
-export class InMemoryAgentLink implements AgentLink {
+export class InMemoryAgentLink implements FramedAgentLink {
   agentId?: string;
   /** Invalid frames seen (the socket closes at {@link MAX_GARBAGE_FRAMES}). */
   garbage = 0;
@@ -252,36 +250,6 @@ export class InMemoryMaster {
 
 function text(status: number, message: string, headers: Record<string, string> = {}): InMemoryAnswer {
   return { status, headers: { 'Content-Type': 'text/plain; charset=utf-8', ...headers }, body: message };
-}
-
-/**
- * One agent frame: size-capped, parsed and validated by `parseAgentMessage`; garbage gets an
- * `error` back (and the link is closed after {@link MAX_GARBAGE_FRAMES}); a handler failure
- * is logged and answered with an `error`, never thrown.
- */
-export function handleAgentFrame(handler: AgentMessageHandler, link: InMemoryAgentLink, frame: string, logger: Logger): void {
-  const garbage = (message: string): void => {
-    link.garbage++;
-    logger.warn({ agentId: link.agentId, remote: link.remoteAddress, message }, 'garbage from agent');
-    link.send({ type: 'error', message });
-    if (link.garbage >= MAX_GARBAGE_FRAMES) link.close(1008, 'too many invalid messages');
-  };
-  if (Buffer.byteLength(frame, 'utf8') > MAX_AGENT_FRAME_BYTES) {
-    // ws closes the connection with 1009 for an oversize frame.
-    link.close(1009, 'Max payload size exceeded');
-    return;
-  }
-  const parsed = parseAgentMessage(frame);
-  if (!parsed.ok) {
-    garbage(`invalid message: ${parsed.error}`);
-    return;
-  }
-  try {
-    handler.onAgentMessage(link, parsed.message);
-  } catch (err) {
-    logger.error({ err, type: parsed.message.type, agentId: link.agentId }, 'agent message handler failed');
-    link.send({ type: 'error', message: `internal error handling ${parsed.message.type}` });
-  }
 }
 
 /**

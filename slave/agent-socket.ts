@@ -9,8 +9,9 @@
  * @module
  */
 import WebSocket from 'ws';
+import { FrameBatcher } from '../sdk/core/frame-batcher.js';
 import { WriteCoalescer } from '../sdk/core/write-coalescer.js';
-import { MAX_AGENT_FRAME_BYTES } from '../sdk/protocol/agent.js';
+import { BATCH_FRAME_CHARS, MAX_AGENT_FRAME_BYTES, MAX_BATCH_MESSAGES, batchFrame } from '../sdk/protocol/agent.js';
 import { wsText } from '../sdk/core/ws-text.js';
 
 /**
@@ -29,8 +30,14 @@ export interface AgentSocketEvents {
 
 /** The client end of the agent connection, as {@link MasterLink} uses it. */
 export interface AgentSocket {
-  /** Sends one text frame; only called between `onOpen` and `onClose`. */
+  /** Sends one text frame (the JSON of one message); only called between `onOpen` and `onClose`. */
   send(frame: string): void;
+  /**
+   * The master accepts batch frames: from now on the messages sent during one turn leave
+   * together in one (sdk/protocol/agent.ts `batchFrame`). A transport that never batches
+   * leaves this out, and the link then does not offer batches in its registration.
+   */
+  enableBatches?(): void;
   /** Graceful close (close handshake); `onClose` follows. */
   close(code: number, reason: string): void;
   /** Abrupt drop (no handshake); `onClose` follows, possibly synchronously. */
@@ -56,12 +63,30 @@ export const wsDial: AgentDial = (url, events) => {
     events.onMessage(wsText(data));
   });
   ws.on('error', (err) => events.onError(err));
-  ws.on('close', (code) => events.onClose(code));
+  ws.on('close', (code) => {
+    batcher?.discard();
+    events.onClose(code);
+  });
+  let batcher: FrameBatcher | undefined;
   return {
     send: (frame) => {
       if (ws.readyState !== WebSocket.OPEN) return;
+      if (batcher !== undefined) {
+        batcher.push(frame);
+        return;
+      }
       coalescer?.beforeWrite();
       ws.send(frame);
+    },
+    enableBatches: () => {
+      batcher ??= new FrameBatcher({
+        send: (frame) => {
+          if (ws.readyState === WebSocket.OPEN) ws.send(frame);
+        },
+        join: batchFrame,
+        maxChars: BATCH_FRAME_CHARS,
+        maxMessages: MAX_BATCH_MESSAGES,
+      });
     },
     close: (code, reason) => {
       if (ws.readyState === WebSocket.CONNECTING) ws.terminate();

@@ -9,7 +9,10 @@
  * - Reconnects with jittered exponential backoff (`backoffMs` doubling to `backoffMaxMs`).
  * - Answers `ping` with `pong`; when no ping arrives for 3 × `ping_interval_seconds` it
  *   drops the socket and reconnects (the master is gone or partitioned).
- * - Every frame is validated with `parseMasterMessage`; garbage is logged and ignored.
+ * - Every frame is validated with `parseMasterFrame` (one message, or a batch validated
+ *   whole); garbage is logged and ignored.
+ * - Batch frames: the registration offers `batches: true` when the socket can send them,
+ *   and the socket starts batching once the master's answer says it accepts them.
  * - Where to dial comes from a {@link LeaderDetector}: a fixed master in standalone mode,
  *   the elected leader with `--master zk://…`. Every (re)connection dials the leader the
  *   detector names now; with no leader it waits (no dialling) until one is elected. When
@@ -25,7 +28,7 @@
 import type { Clock, TimerHandle } from '../sdk/core/clock.js';
 import type { Logger } from '../sdk/core/log.js';
 import {
-  parseMasterMessage, type AgentMessage, type MasterMessage, type MasterMessageOf,
+  parseMasterFrame, type AgentMessage, type MasterMessage, type MasterMessageOf,
 } from '../sdk/protocol/agent.js';
 import { wsDial, type AgentDial, type AgentSocket } from './agent-socket.js';
 import type { LeaderDetector } from '../sdk/core/leadership.js';
@@ -295,7 +298,9 @@ export class MasterLink {
   /** Sends register/reregister and arms a retry in case the master does not answer. */
   private sendRegistration(): void {
     if (this.linkState !== 'registering' || this.handler === undefined) return;
-    this.sendRaw(this.handler.registration(this.currentAgentId));
+    const registration = this.handler.registration(this.currentAgentId);
+    const batches = this.ws?.socket.enableBatches !== undefined;
+    this.sendRaw(batches && (registration.type === 'register' || registration.type === 'reregister') ? { ...registration, batches } : registration);
     this.registrationTimer?.cancel();
     const delay = registrationDelay(this.registrationAttempt++, this.o.backoffMs, this.o.backoffMaxMs, this.random());
     this.registrationTimer = this.o.clock.setTimeout(() => this.sendRegistration(), delay);
@@ -326,12 +331,20 @@ export class MasterLink {
   }
 
   private onFrame(frame: string): void {
-    const parsed = parseMasterMessage(frame);
+    const parsed = parseMasterFrame(frame);
     if (!parsed.ok) {
       this.o.logger.warn({ error: parsed.error, frame: frame.slice(0, 200) }, 'ignoring invalid message from master');
       return;
     }
-    const msg = parsed.message;
+    const conn = this.ws;
+    for (const msg of parsed.message) {
+      // A message handled earlier in the same batch may have closed or replaced the socket.
+      if (this.ws !== conn || this.partitioned || this.linkState === 'closed') return;
+      this.onMessage(msg);
+    }
+  }
+
+  private onMessage(msg: MasterMessage): void {
     switch (msg.type) {
       case 'registered':
       case 'reregistered':
@@ -365,6 +378,7 @@ export class MasterLink {
     this.registrationTimer = undefined;
     this.currentAgentId = msg.agent_id.value;
     this.info = msg.master_info;
+    if (msg.batches === true) this.ws?.socket.enableBatches?.();
     this.pingIntervalMs = msg.ping_interval_seconds * 1000;
     this.linkState = 'registered';
     this.reconnectAttempt = 0;

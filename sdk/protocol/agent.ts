@@ -13,6 +13,8 @@
  * - master → `run_task`/`run_task_group`/`kill_task`/`shutdown_framework`
  * - slave → `status_update` (with uuid) → master forwards to the framework; the framework's
  *   ACKNOWLEDGE comes back as `status_update_ack`, and until then the slave resends.
+ * - either way, once the other end announced `batches: true` at registration: `batch`, the
+ *   messages of one event-loop turn in one frame (see "batch frames" below).
  *
  * @module
  */
@@ -46,16 +48,25 @@ export const AgentTask = z.object({
 export type AgentTask = z.infer<typeof AgentTask>;
 
 // ---- slave → master ----
+/**
+ * On `register`/`reregister` and `registered`/`reregistered`: the sender accepts `batch`
+ * frames. Each end sends batches only once the other said so, so a slave or a master that
+ * predates them (and ignores the field) never receives one.
+ */
+const AcceptsBatches = z.boolean().optional();
+
 export const RegisterMessage = z.object({
   type: z.literal('register'),
   agent_info: AgentInfo,
   version: z.string().optional(),
+  batches: AcceptsBatches,
 });
 export const ReregisterMessage = z.object({
   type: z.literal('reregister'),
   agent_id: AgentID,
   agent_info: AgentInfo,
   version: z.string().optional(),
+  batches: AcceptsBatches,
   frameworks: z.array(FrameworkInfo).optional(),
   tasks: z.array(AgentTask).optional(),
   /** Updates not yet acknowledged, oldest first per task; the master forwards them again. */
@@ -90,12 +101,14 @@ export const RegisteredMessage = z.object({
   agent_id: AgentID,
   master_info: MasterInfo,
   ping_interval_seconds: z.number().positive(),
+  batches: AcceptsBatches,
 });
 export const ReregisteredMessage = z.object({
   type: z.literal('reregistered'),
   agent_id: AgentID,
   master_info: MasterInfo,
   ping_interval_seconds: z.number().positive(),
+  batches: AcceptsBatches,
 });
 export const PingMessage = z.object({ type: z.literal('ping') });
 export const RunTaskMessage = z.object({
@@ -159,17 +172,81 @@ function parseWith<T>(schema: z.ZodType<T>, frame: string): ParseResult<T> {
   } catch (err) {
     return { ok: false, error: `malformed JSON: ${(err as Error).message}` };
   }
+  return validate(schema, json);
+}
+
+function validate<T>(schema: z.ZodType<T>, json: unknown): ParseResult<T> {
   const result = safeParseJson(schema, json);
   if (!result.success) return { ok: false, error: z.prettifyError(result.error).replace(/\n/g, '; ') };
   return { ok: true, message: result.data };
 }
 
-/** Parses and validates a frame a slave sent. */
+/** Parses and validates a frame a slave sent (one message; see {@link parseAgentFrame} for batches). */
 export function parseAgentMessage(frame: string): ParseResult<AgentMessage> {
   return parseWith(AgentMessage, frame);
 }
 
-/** Parses and validates a frame the master sent. */
+/** Parses and validates a frame the master sent (one message; see {@link parseMasterFrame} for batches). */
 export function parseMasterMessage(frame: string): ParseResult<MasterMessage> {
   return parseWith(MasterMessage, frame);
+}
+
+// ---- batch frames ----
+//
+// `{"type":"batch","messages":[m1, m2, …]}`: the messages one end sent to the other during one
+// event-loop turn, in order, in one WebSocket frame (an ACCEPT of twenty tasks on one agent is
+// twenty `run_task`s; their STARTING updates and acknowledgements come back twenty at a time).
+// The receiver handles them in order exactly as if each had come in its own frame. A batch is
+// validated whole before any of it is handled: one bad message rejects the frame and changes
+// nothing. Batches do not nest, and are sent only to a peer that announced `batches: true`.
+
+/** Most messages in one batch frame. */
+export const MAX_BATCH_MESSAGES = 10_000;
+/**
+ * A sender starts a new batch frame once the pending messages reach this many characters,
+ * far below {@link MAX_AGENT_FRAME_BYTES} even in UTF-8 (at most 3 bytes a character).
+ */
+export const BATCH_FRAME_CHARS = 1024 * 1024;
+
+/** The frame carrying `frames` (each the JSON of one message), in order: the frame itself when there is one. */
+export function batchFrame(frames: readonly string[]): string {
+  return frames.length === 1 ? frames[0]! : `{"type":"batch","messages":[${frames.join(',')}]}`;
+}
+
+function parseFrameWith<T>(schema: z.ZodType<T>, frame: string): ParseResult<T[]> {
+  let json: unknown;
+  try {
+    json = JSON.parse(frame);
+  } catch (err) {
+    return { ok: false, error: `malformed JSON: ${(err as Error).message}` };
+  }
+  if (typeof json !== 'object' || json === null || (json as { type?: unknown }).type !== 'batch') {
+    const one = validate(schema, json);
+    return one.ok ? { ok: true, message: [one.message] } : one;
+  }
+  const messages = (json as { messages?: unknown }).messages;
+  if (!Array.isArray(messages) || messages.length === 0 || messages.length > MAX_BATCH_MESSAGES) {
+    return { ok: false, error: `a batch holds 1 to ${MAX_BATCH_MESSAGES} messages in "messages"` };
+  }
+  const out: T[] = new Array(messages.length);
+  for (let i = 0; i < messages.length; i++) {
+    const m: unknown = messages[i];
+    if (typeof m === 'object' && m !== null && (m as { type?: unknown }).type === 'batch') {
+      return { ok: false, error: `batch message ${i}: batches do not nest` };
+    }
+    const one = validate(schema, m);
+    if (!one.ok) return { ok: false, error: `batch message ${i}: ${one.error}` };
+    out[i] = one.message;
+  }
+  return { ok: true, message: out };
+}
+
+/** Parses and validates a frame a slave sent: its messages, in order (one, or a batch's). */
+export function parseAgentFrame(frame: string): ParseResult<AgentMessage[]> {
+  return parseFrameWith(AgentMessage, frame);
+}
+
+/** Parses and validates a frame the master sent: its messages, in order (one, or a batch's). */
+export function parseMasterFrame(frame: string): ParseResult<MasterMessage[]> {
+  return parseFrameWith(MasterMessage, frame);
 }

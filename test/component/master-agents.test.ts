@@ -228,3 +228,64 @@ t.test('a slave registering afresh at the address of an inactive agent replaces 
   const twinId = await twin.register([scalar('cpus', 2)], 'h2', 5051);
   t.ok(m.state.agents.has(liveId) && m.state.agents.has(twinId));
 });
+
+t.test('batch frames: one turn\'s messages travel together both ways; a bad batch changes nothing', async (t) => {
+  const m = await startTestMaster();
+  t.teardown(() => m.cleanup());
+  // A slave that does not offer batches never gets one (FakeSlave throws on a batch it did not ask for).
+  const plain = new FakeSlave(m.port);
+  await plain.register([scalar('cpus', 1)], 'plain', 5051);
+  t.teardown(() => plain.close());
+
+  const slave = new FakeSlave(m.port, { batches: true });
+  await slave.connect();
+  t.teardown(() => slave.close());
+  // Registration inside a batch works like a lone one; the master says it accepts batches.
+  slave.sendRaw(JSON.stringify({ type: 'batch', messages: [{ type: 'register', agent_info: { hostname: 'batcher', port: 5052, resources: [scalar('cpus', 4)] }, batches: true }] }));
+  const registered = await slave.next('registered');
+  t.equal(registered.batches, true);
+  const agentId = registered.agent_id.value;
+
+  const s = new TestScheduler(m.port);
+  await s.subscribe();
+  t.teardown(() => s.disconnect());
+  const offers = await s.next('OFFERS', (e) => e.offers!.offers!.some((o) => o.agent_id.value === agentId));
+  const offer = offers.offers!.offers!.find((o) => o.agent_id.value === agentId)!;
+  const taskIds = ['b-1', 'b-2', 'b-3'];
+  await s.call({
+    type: 'ACCEPT',
+    accept: {
+      offer_ids: [{ value: offer.id.value }],
+      operations: [{ type: 'LAUNCH', launch: { task_infos: taskIds.map((id) => ({ name: id, task_id: { value: id }, agent_id: { value: agentId }, resources: [scalar('cpus', 1)], command: { value: 'sleep 100' } })) } }],
+      filters: { refuse_seconds: 0 },
+    },
+  });
+  for (const id of taskIds) t.equal((await slave.next('run_task')).task.task_id.value, id, `run_task ${id}, in order`);
+  t.ok(slave.frameSizes.includes(3), 'the three run_tasks of one ACCEPT came in one frame');
+
+  const update = (taskId: string, n: number) => ({
+    type: 'status_update' as const,
+    update: { framework_id: { value: s.frameworkId }, status: { task_id: { value: taskId }, state: 'TASK_RUNNING' as const, uuid: uuidB64(n) } },
+  });
+  // One bad message (an unknown state) rejects the whole batch: the good updates before it are not applied.
+  slave.sendRaw(JSON.stringify({ type: 'batch', messages: [update('b-1', 1), { ...update('b-2', 2), update: { ...update('b-2', 2).update, status: { task_id: { value: 'b-2' }, state: 'TASK_BOGUS' } } }] }));
+  t.match((await slave.next('error')).message, /batch message 1/);
+  t.equal(m.state.tasks.get(s.frameworkId)!.get('b-1')!.state, 'TASK_STAGING', 'nothing of the bad batch applied');
+  // Empty, nested and non-array batches are refused the same way.
+  slave.sendRaw(JSON.stringify({ type: 'batch', messages: [] }));
+  t.match((await slave.next('error')).message, /a batch holds 1 to/);
+  slave.sendRaw(JSON.stringify({ type: 'batch', messages: [{ type: 'batch', messages: [{ type: 'pong' }] }] }));
+  t.match((await slave.next('error')).message, /batches do not nest/);
+  slave.sendRaw(JSON.stringify({ type: 'batch', messages: 'pong' }));
+  t.match((await slave.next('error')).message, /a batch holds 1 to/);
+
+  // A good batch: every update applied and forwarded, in order.
+  slave.sendRaw(JSON.stringify({ type: 'batch', messages: taskIds.map((id, i) => update(id, 10 + i)) }));
+  for (const id of taskIds) {
+    const fwd = await s.next('UPDATE');
+    t.equal(fwd.update!.status.task_id.value, id, `UPDATE ${id}, in order`);
+    t.equal(fwd.update!.status.state, 'TASK_RUNNING');
+  }
+  t.same(taskIds.map((id) => m.state.tasks.get(s.frameworkId)!.get(id)!.state), ['TASK_RUNNING', 'TASK_RUNNING', 'TASK_RUNNING']);
+  t.equal(m.state.agents.get(agentId)!.active, true, 'the slave is still connected after its bad frames');
+});

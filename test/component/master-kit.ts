@@ -11,7 +11,7 @@ import WebSocket from 'ws';
 import { VirtualClock } from '../../sdk/testing/virtual-clock.js';
 import { silentLogger } from '../../sdk/core/log.js';
 import {
-  RecordIODecoder, parseMasterMessage, type AgentMessage, type FrameworkInfo, type MasterMessage,
+  RecordIODecoder, parseMasterFrame, type AgentMessage, type FrameworkInfo, type MasterMessage,
   type Resource, type SchedulerEvent,
 } from '../../sdk/protocol/index.js';
 import { startMaster, type RunningMaster } from '../../master/main.js';
@@ -191,13 +191,16 @@ export class TestScheduler {
 /** A slave that speaks agent.ts over a WebSocket. */
 export class FakeSlave {
   readonly messages = new Inbox<MasterMessage>();
+  /** How many messages each frame from the master carried, in order (more than one: a batch). */
+  readonly frameSizes: number[] = [];
   agentId = '';
   private ws?: WebSocket;
   closedPromise?: Promise<number>;
   /** Answer pings automatically. */
   autoPong = true;
 
-  constructor(readonly port: number) {}
+  /** @param opts.batches register offering to accept batch frames */
+  constructor(readonly port: number, private readonly opts: { batches?: boolean } = {}) {}
 
   connect(): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -207,10 +210,14 @@ export class FakeSlave {
       ws.on('open', () => resolve());
       ws.on('error', reject);
       ws.on('message', (data: WebSocket.RawData) => {
-        const parsed = parseMasterMessage(String(data));
+        const parsed = parseMasterFrame(String(data));
         if (!parsed.ok) throw new Error(`master sent an invalid frame: ${parsed.error}`);
-        if (parsed.message.type === 'ping' && this.autoPong) this.send({ type: 'pong' });
-        this.messages.push(parsed.message);
+        if (parsed.message.length > 1 && this.opts.batches !== true) throw new Error('master sent a batch to a slave that did not offer batches');
+        this.frameSizes.push(parsed.message.length);
+        for (const message of parsed.message) {
+          if (message.type === 'ping' && this.autoPong) this.send({ type: 'pong' });
+          this.messages.push(message);
+        }
       });
     });
   }
@@ -229,7 +236,7 @@ export class FakeSlave {
 
   async register(resources: Resource[] = defaultResources(), hostname = 'fake-slave', port = 5051): Promise<string> {
     if (!this.ws) await this.connect();
-    this.send({ type: 'register', agent_info: { hostname, port, resources }, version: 'test' });
+    this.send({ type: 'register', agent_info: { hostname, port, resources }, version: 'test', ...(this.opts.batches ? { batches: true } : {}) });
     const reg = await this.next('registered');
     this.agentId = reg.agent_id.value;
     return this.agentId;

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { pino, type Logger } from 'pino';
-import { parseAgentMessage, type AgentMessage, type MasterMessage } from '../../sdk/protocol/agent.js';
+import { parseAgentFrame, type AgentMessage, type MasterMessage } from '../../sdk/protocol/agent.js';
 import { startSlave, type SlaveHandle, type SlaveOptions } from '../../slave/main.js';
 
 /** Resolves with `fn()`'s first truthy value, polling on every `check()`; rejects after `ms`. */
@@ -50,11 +50,15 @@ export interface FakeMasterOptions {
   pingIntervalSeconds?: number;
   /** When set, the master pings the connected slave at this period (like a real master). */
   pingEveryMs?: number;
+  /** Answer registrations with `batches: true` (the slave may then send batch frames; default false). */
+  batches?: boolean;
 }
 
 /** A master that records every message a slave sends. */
 export class FakeMaster {
   readonly received: AgentMessage[] = [];
+  /** How many messages each frame from the slave carried, in order (more than one: a batch). */
+  readonly frameSizes: number[] = [];
   readonly waiters = new Waiters();
   connections = 0;
   private socket: WebSocket | undefined;
@@ -64,8 +68,10 @@ export class FakeMaster {
   autoAck: boolean;
   autoRegister: boolean;
   pingIntervalSeconds: number;
+  private readonly batches: boolean;
 
   private constructor(private readonly wss: WebSocketServer, readonly port: number, o: FakeMasterOptions) {
+    this.batches = o.batches ?? false;
     this.autoAck = o.autoAck ?? false;
     this.autoRegister = o.autoRegister ?? true;
     this.pingIntervalSeconds = o.pingIntervalSeconds ?? 10;
@@ -97,22 +103,31 @@ export class FakeMaster {
   }
 
   private onFrame(ws: WebSocket, frame: string): void {
-    const parsed = parseAgentMessage(frame);
+    const parsed = parseAgentFrame(frame);
     if (!parsed.ok) throw new Error(`slave sent an invalid message: ${parsed.error}`);
-    const msg = parsed.message;
+    if (parsed.message.length > 1 && !this.batches) throw new Error('slave sent a batch to a master that did not accept batches');
+    this.frameSizes.push(parsed.message.length);
+    for (const msg of parsed.message) this.onMessage(ws, msg);
+  }
+
+  private onMessage(ws: WebSocket, msg: AgentMessage): void {
     this.received.push(msg);
     if (this.autoRegister && msg.type === 'register') {
       // A register repeated on the same connection (the slave's retry crossed our answer on a
       // loaded machine) gets the same id again, as a Mesos master answers a known agent.
       const id = this.idByConnection.get(ws) ?? `fake-master-S${this.nextAgent++}`;
       this.idByConnection.set(ws, id);
-      this.sendOn(ws, { type: 'registered', agent_id: { value: id }, master_info: this.masterInfo(), ping_interval_seconds: this.pingIntervalSeconds });
+      this.sendOn(ws, { type: 'registered', agent_id: { value: id }, master_info: this.masterInfo(), ping_interval_seconds: this.pingIntervalSeconds, ...this.batchesField() });
     } else if (this.autoRegister && msg.type === 'reregister') {
-      this.sendOn(ws, { type: 'reregistered', agent_id: msg.agent_id, master_info: this.masterInfo(), ping_interval_seconds: this.pingIntervalSeconds });
+      this.sendOn(ws, { type: 'reregistered', agent_id: msg.agent_id, master_info: this.masterInfo(), ping_interval_seconds: this.pingIntervalSeconds, ...this.batchesField() });
     } else if (this.autoAck && msg.type === 'status_update' && msg.update.status.uuid !== undefined) {
       this.ack(msg);
     }
     this.waiters.notify();
+  }
+
+  private batchesField(): { batches?: true } {
+    return this.batches ? { batches: true } : {};
   }
 
   private sendOn(ws: WebSocket, msg: MasterMessage): void {

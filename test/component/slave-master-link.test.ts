@@ -109,3 +109,50 @@ t.test('the master is not there yet: the slave keeps trying and registers when i
   await log.waitFor('registered', (l) => l.agent_id === 'late-S0');
   t.equal(slave.agentId(), 'late-S0');
 });
+
+t.test('batch frames: offered at registration, used once the master accepts them, handled in order', async (t) => {
+  const master = await FakeMaster.start({ batches: true });
+  const { slave, log } = await startTestSlave(master);
+  t.teardown(async () => { await slave.close(); await master.close(); });
+  await log.waitFor('registered');
+  const register = master.received.find((m) => m.type === 'register');
+  t.equal(register?.type === 'register' && register.batches, true, 'the registration offers batches');
+
+  // Two pings in one batch frame: two pongs, sent in the same turn, so in one batch frame.
+  master.sendRaw(JSON.stringify({ type: 'batch', messages: [{ type: 'ping' }, { type: 'ping' }] }));
+  await master.waiters.until(() => master.received.filter((m) => m.type === 'pong').length >= 2 || undefined, 10_000, 'two pongs');
+  t.equal(master.frameSizes.at(-1), 2, 'both pongs left in one frame');
+
+  // A batch with one bad message is ignored whole: its ping gets no pong.
+  master.sendRaw(JSON.stringify({ type: 'batch', messages: [{ type: 'ping' }, { type: 'bogus' }] }));
+  master.sendRaw(JSON.stringify({ type: 'batch', messages: [{ type: 'batch', messages: [{ type: 'ping' }] }] }));
+  await log.waiters.until(() => log.count('ignoring invalid message from master') === 2 || undefined, 10_000, 'two warnings');
+  master.send({ type: 'ping' });
+  await master.waiters.until(() => master.received.filter((m) => m.type === 'pong').length >= 3 || undefined, 10_000, 'a third pong');
+  t.equal(master.received.filter((m) => m.type === 'pong').length, 3, 'no pong for the rejected batch');
+
+  // A run_task and its kill in one frame, handled in that order: the task is killed during its
+  // launch (the other order would report an unknown task lost).
+  master.sendRaw(JSON.stringify({
+    type: 'batch',
+    messages: [
+      { type: 'run_task', framework: FRAMEWORK, task: commandTask('both', 'fake-master-S0', 'sleep 60') },
+      { type: 'kill_task', framework_id: FRAMEWORK.id, task_id: { value: 'both' } },
+    ],
+  }));
+  const first = await master.waitFor('status_update', (m) => m.update.status.task_id.value === 'both');
+  t.equal(first.msg.update.status.state, 'TASK_KILLED');
+  t.equal(first.msg.update.status.reason, 'REASON_TASK_KILLED_DURING_LAUNCH');
+  master.ack(first.msg);
+});
+
+t.test('a master that does not accept batches never gets one', async (t) => {
+  const master = await FakeMaster.start();
+  const { slave, log } = await startTestSlave(master);
+  t.teardown(async () => { await slave.close(); await master.close(); });
+  await log.waitFor('registered');
+  // Two pings in one frame (a newer master would not do this unasked, but the slave still reads batches).
+  master.sendRaw(JSON.stringify({ type: 'batch', messages: [{ type: 'ping' }, { type: 'ping' }] }));
+  await master.waiters.until(() => master.received.filter((m) => m.type === 'pong').length >= 2 || undefined, 10_000, 'two pongs');
+  t.ok(master.frameSizes.every((n) => n === 1), 'every frame from the slave carried one message');
+});
