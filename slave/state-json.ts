@@ -184,6 +184,8 @@ export function renderState(s: SlaveStateSnapshot): Json {
       ...(s.config.attributesSpec !== undefined ? { attributes: s.config.attributesSpec } : {}),
       executor_registration_timeout: `${s.config.executorRegistrationTimeoutMs / 1000}secs`,
       executor_shutdown_grace_period: `${s.config.executorShutdownGraceMs / 1000}secs`,
+      // Not a Mesos flag (its executors are never kept idle); ours, named in Mesos's style.
+      executor_idle_timeout: `${s.config.executorIdleTimeoutMs / 1000}secs`,
       recovery_timeout: `${s.config.recoveryTimeoutMs / 1000}secs`,
       executor_reregistration_timeout: `${s.config.executorReregistrationTimeoutMs / 1000}secs`,
       recover: s.config.recover,

@@ -41,6 +41,8 @@ interface SlaveFlags {
   recoveryTimeout?: number;
   zkSessionTimeout?: number;
   executorShutdownGrace?: number;
+  executorRegistrationTimeout?: number;
+  executorIdleTimeout?: number;
   statusUpdateRetryIntervalMin?: number;
   statusUpdateRetryIntervalMax?: number;
   executorReregistrationTimeout?: number;
@@ -63,6 +65,8 @@ export function slaveCommand(): Command {
     .option('--zk-session-timeout <dur>', 'with a zk:// master: the ZooKeeper session timeout (default 10secs)', durationOption)
     .option('--recovery-timeout <dur>', 'how long executors wait for a restarted slave before killing their tasks (Mesos: 15mins)', durationOption)
     .option('--executor-shutdown-grace <dur>', 'how long an executor may take to shut down (Mesos: 5secs)', durationOption)
+    .option('--executor-registration-timeout <dur>', 'how long a launched executor has to subscribe before it is killed and its tasks fail (Mesos: 1mins)', durationOption)
+    .option('--executor-idle-timeout <dur>', 'how long an idle built-in executor is kept for the next task of its framework before it is shut down; 0secs shuts it down at once (default 1secs)', durationOption)
     .option('--status-update-retry-interval-min <dur>', 'first retry interval of an unacknowledged status update, doubling to the max (default 10secs)', durationOption)
     .option('--status-update-retry-interval-max <dur>', 'cap of the status update retry interval (default 10mins)', durationOption)
     .option('--executor-reregistration-timeout <dur>', 'after a restart, how long the executors of the previous run have to re-subscribe before they are killed and their tasks lost (default 5secs)', durationOption)
@@ -109,6 +113,8 @@ export function slaveCommand(): Command {
           recoveryTimeoutMs: flags.recoveryTimeout,
           zkSessionTimeoutMs: flags.zkSessionTimeout,
           executorShutdownGraceMs: flags.executorShutdownGrace,
+          executorRegistrationTimeoutMs: flags.executorRegistrationTimeout,
+          executorIdleTimeoutMs: flags.executorIdleTimeout,
           statusUpdateRetryMs: flags.statusUpdateRetryIntervalMin,
           statusUpdateMaxRetryMs: flags.statusUpdateRetryIntervalMax,
           executorReregistrationTimeoutMs: flags.executorReregistrationTimeout,

@@ -35,6 +35,17 @@ t.test('bad flags are refused with a clear message', async (t) => {
   t.match(dur.stderr, /invalid duration "soon"/);
 });
 
+t.test('slave executor timeouts are flags, shown in /state like Mesos\'s', async (t) => {
+  const c = await cluster(t, { slaves: 1, slaveArgs: ['--executor-registration-timeout', '7secs', '--executor-idle-timeout', '0secs', '--executor-shutdown-grace', '3secs'] });
+  const { body } = await getJson(`${c.slaves[0]!.url}/state`);
+  t.equal(body.flags.executor_registration_timeout, '7secs');
+  t.equal(body.flags.executor_idle_timeout, '0secs');
+  t.equal(body.flags.executor_shutdown_grace_period, '3secs');
+  const bad = spawnAgora(['slave', '--master', c.masterAddress, '--work-dir', tempWorkDir(t), '--executor-idle-timeout', 'later'], { t });
+  t.not((await bad.waitForExit(SOON)).code, 0, 'a bad duration is refused');
+  t.match(bad.stderr, /invalid duration "later"/);
+});
+
 t.test('agora run against a cluster', async (t) => {
   const c = await cluster(t, { slaves: 1 });
 
