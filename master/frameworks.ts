@@ -6,7 +6,6 @@
  * @module
  */
 import type { FrameworkInfo, SchedulerCall } from '../sdk/protocol/index.js';
-import { isTerminalState } from '../sdk/protocol/index.js';
 import { releaseUsed } from './accounting.js';
 import type { EventStream } from './connections.js';
 import type { MasterContext } from './context.js';
@@ -14,7 +13,7 @@ import { events, masterStatus } from './events.js';
 import { validateId } from './launch-validation.js';
 import { MAX_COMPLETED_FRAMEWORKS, type FrameworkRecord } from './model.js';
 import { offersOfFramework, removeOffer } from './offers.js';
-import { applyStatus, completeTask } from './tasks.js';
+import { retireTasks } from './tasks.js';
 
 /** A stream the master can also hear the client hang up on. */
 export interface SubscriberStream extends EventStream {
@@ -181,20 +180,16 @@ export function removeFramework(ctx: MasterContext, frameworkId: string): void {
   for (const agentId of conns.agentLinks.keys()) {
     conns.sendToAgent(agentId, { type: 'shutdown_framework', framework_id: { value: frameworkId } });
   }
-  for (const task of [...(state.tasks.get(frameworkId)?.values() ?? [])]) {
-    if (!isTerminalState(task.state)) {
-      applyStatus(state, task, masterStatus({
-        taskId: task.info.task_id.value,
-        state: 'TASK_KILLED',
-        reason: 'REASON_FRAMEWORK_REMOVED',
-        message: `Framework ${frameworkId} removed`,
-        agentId: task.agentId,
-        executorId: task.executorId,
-        now,
-      }));
-    }
-    completeTask(state, task);
-  }
+  const message = `Framework ${frameworkId} removed`;
+  retireTasks(state, frameworkId, [...(state.tasks.get(frameworkId)?.values() ?? [])], (task) => masterStatus({
+    taskId: task.info.task_id.value,
+    state: 'TASK_KILLED',
+    reason: 'REASON_FRAMEWORK_REMOVED',
+    message,
+    agentId: task.agentId,
+    executorId: task.executorId,
+    now,
+  }));
   for (const [agentId, executors] of fw.executors) {
     for (const executor of executors.values()) releaseUsed(state, frameworkId, agentId, executor.resources ?? []);
   }

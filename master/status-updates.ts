@@ -10,7 +10,7 @@ import { isTerminalState, type AgentMessageOf, type StatusUpdate, type TaskStatu
 import { releaseUsed } from './accounting.js';
 import type { MasterContext } from './context.js';
 import { events } from './events.js';
-import { applyStatus, completeTask, getTask } from './tasks.js';
+import { applyStatus, completeTask, getTask, shareStatusIds } from './tasks.js';
 
 /** The status as the framework sees it: agent and executor ids filled from the update. */
 export function statusForFramework(agentId: string, update: StatusUpdate): TaskStatus {
@@ -46,6 +46,7 @@ export function handleStatusUpdate(ctx: MasterContext, agentId: string, update: 
   if (opts.apply) {
     if (applyStatus(state, task, status, update.latest_state)) ctx.requestAllocation();
   } else {
+    shareStatusIds(task, status);
     task.latestStatus = status;
     if (status.uuid !== undefined) task.unacknowledgedUuid = status.uuid;
   }

@@ -4,7 +4,9 @@
  *
  * @module
  */
-import { isTerminalState, type TaskState, type TaskStatus } from '../sdk/protocol/index.js';
+import { isTerminalState, type Resource, type TaskState, type TaskStatus } from '../sdk/protocol/index.js';
+import { addResources, unallocateResources } from '../sdk/resources/index.js';
+import { ValueInterner } from '../sdk/resources/intern.js';
 import { releaseUsed, addUsed } from './accounting.js';
 import {
   MAX_COMPLETED_TASKS, MAX_UNREACHABLE_TASKS_PER_FRAMEWORK, type FrameworkRecord, type MasterCounters,
@@ -30,8 +32,22 @@ export function holdsResources(state: TaskState): boolean {
   return !isTerminalState(state) && state !== 'TASK_UNREACHABLE';
 }
 
-/** Records a task and charges its resources to its agent and framework (if not terminal). */
+/**
+ * Resource lists and ids shared between tasks (every master of the process: the values are
+ * immutable and equal, so sharing them across masters is harmless).
+ */
+const shared = new ValueInterner();
+
+/**
+ * Records a task and charges its resources to its agent and framework (if not terminal).
+ * Its resource list and agent id are replaced by shared equal ones (in the task's TaskInfo
+ * too): tasks launched alike hold one copy between them instead of one parsed copy each.
+ */
 export function addTask(state: MasterState, task: TaskRecord): void {
+  const resources = shared.resourceList(task.resources);
+  if (task.info.resources === task.resources) task.info.resources = resources;
+  task.resources = resources;
+  if (task.info.agent_id !== undefined) task.info.agent_id = shared.idRef(task.info.agent_id);
   let tasks = state.tasks.get(task.frameworkId);
   if (tasks === undefined) {
     tasks = new Map();
@@ -58,6 +74,45 @@ export function countTerminal(counters: MasterCounters, state: TaskState): void 
 }
 
 /**
+ * Points a status's ids at equal ones the master already holds: `task_id` at the task's own,
+ * `agent_id` and `executor_id` at shared ones. Each parsed update brought its own copies,
+ * kept for as long as the task's status history: three small objects and their strings per
+ * status. Only ids holding nothing but `value` are swapped, so the status serialises as before.
+ */
+export function shareStatusIds(task: TaskRecord, status: TaskStatus): void {
+  const taskId = task.info.task_id;
+  if (status.task_id !== taskId && status.task_id.value === taskId.value && isValueOnly(status.task_id) && isValueOnly(taskId)) status.task_id = taskId;
+  if (status.agent_id !== undefined) status.agent_id = shared.idRef(status.agent_id);
+  if (status.executor_id !== undefined) status.executor_id = shared.idRef(status.executor_id);
+}
+
+/** True when an id object holds `value` and nothing else. */
+function isValueOnly(id: { value: string }): boolean {
+  for (const k in id) if (k !== 'value') return false;
+  return typeof id.value === 'string';
+}
+
+/**
+ * Appends a status to the task's history (at most {@link MAX_STATUSES_PER_TASK}, oldest
+ * dropped) and makes it the latest. The history is rebuilt at its exact length while short:
+ * a push grows an array's backing store by 16 or more slots, held by every task for its life.
+ */
+export function recordStatus(task: TaskRecord, status: TaskStatus): void {
+  shareStatusIds(task, status);
+  const old = task.statuses;
+  const n = old.length;
+  if (n === 0) task.statuses = [status];
+  else if (n === 1) task.statuses = [old[0]!, status];
+  else if (n === 2) task.statuses = [old[0]!, old[1]!, status];
+  else if (n === 3) task.statuses = [old[0]!, old[1]!, old[2]!, status];
+  else {
+    old.push(status);
+    if (old.length > MAX_STATUSES_PER_TASK) old.splice(0, old.length - MAX_STATUSES_PER_TASK);
+  }
+  task.latestStatus = status;
+}
+
+/**
  * Applies a status to a task. A terminal task keeps its state (Mesos ignores transitions out
  * of a terminal state) but the status is still recorded. Returns true when the task just
  * became terminal, in which case its resources were released.
@@ -68,9 +123,7 @@ export function countTerminal(counters: MasterCounters, state: TaskState): void 
  * (`latestStatus` stays the status forwarded).
  */
 export function applyStatus(state: MasterState, task: TaskRecord, status: TaskStatus, latestState?: TaskState): boolean {
-  task.statuses.push(status);
-  if (task.statuses.length > MAX_STATUSES_PER_TASK) task.statuses.splice(0, task.statuses.length - MAX_STATUSES_PER_TASK);
-  task.latestStatus = status;
+  recordStatus(task, status);
   if (status.uuid !== undefined) task.unacknowledgedUuid = status.uuid;
   if (isTerminalState(task.state)) return false;
   const held = holdsResources(task.state);
@@ -86,8 +139,55 @@ export function applyStatus(state: MasterState, task: TaskRecord, status: TaskSt
   return false;
 }
 
-/** Moves a task out of `tasks` into the bounded `completedTasks`, releasing resources if it still held them. */
-export function completeTask(state: MasterState, task: TaskRecord): void {
+/**
+ * Ends and retires many tasks of one framework at once (framework removal): every task not
+ * yet terminal gets `statusOf(task)` (a terminal status), as {@link applyStatus} would give
+ * it, then all move to `completedTasks` as {@link completeTask} would move them, one by one.
+ * The result is the same; the work is not: the resources are released once per agent (the
+ * sum of its tasks') rather than once per task, and `completedTasks` is trimmed once. Per task,
+ * each release replaced its agent's `used` list, which then lived until that agent's next
+ * task came up: with thousands of tasks, megabytes of lists that survived young-generation
+ * collections only to die later (and a trim of the 1000-entry list per task).
+ */
+export function retireTasks(state: MasterState, frameworkId: string, tasks: readonly TaskRecord[], statusOf: (task: TaskRecord) => TaskStatus): void {
+  const releases = new Map<string, Resource[]>();
+  for (const task of tasks) {
+    if (!isTerminalState(task.state)) {
+      const status = statusOf(task);
+      if (!isTerminalState(status.state)) {
+        applyStatus(state, task, status);
+      } else {
+        // applyStatus for a terminal status, less the release (summed per agent below).
+        recordStatus(task, status);
+        if (status.uuid !== undefined) task.unacknowledgedUuid = status.uuid;
+        if (holdsResources(task.state)) {
+          const held = releases.get(task.agentId);
+          const own = unallocateResources(task.resources);
+          releases.set(task.agentId, held === undefined ? own : addResources(held, own));
+        }
+        task.state = status.state;
+        task.unreachableSince = undefined;
+        countTerminal(state.counters, status.state);
+      }
+    }
+    completeTask(state, task, false);
+  }
+  for (const [agentId, resources] of releases) releaseUsed(state, frameworkId, agentId, resources);
+  trimCompletedTasks(state);
+}
+
+/** Keeps the newest {@link MAX_COMPLETED_TASKS} of `completedTasks`. */
+function trimCompletedTasks(state: MasterState): void {
+  if (state.completedTasks.length > MAX_COMPLETED_TASKS) {
+    state.completedTasks.splice(0, state.completedTasks.length - MAX_COMPLETED_TASKS);
+  }
+}
+
+/**
+ * Moves a task out of `tasks` into the bounded `completedTasks`, releasing resources if it
+ * still held them. `trim: false` leaves the bound to the caller (who trims once after many).
+ */
+export function completeTask(state: MasterState, task: TaskRecord, trim = true): void {
   const tasks = state.tasks.get(task.frameworkId);
   if (tasks?.get(task.info.task_id.value) === task) {
     tasks.delete(task.info.task_id.value);
@@ -97,9 +197,7 @@ export function completeTask(state: MasterState, task: TaskRecord): void {
     releaseUsed(state, task.frameworkId, task.agentId, task.resources);
   }
   state.completedTasks.push(task);
-  if (state.completedTasks.length > MAX_COMPLETED_TASKS) {
-    state.completedTasks.splice(0, state.completedTasks.length - MAX_COMPLETED_TASKS);
-  }
+  if (trim) trimCompletedTasks(state);
 }
 
 /** Every task of every framework on one agent. */
@@ -118,9 +216,7 @@ export function tasksOnAgent(state: MasterState, agentId: string): TaskRecord[] 
  * kept (the oldest are forgotten).
  */
 export function markTaskUnreachable(state: MasterState, task: TaskRecord, status: TaskStatus, since: number): void {
-  task.statuses.push(status);
-  if (task.statuses.length > MAX_STATUSES_PER_TASK) task.statuses.splice(0, task.statuses.length - MAX_STATUSES_PER_TASK);
-  task.latestStatus = status;
+  recordStatus(task, status);
   if (holdsResources(task.state)) releaseUsed(state, task.frameworkId, task.agentId, task.resources);
   task.state = 'TASK_UNREACHABLE';
   task.unreachableSince = since;

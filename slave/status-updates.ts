@@ -56,8 +56,28 @@ interface Stream {
   seenUuids: SeenUuids;
   /** True once a terminal update was received; later updates are refused. */
   terminated: boolean;
-  timer?: TimerHandle;
+  /**
+   * Where the head's retry waits in the {@link RetryBucket} of `intervalMs` (an absolute
+   * position, see {@link RetryBucket.base}); -1 when no retry is scheduled.
+   */
+  retrySlot: number;
   intervalMs: number;
+}
+
+/**
+ * The retries scheduled with one interval, in the order they were scheduled, which is the
+ * order they fall due (each is due `interval` after it was scheduled). Streams whose head was
+ * acknowledged meanwhile leave an empty slot behind (cleared at once, so that a finished
+ * stream is not held until its slot comes up).
+ */
+interface RetryBucket {
+  streams: (Stream | undefined)[];
+  /** Clock time at which each slot is due. */
+  dues: number[];
+  /** First slot not yet fired. */
+  head: number;
+  /** Slots dropped from the front of the arrays so far: a stream's absolute slot is `base + index`. */
+  base: number;
 }
 
 /** A stream holds at most this many seen uuids in an array before it moves them to a Set. */
@@ -139,10 +159,23 @@ class StreamIndex {
   }
 }
 
-/** Per-task ordered, retried, acknowledged status update streams. */
+/**
+ * Per-task ordered, retried, acknowledged status update streams.
+ *
+ * Retries run on one timer per manager, not one per update: the heads in flight wait in
+ * {@link RetryBucket}s, one per retry interval (the first interval, then its doublings up to
+ * the cap: a handful), and the timer is armed for the earliest slot. A timer per update was
+ * three timer objects and two closures per update, made and cancelled within the round trip
+ * of its acknowledgement (a busy emulator sends thousands of updates a second).
+ */
 export class StatusUpdateManager {
   private readonly streams = new StreamIndex();
   private closed = false;
+  private readonly retryBuckets = new Map<number, RetryBucket>();
+  private retryTimer: TimerHandle | undefined;
+  /** When {@link retryTimer} fires. */
+  private retryTimerAt = 0;
+  private readonly onRetryTimer = (): void => this.fireRetries();
 
   constructor(private readonly o: StatusUpdateManagerOptions) {}
 
@@ -169,13 +202,17 @@ export class StatusUpdateManager {
         pending: [],
         seenUuids: [],
         terminated: false,
+        retrySlot: -1,
         intervalMs: this.o.retryMs,
       };
       this.streams.set(stream);
     }
     stream.seenUuids = addSeen(stream.seenUuids, uuid);
     if (isTerminalState(update.status.state)) stream.terminated = true;
-    stream.pending.push(update);
+    // A one-element literal for the usual case (the stream was drained): a push into an
+    // empty array grows a backing store of 17 slots, held while the update waits for its ack.
+    if (stream.pending.length === 0) stream.pending = [update];
+    else stream.pending.push(update);
     // Checkpointed before it is forwarded (the forward waits for the write of this change).
     const ticket = this.o.onChange?.();
     if (typeof ticket === 'number') (stream.tickets ??= new WeakMap()).set(update, ticket);
@@ -194,8 +231,7 @@ export class StatusUpdateManager {
       this.o.logger.debug({ framework_id: frameworkId, task_id: taskId, uuid }, 'ignoring unexpected status update acknowledgement');
       return undefined;
     }
-    stream.timer?.cancel();
-    stream.timer = undefined;
+    this.cancelRetry(stream);
     stream.pending.shift();
     stream.intervalMs = this.o.retryMs;
     if (stream.pending.length > 0) this.sendHead(stream);
@@ -237,7 +273,7 @@ export class StatusUpdateManager {
   resume(): void {
     for (const s of this.streams.values()) {
       if (s.pending.length === 0) continue;
-      s.timer?.cancel();
+      this.cancelRetry(s);
       s.intervalMs = this.o.retryMs;
       this.sendHead(s);
     }
@@ -245,14 +281,17 @@ export class StatusUpdateManager {
 
   /** Drops every stream of a framework (the framework was shut down: nobody will acknowledge). */
   cleanupFramework(frameworkId: string): void {
-    for (const s of this.streams.deleteFramework(frameworkId)) s.timer?.cancel();
+    for (const s of this.streams.deleteFramework(frameworkId)) this.cancelRetry(s);
     this.o.onChange?.();
   }
 
   /** Drops everything (the agent was told to shut down). */
   reset(): void {
-    for (const s of this.streams.values()) s.timer?.cancel();
+    for (const s of this.streams.values()) s.retrySlot = -1;
     this.streams.clear();
+    this.retryBuckets.clear();
+    this.retryTimer?.cancel();
+    this.retryTimer = undefined;
     if (!this.closed) this.o.onChange?.();
   }
 
@@ -279,6 +318,7 @@ export class StatusUpdateManager {
         pending: [...c.pending],
         seenUuids: new Set([...c.seen_uuids, ...c.pending.flatMap((u) => (u.status.uuid !== undefined ? [u.status.uuid] : []))]),
         terminated: c.terminated,
+        retrySlot: -1,
         intervalMs: this.o.retryMs,
       });
     }
@@ -298,13 +338,85 @@ export class StatusUpdateManager {
     // waits behind earlier ones (and can free its resources a round trip or two earlier).
     const latest = stream.pending[stream.pending.length - 1]!.status.state;
     this.o.forward(latest === head.status.state ? head : { ...head, latest_state: latest }, stream.tickets?.get(head));
-    stream.timer = this.o.clock.setTimeout(() => {
-      stream.timer = undefined;
-      stream.intervalMs = nextRetryInterval(stream.intervalMs, this.o.maxRetryMs);
-      if (stream.pending[0] === head) {
-        this.o.logger.debug({ task_id: stream.taskId, state: head.status.state, uuid: head.status.uuid }, 'resending unacknowledged status update');
-        this.sendHead(stream);
+    this.scheduleRetry(stream);
+  }
+
+  /** Schedules a resend of the stream's head `intervalMs` from now. */
+  private scheduleRetry(stream: Stream): void {
+    this.cancelRetry(stream);
+    let bucket = this.retryBuckets.get(stream.intervalMs);
+    if (bucket === undefined) this.retryBuckets.set(stream.intervalMs, (bucket = { streams: [], dues: [], head: 0, base: 0 }));
+    const due = this.o.clock.now() + stream.intervalMs;
+    stream.retrySlot = bucket.base + bucket.streams.length;
+    bucket.streams.push(stream);
+    bucket.dues.push(due);
+    if (this.retryTimer === undefined || due < this.retryTimerAt) this.armRetryTimer(due);
+  }
+
+  /** Drops the stream's scheduled resend, if any (its slot is emptied at once). */
+  private cancelRetry(stream: Stream): void {
+    if (stream.retrySlot < 0) return;
+    const bucket = this.retryBuckets.get(stream.intervalMs);
+    if (bucket !== undefined && bucket.streams[stream.retrySlot - bucket.base] === stream) bucket.streams[stream.retrySlot - bucket.base] = undefined;
+    stream.retrySlot = -1;
+  }
+
+  private armRetryTimer(at: number): void {
+    this.retryTimer?.cancel();
+    this.retryTimerAt = at;
+    this.retryTimer = this.o.clock.setTimeout(this.onRetryTimer, at - this.o.clock.now());
+  }
+
+  /**
+   * The retry timer fired: every head due by now is resent with the next (doubled, capped)
+   * interval, then the timer is armed for the earliest slot left. Within a bucket the slots
+   * are in due order, so only due slots and emptied ones are looked at.
+   */
+  private fireRetries(): void {
+    this.retryTimer = undefined;
+    if (this.closed) return;
+    const now = this.o.clock.now();
+    const due: Stream[] = [];
+    for (const bucket of this.retryBuckets.values()) {
+      while (bucket.head < bucket.streams.length && bucket.dues[bucket.head]! <= now) {
+        const stream = bucket.streams[bucket.head];
+        bucket.streams[bucket.head] = undefined;
+        bucket.head++;
+        if (stream === undefined) continue;
+        stream.retrySlot = -1;
+        due.push(stream);
       }
-    }, stream.intervalMs);
+    }
+    for (const stream of due) {
+      // Resent by a resume() or another retry meanwhile, or gone: nothing to do.
+      if (stream.retrySlot >= 0 || stream.pending.length === 0 || this.streams.get(stream.frameworkId, stream.taskId) !== stream) continue;
+      stream.intervalMs = nextRetryInterval(stream.intervalMs, this.o.maxRetryMs);
+      this.o.logger.debug({ task_id: stream.taskId, state: stream.pending[0]!.status.state, uuid: stream.pending[0]!.status.uuid }, 'resending unacknowledged status update');
+      this.sendHead(stream);
+    }
+    let next = Number.POSITIVE_INFINITY;
+    for (const [interval, bucket] of this.retryBuckets) {
+      while (bucket.head < bucket.streams.length && bucket.streams[bucket.head] === undefined) bucket.head++;
+      if (bucket.head === bucket.streams.length) {
+        // Drained: fresh arrays (the old ones keep the room they grew); or dropped when unused.
+        if (bucket.streams.length > 0) {
+          bucket.base += bucket.streams.length;
+          bucket.streams = [];
+          bucket.dues = [];
+          bucket.head = 0;
+        } else {
+          this.retryBuckets.delete(interval);
+        }
+        continue;
+      }
+      if (bucket.head >= 1024 && bucket.head * 2 >= bucket.streams.length) {
+        bucket.base += bucket.head;
+        bucket.streams.splice(0, bucket.head);
+        bucket.dues.splice(0, bucket.head);
+        bucket.head = 0;
+      }
+      next = Math.min(next, bucket.dues[bucket.head]!);
+    }
+    if (next !== Number.POSITIVE_INFINITY && (this.retryTimer === undefined || next < this.retryTimerAt)) this.armRetryTimer(next);
   }
 }

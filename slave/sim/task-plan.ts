@@ -116,12 +116,14 @@ function labelValue<T>(byKey: ReadonlyMap<string, string>, key: string, parse: (
  * // { ok: true, plan: { startDelayMs: 0, outcome: 'finish', durationMs: 2000, exitCode: 0, failsAtStart: false, message: 'Command exited with status 0' } }
  */
 export function planSimulatedTask(labels: readonly Label[] | undefined, defaults: SimDefaults, random: () => number): PlanResult {
+  let labelled = false;
   let duration = defaults.durationMs;
   let exitCode = defaults.exitCode;
   let failureRate = defaults.failureRate;
   let startDelayMs = defaults.startDelayMs;
   // Most tasks carry no sim label (often no label at all): the defaults then stand, without a map.
   if (labels !== undefined && labels.some((l) => typeof l.key === 'string' && l.key.startsWith(SIM_LABEL_PREFIX))) {
+    labelled = true;
     const byKey = new Map<string, string>();
     for (const l of labels) byKey.set(l.key, l.value ?? '');
     try {
@@ -133,12 +135,28 @@ export function planSimulatedTask(labels: readonly Label[] | undefined, defaults
       return { ok: false, message: (err as Error).message };
     }
   }
-  if (failureRate > 0 && random() < failureRate) {
+  const fails = failureRate > 0 && random() < failureRate;
+  // A task without sim labels follows the defaults: one plan, shared by every such task (a
+  // running task holds its plan for its life; plans are never mutated).
+  if (!labelled && !fails) {
+    let plan = defaultPlans.get(defaults);
+    if (plan === undefined) defaultPlans.set(defaults, (plan = plannedFrom(startDelayMs, duration, exitCode)));
+    return plan;
+  }
+  if (fails) {
     return {
       ok: true,
       plan: { startDelayMs, outcome: 'fail', durationMs: 0, exitCode: exitCode === 0 ? 1 : exitCode, failsAtStart: true, message: `Simulated failure at start (failure rate ${failureRate})` },
     };
   }
+  return plannedFrom(startDelayMs, duration, exitCode);
+}
+
+/** The plan of a task that does not fail at start, shared by the tasks that follow their agent's defaults. */
+const defaultPlans = new WeakMap<SimDefaults, PlanResult>();
+
+/** The plan of a task that does not fail at start. */
+function plannedFrom(startDelayMs: number, duration: number | 'forever', exitCode: number): PlanResult {
   if (duration === 'forever') {
     return { ok: true, plan: { startDelayMs, outcome: 'forever', durationMs: 0, exitCode, failsAtStart: false, message: '' } };
   }

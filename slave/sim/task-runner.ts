@@ -17,6 +17,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { randomUuidBase64 } from '../../sdk/core/uuid.js';
+import { ValueInterner } from '../../sdk/resources/intern.js';
 import type { Clock, TimerHandle } from '../../sdk/core/clock.js';
 import type { Logger } from '../../sdk/core/log.js';
 import type { AgentMessage, AgentTask, StatusUpdate } from '../../sdk/protocol/agent.js';
@@ -113,6 +114,13 @@ class TaskIndex {
     for (const tasks of this.byFramework.values()) yield* tasks.values();
   }
 }
+
+/**
+ * Resource lists and ids shared by the tasks of every simulated agent of the process: an
+ * emulator's tasks are mostly launched alike, and each run_task brought its own parsed copy
+ * of the same resources, agent id, framework id and executor id, held for the task's life.
+ */
+const shared = new ValueInterner();
 
 /** The group of a task launched alone (shared: never written). */
 const NO_GROUP: readonly string[] = Object.freeze([]);
@@ -288,9 +296,13 @@ export class SimTaskRunner implements TaskHost {
     }
     const group = asGroup ? infos.map((i) => i.task_id.value) : NO_GROUP;
     const launched: SimTask[] = [];
-    const frameworkRef = { value: frameworkId };
-    const executorRef = { value: executorId };
+    const frameworkRef = shared.idRef({ value: frameworkId });
+    const executorRef = shared.idRef({ value: executorId });
     for (const info of infos) {
+      // The TaskInfo is kept as received but for these equal shared values (it is re-sent
+      // as is at re-registration; never mutated otherwise).
+      if (Array.isArray(info.resources)) info.resources = shared.resourceList(info.resources);
+      if (info.agent_id !== undefined) info.agent_id = shared.idRef(info.agent_id);
       const task: SlaveTask = { info, frameworkId, executorId, phase: 'launched', state: 'TASK_STAGING', statuses: [] };
       executor.tasks.set(info.task_id.value, task);
       const t: SimTask = { task, executor, group, frameworkRef, executorRef };

@@ -26,6 +26,10 @@ class ManualClock implements Clock {
   setInterval(): TimerHandle {
     throw new Error('not used');
   }
+  /** Timers scheduled and neither fired nor cancelled. */
+  liveTimers(): number {
+    return this.timers.filter((x) => !x.cancelled).length;
+  }
   advance(ms: number): void {
     const end = this.t + ms;
     for (;;) {
@@ -128,6 +132,65 @@ t.test('streams are independent per task; resume resends heads; cleanup drops a 
   sum.close();
   clock.advance(10_000);
   t.equal(sent.length, 5, 'closed: no retries');
+});
+
+t.test('retries of many streams share one timer and keep each stream\'s own schedule', async (t) => {
+  const clock = new ManualClock();
+  const sent: { at: number; task: string; uuid: string | undefined }[] = [];
+  const sum = new StatusUpdateManager({
+    clock, logger: silentLogger(), retryMs: 100, maxRetryMs: 350,
+    forward: (u) => { sent.push({ at: clock.now(), task: u.status.task_id.value, uuid: u.status.uuid }); return true; },
+    onAcknowledged: () => {},
+  });
+  // a at 0, b at 30, c at 60: each first due 100 after its send.
+  sum.update(update('a', 'TASK_RUNNING', 'a1'));
+  clock.advance(30);
+  sum.update(update('b', 'TASK_RUNNING', 'b1'));
+  clock.advance(30);
+  sum.update(update('c', 'TASK_RUNNING', 'c1'));
+  t.equal(clock.liveTimers(), 1, 'one timer for three heads in flight');
+  clock.advance(50); // 110: a resent (due 100), now on the 200 interval
+  t.same(sent.filter((s) => s.task === 'a').map((s) => s.at), [0, 100]);
+  t.equal(sum.acknowledge('f', 'b', 'b1')?.status.uuid, 'b1', 'b acknowledged before its retry');
+  sum.update(update('b', 'TASK_FINISHED', 'b2')); // b2 sent at 110, due 210
+  clock.advance(1000 - 110);
+  const at = (task: string) => sent.filter((s) => s.task === task).map((s) => s.at);
+  t.same(at('a'), [0, 100, 300, 650, 1000], 'a: 100, 200, then capped at 350');
+  t.same(at('b'), [30, 110, 210, 410, 760], "b's second update on its own fresh schedule");
+  t.same(at('c'), [60, 160, 360, 710], 'c: its own doubling from its own send');
+  t.same(sent.filter((s) => s.task === 'b').map((s) => s.uuid), ['b1', 'b2', 'b2', 'b2', 'b2']);
+  t.equal(clock.liveTimers(), 1, 'still one timer');
+
+  // resume() resends every head now and restarts its interval at the minimum.
+  sum.resume();
+  t.same(sent.slice(-3).map((s) => [s.task, s.at]), [['a', 1000], ['b', 1000], ['c', 1000]]);
+  clock.advance(100);
+  t.same(sent.slice(-3).map((s) => [s.task, s.at]), [['a', 1100], ['b', 1100], ['c', 1100]], 'each retried once, 100 after the resume');
+  const count = sent.length;
+  sum.acknowledge('f', 'a', 'a1');
+  sum.acknowledge('f', 'b', 'b2');
+  sum.acknowledge('f', 'c', 'c1');
+  clock.advance(10_000);
+  t.equal(sent.length, count, 'nothing left to retry once everything is acknowledged');
+  t.equal(clock.liveTimers(), 0, 'and no timer left');
+  sum.close();
+});
+
+t.test('a stream dropped or acknowledged while its retry waits is not resent; new streams schedule again', async (t) => {
+  const { clock, sent, sum } = setup(false);
+  for (const task of ['a', 'b', 'c', 'd']) sum.update(update(task, 'TASK_RUNNING', `${task}1`));
+  sum.acknowledge('f', 'b', 'b1');
+  sum.cleanupFramework('f');
+  clock.advance(1000);
+  t.equal(sent.length, 4, 'the framework is gone: no retries');
+  t.equal(clock.liveTimers(), 0);
+  sum.update(update('e', 'TASK_RUNNING', 'e1'));
+  clock.advance(100);
+  t.same(sent.slice(4).map((s) => [s.uuid, s.at]), [['e1', 1000], ['e1', 1100]], 'a later stream is retried on time');
+  sum.reset();
+  clock.advance(10_000);
+  t.equal(sent.length, 6, 'reset: no retries');
+  t.equal(clock.liveTimers(), 0);
 });
 
 t.test('backoff arithmetic', async (t) => {

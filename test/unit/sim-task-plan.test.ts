@@ -13,6 +13,24 @@ t.test('defaults: no labels, forever, started at once; no random draw at failure
   t.same(r, { ok: true, plan: { startDelayMs: 0, outcome: 'forever', durationMs: 0, exitCode: 0, failsAtStart: false, message: '' } });
 });
 
+t.test('tasks that follow the defaults share one plan per defaults; labelled and failed ones get their own', async (t) => {
+  const defaults: SimDefaults = { durationMs: 1000, exitCode: 3, failureRate: 0.5, startDelayMs: 5 };
+  const draws = [0.9, 0.9, 0.1, 0.9];
+  const next = (): number => draws.shift()!;
+  const a = planSimulatedTask(undefined, defaults, next);
+  const b = planSimulatedTask([{ key: 'other', value: 'x' }], defaults, next);
+  t.equal(a, b, 'one shared plan (each still drew once for the failure rate)');
+  t.same(a, { ok: true, plan: { startDelayMs: 5, outcome: 'fail', durationMs: 1000, exitCode: 3, failsAtStart: false, message: 'Command exited with status 3' } });
+  const failed = planSimulatedTask(undefined, defaults, next);
+  t.ok(failed.ok && failed.plan.failsAtStart, 'the draw below the rate fails the task at start');
+  const labelled = planSimulatedTask(labels({ 'agora.sim.duration': '1s' }), defaults, next);
+  t.not(labelled, a, 'a labelled task has its own plan');
+  t.same(labelled, a, 'equal to the default one here');
+  t.equal(draws.length, 0, 'one draw per task');
+  const other: SimDefaults = { ...defaults, failureRate: 0 };
+  t.not(planSimulatedTask(undefined, other, never), a, 'other defaults, another plan');
+});
+
 t.test('labels override the defaults', async (t) => {
   const defaults: SimDefaults = { durationMs: 1000, exitCode: 0, failureRate: 0, startDelayMs: 5 };
   t.same(planSimulatedTask(labels({ 'agora.sim.duration': '250ms' }), defaults, never), {

@@ -123,3 +123,18 @@ t.test('TASK_KILLING first for a framework that asked for it; a task without com
   s.runner.runTask(fw, bare);
   t.same(s.states('bare'), ['TASK_ERROR']);
 });
+
+t.test('tasks launched alike share their resources and ids; re-registration re-sends them as received', async (t) => {
+  const s = setup();
+  const json = (id: string): string => `{"name":"${id}","task_id":{"value":"${id}"},"agent_id":{"value":"a-1"},"resources":[{"name":"cpus","type":"SCALAR","scalar":{"value":0.1},"role":"*","allocation_info":{"role":"*"}},{"name":"mem","type":"SCALAR","scalar":{"value":32},"role":"*","allocation_info":{"role":"*"}}],"command":{"shell":true,"value":"true"}}`;
+  s.runner.runTask(FW, JSON.parse(json('x1')) as TaskInfo);
+  s.runner.runTask(FW, JSON.parse(json('x2')) as TaskInfo);
+  const [a, b] = s.runner.reregistrationState().tasks;
+  t.equal(a!.task.resources, b!.task.resources, 'one resource list');
+  t.equal(a!.task.agent_id, b!.task.agent_id, 'one agent id');
+  t.same([JSON.stringify(a!.task), JSON.stringify(b!.task)], [json('x1'), json('x2')], 'each TaskInfo serialises as received');
+  const [u1, u2] = s.forwarded;
+  t.equal(u1!.framework_id, u2!.framework_id, 'one framework id in every update');
+  t.equal(u1!.status.executor_id, u2!.status.executor_id, 'one executor id');
+  t.same(u1!.framework_id, { value: 'fw-1' });
+});
