@@ -8,7 +8,11 @@
  * all 0 when every ping is answered in time); and the latency of GET /master/state (p50/p99)
  * with its size.
  *
- *   node dist/bench/agents.js [--quick] [--json] [--slaves N] [--ping S] [--idle S]
+ *   node dist/bench/agents.js [--quick] [--json] [--slaves N] [--ping S] [--idle S] [--ha]
+ *
+ * `--ha`: the master runs highly available (`--zk`, a real ZooKeeper started by the bench),
+ * so every admission is written to the registry in ZooKeeper: the same figures with the
+ * registry's size (`registry_bytes`, the znodes under the master's path) added.
  *
  * Full: N = 15,000, ping every 15 s (Mesos's default), 45 s idle; quick: N = 1,000, ping
  * every 2 s, 10 s idle. The fd soft limit of the master and emulator is raised to the hard
@@ -16,12 +20,35 @@
  *
  * @module
  */
+import type { LogRecord } from '../test/helpers/agora-process.js';
+import { startZooKeeper } from '../test/helpers/zookeeper.js';
+import { connectZk } from '../sdk/zk/index.js';
 import { fetchJson, masterMetric, timeGets } from './lib/http.js';
 import { CpuWindow, rssMb } from './lib/proc-stats.js';
 import { intFlag, runBench } from './lib/run.js';
 import { percentiles, round } from './lib/stats.js';
 
 const SLAVE_RESOURCES = 'cpus:8;mem:32768;disk:100000;ports:[31000-32000]';
+
+const isElected = (l: LogRecord): boolean => typeof l.msg === 'string' && l.msg.startsWith('elected leading master');
+
+/** Total data bytes of the znodes under `root` (the HA master's registry and election nodes). */
+async function znodeBytes(connectString: string, root: string): Promise<number> {
+  const session = await connectZk(`zk://${connectString}/`, { sessionTimeoutMs: 10_000, connectTimeoutMs: 10_000 });
+  try {
+    let total = 0;
+    const walk = async (path: string, depth: number): Promise<void> => {
+      const got = await session.get(path);
+      total += got?.data.length ?? 0;
+      if (depth >= 4) return;
+      for (const child of await session.children(path)) await walk(`${path === '/' ? '' : path}/${child}`, depth + 1);
+    };
+    await walk(root, 0);
+    return total;
+  } finally {
+    await session.close();
+  }
+}
 
 /** Waits `ms` of wall time: the idle window the CPU is measured over (a measurement, not a synchronisation). */
 function idleFor(ms: number): Promise<void> {
@@ -31,7 +58,7 @@ function idleFor(ms: number): Promise<void> {
 await runBench({
   name: 'agents',
   budgetMs: { quick: 90_000, full: 420_000 },
-  flags: { slaves: { type: 'string' }, ping: { type: 'string' }, idle: { type: 'string' }, requests: { type: 'string' } },
+  flags: { slaves: { type: 'string' }, ping: { type: 'string' }, idle: { type: 'string' }, requests: { type: 'string' }, ha: { type: 'boolean' } },
   targets: [
     { figure: 'master_idle.cpu_percent', op: '<=', value: 25, unit: '% of a core' },
     { figure: 'master_idle.rss_mb', op: '<=', value: 400, unit: 'MB' },
@@ -44,8 +71,18 @@ await runBench({
     const idleS = intFlag(ctx, 'idle', ctx.quick ? 10 : 45);
     const requests = intFlag(ctx, 'requests', ctx.quick ? 20 : 30);
 
-    ctx.note(`master + ${slaves} emulated slaves (ping every ${pingS} s)`);
-    const master = await ctx.processes.master(['--agent-ping-timeout', `${pingS}secs`], { raiseFdLimit: true });
+    const ha = ctx.flags.ha === true;
+    const haArgs: string[] = [];
+    let zkConnect: string | undefined;
+    if (ha) {
+      ctx.note('starting ZooKeeper');
+      const zk = await startZooKeeper(ctx.processes);
+      zkConnect = zk.connectString;
+      haArgs.push('--zk', zk.url('/agora'));
+    }
+    ctx.note(`${ha ? 'HA master (registry in ZooKeeper)' : 'master'} + ${slaves} emulated slaves (ping every ${pingS} s)`);
+    const master = await ctx.processes.master(['--agent-ping-timeout', `${pingS}secs`, ...haArgs], { raiseFdLimit: true });
+    if (ha) await master.proc.waitForLog(isElected, 60_000, 'elected');
     const registerStart = Date.now();
     const registrationCpu = new CpuWindow(master.proc.pid);
     const emulator = ctx.processes.emulator(master, slaves, SLAVE_RESOURCES);
@@ -71,8 +108,9 @@ await runBench({
     const state = await fetchJson(`${master.url}/master/state`);
     const stateMb = Buffer.byteLength(JSON.stringify(state.body)) / 2 ** 20;
     const stateMs = await timeGets(`${master.url}/master/state`, requests, ctx.deadline - 10_000);
+    const registryBytes = zkConnect === undefined ? undefined : await znodeBytes(zkConnect, '/agora');
     return {
-      params: { slaves, ping_interval_s: pingS, idle_s: idleS, state_requests: stateMs.length, slave_resources: SLAVE_RESOURCES },
+      params: { slaves, ping_interval_s: pingS, idle_s: idleS, state_requests: stateMs.length, slave_resources: SLAVE_RESOURCES, registry: ha ? 'zookeeper' : 'file' },
       figures: {
         register_all_s: round(registerAllS, 2),
         master_registration_cpu_s: round(masterRegistrationCpuS ?? 0, 2),
@@ -82,6 +120,7 @@ await runBench({
         heartbeat: { failed_health_checks: failedHealthChecks, agents_removed: removed, agents_inactive: inactive },
         master_state_ms: percentiles(stateMs, 1),
         master_state_mb: round(stateMb, 2),
+        ...(registryBytes !== undefined ? { registry_bytes: registryBytes } : {}),
       },
     };
   },

@@ -14,7 +14,10 @@
  * but is not a target: every ACCEPT of the burst is sent at once, so the last one waits for
  * all the others and its latency is T / throughput however fast the path is.
  *
- *   node dist/bench/launch.js [--quick] [--json] [--slaves N] [--tasks T] [--rate R]
+ *   node dist/bench/launch.js [--quick] [--json] [--slaves N] [--tasks T] [--rate R] [--sweep R1,R2,…]
+ *
+ * `--sweep`: after the paced run, one more paced run of T tasks at each of these rates
+ * (`paced_sweep`), each after the previous run's teardown: where p99 stays under 50 ms.
  *
  * Full: N = 1,000, T = 20,000, R = 10,000; quick: N = 100, T = 2,000, R = 1,000. Bounded: when the budget runs out
  * before every task runs, the figures cover the tasks that did (`tasks_running` < T).
@@ -33,7 +36,7 @@ const SLAVE_RESOURCES = 'cpus:32;mem:65536;disk:100000';
 await runBench({
   name: 'launch',
   budgetMs: { quick: 90_000, full: 420_000 },
-  flags: { slaves: { type: 'string' }, tasks: { type: 'string' }, rate: { type: 'string' } },
+  flags: { slaves: { type: 'string' }, tasks: { type: 'string' }, rate: { type: 'string' }, sweep: { type: 'string' } },
   targets: [
     { figure: 'tasks_per_s', op: '>=', value: 10_000 },
     { figure: 'paced.tasks_per_s', op: '>=', value: 9_900 },
@@ -45,6 +48,7 @@ await runBench({
     const tasks = intFlag(ctx, 'tasks', ctx.quick ? 2_000 : 20_000);
     const perOffer = Math.ceil(tasks / slaves);
     const rate = intFlag(ctx, 'rate', ctx.quick ? 1_000 : 10_000);
+    const sweepRates = parseRates(ctx.flags.sweep);
 
     ctx.note(`master + ${slaves} emulated slaves`);
     const master = await ctx.processes.master([], { raiseFdLimit: true });
@@ -80,28 +84,29 @@ await runBench({
     const seconds = (lastRunning - framework.firstAcceptAt) / 1000;
 
     // Phase 2: the same number of tasks at a sustained rate, for latency without the queueing
-    // of one burst (the burst's latency is mostly its own queue).
+    // of one burst (the burst's latency is mostly its own queue). With --sweep, more paced runs
+    // at other rates, to show the rate up to which the latency target holds.
     let paced: Record<string, unknown> | undefined;
+    const sweep: Array<Record<string, unknown>> = [];
     if (complete) {
-      // The burst's teardown kills its tasks: thousands of kills and TASK_KILLED updates the
-      // master works through for a second or more. Measured on top of that, the paced figures
-      // would be the teardown's queue, not a sustained launch rate.
-      const quiet = await waitForNoLiveTasks(master.url, tasks, Math.min(60_000, ctx.remainingMs() / 3));
-      ctx.note(`burst torn down in ${quiet.ms} ms`);
-      ctx.note(`launching ${tasks} tasks at ${rate}/s`);
-      const pacedFramework = new LaunchFramework({
-        master: master.address, name: 'bench-paced', total: tasks, cpus: 0.1, mem: 32, command: 'true', perOffer, rate,
-      });
-      await pacedFramework.start();
-      await pacedFramework.waitAllRunning(ctx.remainingMs() - 10_000);
-      const pacedLast = pacedFramework.lastAt('runningAt')!;
-      const pacedSeconds = (pacedLast - pacedFramework.firstAcceptAt!) / 1000;
-      await pacedFramework.stop();
-      paced = {
-        rate,
-        tasks_per_s: round(pacedFramework.running / pacedSeconds, 0),
-        accept_to_running_ms: percentiles(pacedFramework.runningLatencies(), 1),
+      let killed = tasks;
+      const pacedRun = async (r: number, name: string): Promise<Record<string, unknown>> => {
+        // The previous run's teardown kills its tasks: thousands of kills and TASK_KILLED
+        // updates the master works through for a second or more. Measured on top of that, the
+        // paced figures would be the teardown's queue, not a sustained launch rate.
+        const quiet = await waitForNoLiveTasks(master.url, killed, Math.min(60_000, ctx.remainingMs() / 3));
+        ctx.note(`previous run torn down after ${quiet.ms} ms; launching ${tasks} tasks at ${r}/s`);
+        const f = new LaunchFramework({ master: master.address, name, total: tasks, cpus: 0.1, mem: 32, command: 'true', perOffer, rate: r });
+        await f.start();
+        await f.waitAllRunning(ctx.remainingMs() - 10_000);
+        const last = f.lastAt('runningAt')!;
+        const s = (last - f.firstAcceptAt!) / 1000;
+        await f.stop();
+        killed += tasks;
+        return { rate: r, tasks_per_s: round(f.running / s, 0), accept_to_running_ms: percentiles(f.runningLatencies(), 1) };
       };
+      paced = await pacedRun(rate, 'bench-paced');
+      for (const [i, r] of sweepRates.entries()) sweep.push(await pacedRun(r, `bench-sweep-${i}`));
     }
     return {
       params: { slaves, tasks, tasks_per_accept: perOffer, task: 'cpus 0.1, mem 32, simulated', slave_resources: SLAVE_RESOURCES },
@@ -125,6 +130,7 @@ await runBench({
         },
         peak_rss_mb: { master: round(peakRssMb(master.proc.pid) ?? 0, 1), emulator: round(peakRssMb(emulator.pid) ?? 0, 1) },
         ...(paced !== undefined ? { paced } : {}),
+        ...(sweep.length > 0 ? { paced_sweep: sweep } : {}),
       },
     };
   },
@@ -145,4 +151,14 @@ async function waitForNoLiveTasks(masterUrl: string, killed: number, timeoutMs: 
     if (Date.now() >= deadline) throw new Error(`burst not torn down after ${timeoutMs} ms: killed ${k}, running ${running}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** `--sweep 2000,4000,…` → the rates (positive integers), or none. */
+function parseRates(raw: string | boolean | undefined): number[] {
+  if (typeof raw !== 'string' || raw === '') return [];
+  return raw.split(',').map((part) => {
+    const n = Number(part.trim());
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`--sweep takes positive integer rates separated by commas, not "${raw}"`);
+    return n;
+  });
 }
