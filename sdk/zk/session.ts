@@ -253,6 +253,11 @@ export class NativeZkSession extends EventEmitter implements ZkSession {
       timeout: this.sessionTimeoutMs,
       debug_level: this.opts.nativeLogLevel ?? 0,
       host_order_deterministic: false,
+      // The addon drops the session ("expired") after this many socket reads in a row that
+      // complete no response; its default (10) is hit while a large znode (the master registry's pieces,
+      // up to 1 MB) arrives in small reads on a loaded machine. Dead servers are still caught
+      // by the client's own receive timeout and our local expiry.
+      response_counter_limit: 100_000,
     });
     this.client = client;
     client.on('connect', () => {

@@ -132,6 +132,21 @@ contract('zookeeper', async (t) => {
   };
 });
 
+// The same contract with a document cut into pieces of 64 bytes (what a large cluster needs).
+contract('zookeeper in pieces', async (t) => {
+  const { connectZk } = await import('../../sdk/zk/index.js');
+  const session = await connectZk(zkServer.url('/'), { sessionTimeoutMs: 4000 });
+  t.teardown(() => session.close());
+  const base = `/registry-contract-${seq++}/agora`;
+  return {
+    open: () => new ZkRegistry(session, base, { maxNodeBytes: 64 }),
+    corrupt: async () => {
+      const pieces = await session.children(`${base}/registry`);
+      await session.set(`${base}/registry/${pieces[0]!}`, 'not the piece');
+    },
+  };
+});
+
 t.test('zookeeper: a deposed leader cannot overwrite the new leader\'s registry', async (t) => {
   const { connectZk } = await import('../../sdk/zk/index.js');
   const a = await connectZk(zkServer.url('/'), { sessionTimeoutMs: 4000 });
