@@ -39,6 +39,13 @@ export interface ZkConnectOptions {
   clock?: Clock;
   /** The native client's own log level (0 = off … 4 = debug). Default 0. */
   nativeLogLevel?: number;
+  /**
+   * Socket reads in a row that complete no response after which the native client gives
+   * its session up (it reports that as expiry). Default 100000: its own default (10) is hit
+   * while a large znode (up to 1 MB) arrives in small reads on a loaded machine. Dead servers
+   * are still caught by the client's receive timeout and our local expiry.
+   */
+  responseCounterLimit?: number;
 }
 
 /** A ZooKeeper session. Paths are absolute; the URL's base path is not applied implicitly. */
@@ -133,6 +140,12 @@ export function toZkError(err: unknown, op: string, path: string): AgoraError {
   const e = new AgoraError(code, `ZooKeeper ${op} ${path} failed: ${message}`, { cause: err });
   (e as AgoraError & { zkReturnCode?: number }).zkReturnCode = Number.isNaN(rc) ? undefined : rc;
   return e;
+}
+
+/** ZCLOSING (-116) or ZMARSHALLINGERROR (-5): what the native client answers on a handle it closed. */
+function isDeadHandle(err: AgoraError): boolean {
+  const rc = (err as AgoraError & { zkReturnCode?: number }).zkReturnCode;
+  return rc === -116 || rc === -5;
 }
 
 function isCode(err: unknown, code: string): boolean {
@@ -253,11 +266,8 @@ export class NativeZkSession extends EventEmitter implements ZkSession {
       timeout: this.sessionTimeoutMs,
       debug_level: this.opts.nativeLogLevel ?? 0,
       host_order_deterministic: false,
-      // The addon drops the session ("expired") after this many socket reads in a row that
-      // complete no response; its default (10) is hit while a large znode (the master registry's pieces,
-      // up to 1 MB) arrives in small reads on a loaded machine. Dead servers are still caught
-      // by the client's own receive timeout and our local expiry.
-      response_counter_limit: 100_000,
+      // See ZkConnectOptions.responseCounterLimit (the master registry's pieces are up to 1 MB).
+      response_counter_limit: this.opts.responseCounterLimit ?? 100_000,
     });
     this.client = client;
     client.on('connect', () => {
@@ -364,7 +374,12 @@ export class NativeZkSession extends EventEmitter implements ZkSession {
     try {
       return await fn(c);
     } catch (err) {
-      throw toZkError(err, op, path);
+      const zkErr = toZkError(err, op, path);
+      // The native client closed its handle on its own (it gave the session up): every call
+      // on it now fails ("closing", then ZMARSHALLINGERROR) until its 'close' event arrives,
+      // which can be several calls later. Replace it now, as that event would.
+      if (this.client === c && !this.closed && isDeadHandle(zkErr)) this.replaceClient(c, 'closed by the client library');
+      throw zkErr;
     }
   }
 

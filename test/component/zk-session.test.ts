@@ -55,6 +55,35 @@ t.test('expiry: new session, ephemerals gone', async (t) => {
   await s.create('/eph', 'y', 'EPHEMERAL');
 });
 
+t.test('a session the native client gives up on its own is replaced at the first failed call', async (t) => {
+  const zk = await startZooKeeper(t);
+  // A response spread over more socket reads than the limit makes the native client close its
+  // handle (it reports expiry). With a limit of 1, reading a 900 KB znode does that.
+  const s = await connectZk(zk.url('/'), { sessionTimeoutMs: 4000, responseCounterLimit: 1 });
+  t.teardown(() => s.close());
+  const events = new EventLog<string>();
+  for (const e of ['connected', 'expired'] as const) s.on(e, () => events.push(e));
+  await s.create('/big', Buffer.alloc(900_000, 120), 'PERSISTENT');
+  const errors: Array<{ code: string; rc?: number }> = [];
+  // Bounded: one read of the whole response (possible on loopback) does not trip the limit.
+  for (let i = 0; i < 20 && errors.length === 0; i++) {
+    try {
+      await s.get('/big');
+    } catch (err) {
+      errors.push({ code: (err as { code: string }).code, rc: (err as { zkReturnCode?: number }).zkReturnCode });
+    }
+  }
+  t.equal(errors.length, 1, 'a read of the large znode made the native client give the session up');
+  t.equal(errors[0]?.code, 'AGORA_ZK_CLOSING');
+  // Right away (before the native client's own 'close' event), the next call goes to a new
+  // session, not to the dead handle (which answered ZMARSHALLINGERROR until that event came).
+  await s.create('/after', 'x', 'PERSISTENT');
+  t.equal((await s.get('/after'))?.data.toString(), 'x');
+  const expired = await events.waitFor((e) => e === 'expired', 10_000, 'expired');
+  await events.waitFor((e) => e === 'connected', 10_000, 'connected after the replacement', events.events.indexOf(expired));
+  t.ok(await s.exists('/big'), 'the data is all there');
+});
+
 t.test('digest credentials in the URL; bad URLs; closed sessions; unreachable servers', async (t) => {
   const zk = await startZooKeeper(t);
   const s = await connectZk(`zk://alice:secret@${zk.connectString}/agora`, { sessionTimeoutMs: 2000 });
