@@ -164,8 +164,15 @@ export const operations = {
 
 /**
  * The JSON of an ACKNOWLEDGE call for framework `frameworkId`, what the scheduler's queue
- * sends for each auto-acknowledgement (serialised once, when it is made).
+ * sends for each auto-acknowledgement (serialised once, when it is made): the same bytes as
+ * `{ ...calls.acknowledge(…), framework_id }` (a test holds them equal), from one object
+ * literal rather than a spread copy of another, which took 1.7–2.1 µs an acknowledgement
+ * against 1.1–1.2 µs (two per task a busy framework launches).
  */
 export function acknowledgeCallJson(frameworkId: string, agentId: string, taskId: string, uuid: string): string {
-  return JSON.stringify({ ...calls.acknowledge(agentId, taskId, uuid), framework_id: { value: frameworkId } });
+  return JSON.stringify({
+    type: 'ACKNOWLEDGE',
+    acknowledge: { agent_id: { value: agentId }, task_id: { value: taskId }, uuid },
+    framework_id: { value: frameworkId },
+  } satisfies SchedulerCall);
 }
