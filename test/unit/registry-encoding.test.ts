@@ -126,4 +126,8 @@ t.test('the encoding is JSON.stringify of the document, with cached agent entrie
   t.equal(encodeRegistry(s), plain(s), 'a re-admitted agent is serialised anew; integer-like ids keep JSON key order');
   t.match(decodeRegistry(encodeRegistry(s), 'test').agents['m-S7'], { info: { hostname: 'changed' }, admittedAt: 200 });
   t.same(decodeRegistry(encodeRegistry(s), 'test'), s, 'round trip');
+  // The cache holds the member ("id":entry): one entry object under another id is not mistaken for it.
+  const twice = { ...s, agents: { ...s.agents, 'm-S99': s.agents['m-S1']! } };
+  t.equal(encodeRegistry(twice), plain(twice), 'one entry object under two ids');
+  t.equal(encodeRegistry(s), plain(s), 'and under its own id again');
 });
