@@ -410,6 +410,14 @@ export abstract class DocumentRegistry implements MasterRegistry {
    * changes `snapshot` in place after the write settles: a store must not keep it.
    */
   protected abstract write(snapshot: RegistrySnapshot, ops: readonly RegistryOp[]): Promise<void>;
+  /**
+   * Called before each batch is taken off the queue: a store whose every write costs in
+   * proportion to the whole document may make the next batch wait (and grow meanwhile).
+   * Default: no wait.
+   */
+  protected beforeBatch(): Promise<void> | undefined {
+    return undefined;
+  }
 
   async load(): Promise<RegistrySnapshot> {
     await this.idle();
@@ -440,6 +448,8 @@ export abstract class DocumentRegistry implements MasterRegistry {
 
   private async flushLoop(): Promise<void> {
     while (this.pending.length > 0) {
+      const pause = this.beforeBatch();
+      if (pause !== undefined) await pause;
       const batch = this.pending;
       this.pending = [];
       let base: RegistrySnapshot;

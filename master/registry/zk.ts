@@ -38,6 +38,7 @@ import { constants as bufferConstants } from 'node:buffer';
 import { promisify } from 'node:util';
 import { deflate, unzip, constants as zlibConstants } from 'node:zlib';
 import { z } from 'zod';
+import { systemClock, type Clock } from '../../sdk/core/clock.js';
 import { AgoraError } from '../../sdk/core/errors.js';
 import { decodeRegistry, DocumentRegistry, encodeRegistry, type RegistrySnapshot } from './types.js';
 
@@ -75,7 +76,20 @@ export interface ZkRegistryOptions {
   maxBytes?: number;
   /** zlib level (1 fastest … 9 smallest). Default 6 (zlib's default). */
   compressionLevel?: number;
+  /** Times the writes for {@link PACE_FROM_MS pacing}. Default: the system clock. */
+  clock?: Clock;
 }
+
+/**
+ * Writes that took at least this long are followed by a pause as long as the write before the
+ * next batch is taken. Every write stores the whole document, so its cost grows with the
+ * cluster, not with the batch: written back to back, 15,000 agents registering at once kept
+ * a core busy with encoding and compressing (29 s of CPU against 12.5 s with the file store,
+ * which appends). With the pause a registry write takes at most about half of the time, the
+ * batches grow instead, and an admission waits at most one write longer. Small registries
+ * write in a few ms and never pause.
+ */
+export const PACE_FROM_MS = 10;
 
 /** Head reads retried when the pieces it names vanish under a newer head. */
 const MAX_READ_ATTEMPTS = 5;
@@ -113,9 +127,14 @@ export class ZkRegistry extends DocumentRegistry {
   private readonly maxNodeBytes: number;
   private readonly maxBytes: number;
   private readonly level: number;
+  private readonly clock: Clock;
+  /** How long the last write took, and when it ended (clock ms). */
+  private lastWriteMs = 0;
+  private lastWriteEnd = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly session: RegistryZkSession, basePath: string, opts: ZkRegistryOptions = {}) {
     super();
+    this.clock = opts.clock ?? systemClock;
     this.node = `${basePath.replace(/\/+$/, '')}/registry`;
     this.maxNodeBytes = opts.maxNodeBytes ?? MAX_REGISTRY_NODE_BYTES;
     this.maxBytes = opts.maxBytes ?? MAX_REGISTRY_BYTES;
@@ -218,6 +237,26 @@ export class ZkRegistry extends DocumentRegistry {
   }
 
   protected async write(snapshot: RegistrySnapshot): Promise<void> {
+    const started = this.clock.now();
+    try {
+      await this.store(snapshot);
+    } finally {
+      this.lastWriteEnd = this.clock.now();
+      this.lastWriteMs = this.lastWriteEnd - started;
+    }
+  }
+
+  /** See {@link PACE_FROM_MS}. */
+  protected override beforeBatch(): Promise<void> | undefined {
+    if (this.lastWriteMs < PACE_FROM_MS) return undefined;
+    const wait = this.lastWriteEnd + this.lastWriteMs - this.clock.now();
+    if (wait <= 0) return undefined;
+    return new Promise<void>((resolve) => {
+      this.clock.setTimeout(resolve, wait);
+    });
+  }
+
+  private async store(snapshot: RegistrySnapshot): Promise<void> {
     const data = await this.compress(snapshot);
     if (this.version < 0) {
       const parent = this.node.slice(0, this.node.lastIndexOf('/'));

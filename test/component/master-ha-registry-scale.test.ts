@@ -11,6 +11,7 @@ import {
   emptyRegistry, encodeRegistry, MAX_REGISTRY_NODE_BYTES, ZkRegistry, type RegistrySnapshot, type RegistryZkSession, type ZkRegistryOptions,
 } from '../../master/registry/index.js';
 import { startZooKeeper } from '../helpers/zookeeper.js';
+import { VirtualClock, nextTurn } from '../../sdk/testing/virtual-clock.js';
 
 /** A seeded PRNG (mulberry32): the same "realistic" cluster every run. */
 function prng(seed: number): (n: number) => number {
@@ -235,6 +236,56 @@ t.test('a reader whose pieces vanish under a newer head reads that head', async 
   t.ok(interposed, 'the writer committed during the read');
   t.equal(Object.keys(s.agents).length, 61, 'the newer document was read');
   t.equal(s.agents.late!.info.hostname, 'late');
+});
+
+t.test('slow writes are paced: the next batch waits as long as the last write took, and grows meanwhile', async (t) => {
+  const base = freshBase();
+  const clock = new VirtualClock({ startMs: 1_000 });
+  let writes = 0;
+  let costMs = 40;
+  // Each write of the head takes `costMs` of (virtual) time, as a large registry's would.
+  const slow: RegistryZkSession = {
+    get: (p) => session.get(p),
+    set: async (p, d, v) => {
+      const version = await session.set(p, d, v);
+      writes++;
+      clock.advance(costMs);
+      return version;
+    },
+    create: async (p, d, m) => {
+      const created = await session.create(p, d, m);
+      if (p === `${base}/registry`) {
+        writes++;
+        clock.advance(costMs);
+      }
+      return created;
+    },
+    mkdirp: (p) => session.mkdirp(p),
+    children: (p) => session.children(p),
+    delete: (p, v) => session.delete(p, v),
+  };
+  const r = new ZkRegistry(slow, base, { clock });
+  await r.load();
+  await r.admitAgent('a', { hostname: 'a', port: 5051 }, 1);
+  t.equal(writes, 1);
+  // The next operations wait for a pause as long as that write (40 ms), queued together.
+  const b = r.admitAgent('b', { hostname: 'b', port: 5051 }, 2);
+  const c = r.admitAgent('c', { hostname: 'c', port: 5051 }, 3);
+  // The pause is set once the write loop comes round (a few promise turns; bounded).
+  for (let turn = 0; turn < 20 && clock.pending().length === 0; turn++) await nextTurn();
+  const timer = clock.pending();
+  t.equal(timer.length, 1, 'one pause is pending');
+  t.equal(timer[0]!.at - clock.now(), 40, 'as long as the last write took');
+  t.equal(writes, 1, 'nothing written during the pause');
+  costMs = 0;
+  clock.advance(40);
+  await Promise.all([b, c]);
+  t.equal(writes, 2, 'both operations went in one write after the pause');
+  // A quick write (under PACE_FROM_MS) is not followed by a pause.
+  await r.admitAgent('d', { hostname: 'd', port: 5051 }, 4);
+  t.equal(writes, 3);
+  t.equal(clock.pending().length, 0, 'no pause after a quick write');
+  t.same(Object.keys((await new ZkRegistry(session, base).load()).agents).sort(), ['a', 'b', 'c', 'd']);
 });
 
 t.test('corrupt data is reported, never silently reset', async (t) => {
