@@ -26,7 +26,7 @@
  */
 import { LaunchFramework } from './lib/framework.js';
 import { CpuWindow, peakRssMb } from './lib/proc-stats.js';
-import { masterMetric } from './lib/http.js';
+import { fetchJson } from './lib/http.js';
 import { intFlag, runBench } from './lib/run.js';
 import { percentiles, round } from './lib/stats.js';
 
@@ -144,10 +144,12 @@ async function waitForNoLiveTasks(masterUrl: string, killed: number, timeoutMs: 
   const started = Date.now();
   const deadline = started + timeoutMs;
   for (;;) {
-    const [k, staging, starting, running] = await Promise.all(
-      ['master/tasks_killed', 'master/tasks_staging', 'master/tasks_starting', 'master/tasks_running'].map((m) => masterMetric(masterUrl, m)),
-    );
-    if ((k ?? 0) >= killed && staging === 0 && starting === 0 && running === 0) return { ms: Date.now() - started };
+    // One snapshot a poll: the master counts its tasks for each one.
+    const { body } = await fetchJson(`${masterUrl}/metrics/snapshot`).catch(() => ({ body: undefined }));
+    const m = (body ?? {}) as Record<string, number | undefined>;
+    const k = m['master/tasks_killed'];
+    const running = m['master/tasks_running'];
+    if ((k ?? 0) >= killed && m['master/tasks_staging'] === 0 && m['master/tasks_starting'] === 0 && running === 0) return { ms: Date.now() - started };
     if (Date.now() >= deadline) throw new Error(`burst not torn down after ${timeoutMs} ms: killed ${k}, running ${running}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

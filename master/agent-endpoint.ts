@@ -13,10 +13,9 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import type { Logger } from '../sdk/core/log.js';
 import {
-  BATCH_FRAME_CHARS, MAX_AGENT_FRAME_BYTES, MAX_BATCH_MESSAGES, batchFrame, parseAgentFrame,
-  type AgentMessage, type MasterMessage,
+  MAX_AGENT_FRAME_BYTES, agentFrameBatcher, parseAgentFrame, type AgentMessage, type MasterMessage,
 } from '../sdk/protocol/index.js';
-import { FrameBatcher } from '../sdk/core/frame-batcher.js';
+import type { FrameBatcher } from '../sdk/core/frame-batcher.js';
 import { WriteCoalescer } from '../sdk/core/write-coalescer.js';
 import { wsText } from '../sdk/core/ws-text.js';
 import type { AgentLink } from './connections.js';
@@ -110,13 +109,8 @@ class WsAgentLink implements FramedAgentLink {
 
   /** From now on the messages of one turn leave as one batch frame. */
   enableBatches(): void {
-    this.batcher ??= new FrameBatcher({
-      send: (frame) => {
-        if (this.ws.readyState === WebSocket.OPEN) this.ws.send(frame, this.onSent);
-      },
-      join: batchFrame,
-      maxChars: BATCH_FRAME_CHARS,
-      maxMessages: MAX_BATCH_MESSAGES,
+    this.batcher ??= agentFrameBatcher((frame) => {
+      if (this.ws.readyState === WebSocket.OPEN) this.ws.send(frame, this.onSent);
     });
   }
 
@@ -177,7 +171,7 @@ export class AgentEndpoint {
     ws.on('error', (err) => this.logger.debug({ err, agentId: link.agentId }, 'agent socket error'));
     ws.on('message', (data: RawData, isBinary: boolean) => {
       if (isBinary) {
-        this.garbage(link, 'binary frames are not accepted; send JSON text frames');
+        agentGarbage(link, 'binary frames are not accepted; send JSON text frames', this.logger);
         return;
       }
       handleAgentFrame(this.handler, link, wsText(data), this.logger);
@@ -190,10 +184,6 @@ export class AgentEndpoint {
         this.logger.error({ err, agentId: link.agentId }, 'agent disconnect handler failed');
       }
     });
-  }
-
-  private garbage(link: WsAgentLink, message: string): void {
-    agentGarbage(link, message, this.logger);
   }
 
   /** Closes every agent socket with `code`/`reason`, keeping the server (a standby sending slaves away). */

@@ -6,7 +6,7 @@
  * - scheduler calls arrive as JSON text and go through validate.ts in the order the HTTP
  *   edge (scheduler-api/http.ts) applies them, answering the same statuses and bodies; a
  *   SUBSCRIBE gets an event stream that writes RecordIO records, as the HTTP stream does;
- * - agent frames arrive as text and go through `parseAgentMessage` like the WebSocket edge
+ * - agent frames arrive as text and go through `handleAgentFrame`, as on the WebSocket edge
  *   (agent-endpoint.ts); the master's messages leave as JSON text.
  *
  * Delivery (and its asynchrony) is the caller's: this module only turns text into calls and

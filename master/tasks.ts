@@ -121,8 +121,11 @@ export function recordStatus(task: TaskRecord, status: TaskStatus): void {
  * newest update the slave holds behind this one. The task takes that state, so a task that
  * already ended frees its resources now, while the framework still gets its updates in order
  * (`latestStatus` stays the status forwarded).
+ *
+ * `release`, when given, takes the resources of a task that just ended instead of releasing
+ * them from its agent and framework here (framework removal sums them per agent).
  */
-export function applyStatus(state: MasterState, task: TaskRecord, status: TaskStatus, latestState?: TaskState): boolean {
+export function applyStatus(state: MasterState, task: TaskRecord, status: TaskStatus, latestState?: TaskState, release?: (task: TaskRecord) => void): boolean {
   recordStatus(task, status);
   if (status.uuid !== undefined) task.unacknowledgedUuid = status.uuid;
   if (isTerminalState(task.state)) return false;
@@ -131,7 +134,10 @@ export function applyStatus(state: MasterState, task: TaskRecord, status: TaskSt
   task.state = next;
   if (next !== 'TASK_UNREACHABLE') task.unreachableSince = undefined;
   if (isTerminalState(next)) {
-    if (held) releaseUsed(state, task.frameworkId, task.agentId, task.resources);
+    if (held) {
+      if (release !== undefined) release(task);
+      else releaseUsed(state, task.frameworkId, task.agentId, task.resources);
+    }
     countTerminal(state.counters, next);
     return true;
   }
@@ -151,25 +157,14 @@ export function applyStatus(state: MasterState, task: TaskRecord, status: TaskSt
  */
 export function retireTasks(state: MasterState, frameworkId: string, tasks: readonly TaskRecord[], statusOf: (task: TaskRecord) => TaskStatus): void {
   const releases = new Map<string, Resource[]>();
+  // What applyStatus would release now, summed per agent and released below.
+  const collect = (task: TaskRecord): void => {
+    const held = releases.get(task.agentId);
+    const own = unallocateResources(task.resources);
+    releases.set(task.agentId, held === undefined ? own : addResources(held, own));
+  };
   for (const task of tasks) {
-    if (!isTerminalState(task.state)) {
-      const status = statusOf(task);
-      if (!isTerminalState(status.state)) {
-        applyStatus(state, task, status);
-      } else {
-        // applyStatus for a terminal status, less the release (summed per agent below).
-        recordStatus(task, status);
-        if (status.uuid !== undefined) task.unacknowledgedUuid = status.uuid;
-        if (holdsResources(task.state)) {
-          const held = releases.get(task.agentId);
-          const own = unallocateResources(task.resources);
-          releases.set(task.agentId, held === undefined ? own : addResources(held, own));
-        }
-        task.state = status.state;
-        task.unreachableSince = undefined;
-        countTerminal(state.counters, status.state);
-      }
-    }
+    if (!isTerminalState(task.state)) applyStatus(state, task, statusOf(task), undefined, collect);
     completeTask(state, task, false);
   }
   for (const [agentId, resources] of releases) releaseUsed(state, frameworkId, agentId, resources);

@@ -9,9 +9,9 @@
  * @module
  */
 import WebSocket from 'ws';
-import { FrameBatcher } from '../sdk/core/frame-batcher.js';
+import type { FrameBatcher } from '../sdk/core/frame-batcher.js';
 import { WriteCoalescer } from '../sdk/core/write-coalescer.js';
-import { BATCH_FRAME_CHARS, MAX_AGENT_FRAME_BYTES, MAX_BATCH_MESSAGES, batchFrame } from '../sdk/protocol/agent.js';
+import { MAX_AGENT_FRAME_BYTES, agentFrameBatcher } from '../sdk/protocol/agent.js';
 import { wsText } from '../sdk/core/ws-text.js';
 
 /**
@@ -79,13 +79,8 @@ export const wsDial: AgentDial = (url, events) => {
       ws.send(frame);
     },
     enableBatches: () => {
-      batcher ??= new FrameBatcher({
-        send: (frame) => {
-          if (ws.readyState === WebSocket.OPEN) ws.send(frame);
-        },
-        join: batchFrame,
-        maxChars: BATCH_FRAME_CHARS,
-        maxMessages: MAX_BATCH_MESSAGES,
+      batcher ??= agentFrameBatcher((frame) => {
+        if (ws.readyState === WebSocket.OPEN) ws.send(frame);
       });
     },
     close: (code, reason) => {

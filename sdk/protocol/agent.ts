@@ -1,7 +1,7 @@
 /**
  * Agora's slave ↔ master protocol: JSON text frames over one WebSocket at the master's
- * `/api/v1/agent`. Every frame is one message with a `type` discriminator; both ends
- * validate what they receive with {@link parseAgentMessage}/{@link parseMasterMessage}
+ * `/api/v1/agent`. Every frame is one message with a `type` discriminator (or a batch of
+ * them); both ends validate what they receive with {@link parseAgentFrame}/{@link parseMasterFrame}
  * and answer garbage with an `error` message instead of crashing.
  *
  * Flow (mirrors Mesos's agent ↔ master messages):
@@ -19,6 +19,7 @@
  * @module
  */
 import { z } from 'zod';
+import { FrameBatcher } from '../core/frame-batcher.js';
 import {
   AgentID, AgentInfo, ExecutorID, ExecutorInfo, FrameworkID, FrameworkInfo, KillPolicy,
   MasterInfo, TaskGroupInfo, TaskID, TaskInfo, TaskState, TaskStatus, safeParseJson,
@@ -165,14 +166,17 @@ export const MAX_AGENT_FRAME_BYTES = 16 * 1024 * 1024;
 
 export type ParseResult<T> = { ok: true; message: T } | { ok: false; error: string };
 
-function parseWith<T>(schema: z.ZodType<T>, frame: string): ParseResult<T> {
-  let json: unknown;
+function parseJson(frame: string): ParseResult<unknown> {
   try {
-    json = JSON.parse(frame);
+    return { ok: true, message: JSON.parse(frame) as unknown };
   } catch (err) {
     return { ok: false, error: `malformed JSON: ${(err as Error).message}` };
   }
-  return validate(schema, json);
+}
+
+function parseWith<T>(schema: z.ZodType<T>, frame: string): ParseResult<T> {
+  const json = parseJson(frame);
+  return json.ok ? validate(schema, json.message) : json;
 }
 
 function validate<T>(schema: z.ZodType<T>, json: unknown): ParseResult<T> {
@@ -213,13 +217,15 @@ export function batchFrame(frames: readonly string[]): string {
   return frames.length === 1 ? frames[0]! : `{"type":"batch","messages":[${frames.join(',')}]}`;
 }
 
+/** Queues one connection's agent-protocol messages and sends each turn's as one {@link batchFrame}. */
+export function agentFrameBatcher(send: (frame: string) => void): FrameBatcher {
+  return new FrameBatcher({ send, join: batchFrame, maxChars: BATCH_FRAME_CHARS, maxMessages: MAX_BATCH_MESSAGES });
+}
+
 function parseFrameWith<T>(schema: z.ZodType<T>, frame: string): ParseResult<T[]> {
-  let json: unknown;
-  try {
-    json = JSON.parse(frame);
-  } catch (err) {
-    return { ok: false, error: `malformed JSON: ${(err as Error).message}` };
-  }
+  const parsed = parseJson(frame);
+  if (!parsed.ok) return parsed;
+  const json = parsed.message;
   if (typeof json !== 'object' || json === null || (json as { type?: unknown }).type !== 'batch') {
     const one = validate(schema, json);
     return one.ok ? { ok: true, message: [one.message] } : one;
