@@ -44,9 +44,39 @@ export function allocatedTo(fw: FrameworkRecord): readonly Resource[] {
   return memoised(allocatedCache, fw, [fw.used, fw.offered], () => addResources(fw.used, fw.offered));
 }
 
+/** A list without `allocation_info`: the input list, its entries when computed, and the result. */
+interface Unallocated {
+  input: readonly Resource[];
+  entries: readonly Resource[];
+  value: readonly Resource[];
+}
+
+/** How many recent lists {@link unallocated} remembers. */
+const RECENT_LISTS = 8;
+const recentUnallocated: Unallocated[] = [];
+let nextRecent = 0;
+
+/**
+ * `unallocateResources(rs)`, remembered for the last few lists (same list, same entries by
+ * identity). A task's list is interned (tasks.ts `addTask`), so the thousands of tasks of one
+ * launch share a handful of lists: charging and releasing each of them copied the same entries
+ * again. A few slots rather than a WeakMap: a list that is not shared only costs a miss, and
+ * no ephemeron per task for the garbage collector. Entries are never mutated in place (see
+ * {@link memoised}); the result is shared: do not mutate.
+ */
+function unallocated(rs: readonly Resource[]): readonly Resource[] {
+  for (const hit of recentUnallocated) {
+    if (hit.input === rs && hit.entries.length === rs.length && hit.entries.every((r, i) => r === rs[i])) return hit.value;
+  }
+  const value = unallocateResources(rs);
+  recentUnallocated[nextRecent] = { input: rs, entries: [...rs], value };
+  nextRecent = (nextRecent + 1) % RECENT_LISTS;
+  return value;
+}
+
 /** Adds resources to an agent's and a framework's `used` (launch). */
 export function addUsed(state: MasterState, frameworkId: string, agentId: string, resources: readonly Resource[]): void {
-  const rs = unallocateResources(resources);
+  const rs = unallocated(resources);
   const agent = state.agents.get(agentId);
   if (agent) agent.used = addResources(agent.used, rs);
   const fw = state.frameworks.get(frameworkId);
@@ -55,7 +85,7 @@ export function addUsed(state: MasterState, frameworkId: string, agentId: string
 
 /** Removes resources from an agent's and a framework's `used` (terminal task, exited executor). */
 export function releaseUsed(state: MasterState, frameworkId: string, agentId: string, resources: readonly Resource[]): void {
-  const rs = unallocateResources(resources);
+  const rs = unallocated(resources);
   const agent = state.agents.get(agentId);
   if (agent) agent.used = subtractResources(agent.used, rs);
   const fw = state.frameworks.get(frameworkId);

@@ -42,12 +42,67 @@ function normaliseAddress(address: string | undefined): string {
  */
 const frameworkInfoJson = new WeakMap<object, string>();
 
-/** `JSON.stringify(message)`, reusing the framework's JSON in a `run_task`. */
+/** `JSON.stringify(message)`, reusing the framework's JSON in a `run_task` and what its task shares with the previous one. */
 export function serialiseMasterMessage(message: MasterMessage): string {
   if (message.type !== 'run_task') return JSON.stringify(message);
   let framework = frameworkInfoJson.get(message.framework);
   if (framework === undefined) frameworkInfoJson.set(message.framework, (framework = JSON.stringify(message.framework)));
-  return `{"type":"run_task","framework":${framework},"task":${JSON.stringify(message.task)}}`;
+  return `{"type":"run_task","framework":${framework},"task":${taskJson(message.task)}}`;
+}
+
+/**
+ * The JSON of the last resource list and agent id a `run_task` carried, by identity. Tasks
+ * launched alike share one resource list and one agent id object (master/tasks.ts `addTask`
+ * interns them) and an ACCEPT sends its tasks in a row: their serialisation was most of a
+ * run_task's. One entry each, not a map: nothing to hold or collect per task. The state
+ * model never mutates a resource list or an id in place (it assigns new ones), so an entry
+ * cannot go stale.
+ */
+let lastResources: unknown;
+let lastResourcesJson = '';
+let lastAgentId: unknown;
+let lastAgentIdJson = '';
+
+/** Object keys as JSON strings (a TaskInfo has a dozen possible keys). */
+const quotedKeys = new Map<string, string>();
+
+/**
+ * `JSON.stringify(task)`, byte for byte, with the resource list's and agent id's JSON reused
+ * from the previous task when they are the same objects. A task that is not a plain object
+ * (or that has a `toJSON`) goes to JSON.stringify as a whole.
+ */
+export function taskJson(task: object): string {
+  if (Object.getPrototypeOf(task) !== Object.prototype || 'toJSON' in task) return JSON.stringify(task);
+  let out = '{';
+  for (const key in task) {
+    if (!Object.prototype.hasOwnProperty.call(task, key)) continue;
+    const value: unknown = (task as Record<string, unknown>)[key];
+    let json: string | undefined;
+    if (key === 'resources' && value === lastResources && value !== undefined) json = lastResourcesJson;
+    else if (key === 'agent_id' && value === lastAgentId && value !== undefined) json = lastAgentIdJson;
+    else {
+      json = JSON.stringify(value) as string | undefined;
+      // Only objects can be the same again (a primitive's JSON is cheap to redo).
+      if (json !== undefined && typeof value === 'object' && value !== null) {
+        if (key === 'resources') {
+          lastResources = value;
+          lastResourcesJson = json;
+        } else if (key === 'agent_id') {
+          lastAgentId = value;
+          lastAgentIdJson = json;
+        }
+      }
+    }
+    // JSON.stringify leaves out keys whose value has no JSON (undefined, functions, symbols).
+    if (json === undefined) continue;
+    let quoted = quotedKeys.get(key);
+    if (quoted === undefined) {
+      quoted = JSON.stringify(key);
+      if (quotedKeys.size < 64) quotedKeys.set(key, quoted);
+    }
+    out += out.length === 1 ? `${quoted}:${json}` : `,${quoted}:${json}`;
+  }
+  return `${out}}`;
 }
 
 /** An agent link as the frame handling sees it: counts garbage, may switch to batch frames. */

@@ -7,25 +7,28 @@
  *
  * @module
  */
-import type { AllocationResult, AllocationSnapshot } from './allocator/types.js';
+import type { Resource } from '../sdk/protocol/index.js';
+import { clusterTotalsOf } from './allocator/allocate.js';
+import type { AllocationResult, AllocationSnapshot, AllocatorAgent } from './allocator/types.js';
 import { allocatedTo, availableOf } from './accounting.js';
 import type { MasterContext, OfferFilters } from './context.js';
 import { events } from './events.js';
-import type { MasterState, OfferRecord } from './model.js';
+import type { AgentRecord, MasterState, OfferRecord } from './model.js';
 import { createOffer, offerToWire } from './offers.js';
 
 /** The allocator's signature (master/allocator/allocate.ts). */
 export type AllocateFn = (snapshot: AllocationSnapshot) => AllocationResult;
 
-/** Pure: the allocator's view of the state. */
-export function buildSnapshot(state: MasterState, filters: OfferFilters, now: number): AllocationSnapshot {
+/**
+ * The allocator's view of the state: the agents the pass may offer (active, with something
+ * available) and the DRF denominators of every registered agent, both from `scan` (which
+ * remembers them between passes), and the frameworks and filters as they are.
+ */
+export function buildSnapshot(state: MasterState, filters: OfferFilters, now: number, scan: AgentScan = new AgentScan()): AllocationSnapshot {
+  const { offerable, clusterTotals } = scan.scan(state.agents);
   return {
-    agents: [...state.agents.values()].map((a) => ({
-      id: a.id,
-      total: a.total,
-      available: availableOf(a),
-      active: a.active,
-    })),
+    agents: offerable,
+    clusterTotals,
     frameworks: [...state.frameworks.values()].map((f) => ({
       id: f.id,
       roles: f.roles,
@@ -38,6 +41,71 @@ export function buildSnapshot(state: MasterState, filters: OfferFilters, now: nu
   };
 }
 
+/**
+ * What a pass needs from the agents, remembered between passes. On a busy cluster most
+ * agents' resources are out in offers or used, and a pass runs per accepted offer: building
+ * an allocator entry for each of 1 000 agents and summing their totals every time was most of
+ * what allocation cost the master per task. So:
+ * - the cluster totals (DRF denominators) are summed again only when an agent came, went or
+ *   got a new total;
+ * - an agent's available list is asked for (accounting.ts `availableOf`) only when its total,
+ *   used or offered list changed since the last pass;
+ * - only the agents with something available get an entry.
+ *
+ * Changes are seen by the identity of the lists, agent by agent in the registry's order: the
+ * state never mutates a resource list in place (every change assigns a new one, see
+ * accounting.ts), so the same lists mean the same contents.
+ */
+export class AgentScan {
+  /** Per registry position: the total list the cluster totals were summed with. */
+  private totalLists: (readonly Resource[])[] = [];
+  private clusterTotals: ReadonlyMap<string, number> = new Map();
+  /** Per registry position: the last available list asked for and what it came from. */
+  private availability: (AvailableEntry | undefined)[] = [];
+
+  /** The offerable agents, in the registry's order, and the totals of every agent. */
+  scan(agents: ReadonlyMap<string, AgentRecord>): { offerable: AllocatorAgent[]; clusterTotals: ReadonlyMap<string, number> } {
+    const offerable: AllocatorAgent[] = [];
+    const { totalLists, availability } = this;
+    let totalsChanged = agents.size !== totalLists.length;
+    let i = 0;
+    for (const a of agents.values()) {
+      if (totalLists[i] !== a.total) {
+        totalsChanged = true;
+        totalLists[i] = a.total;
+      }
+      if (a.active) {
+        let entry = availability[i];
+        if (entry === undefined) {
+          availability[i] = entry = { record: a, total: a.total, used: a.used, offered: a.offered, available: availableOf(a) };
+        } else if (entry.record !== a || entry.total !== a.total || entry.used !== a.used || entry.offered !== a.offered) {
+          entry.record = a;
+          entry.total = a.total;
+          entry.used = a.used;
+          entry.offered = a.offered;
+          entry.available = availableOf(a);
+        }
+        // A zero-length list is empty for sure; the allocator checks the others (zero scalars).
+        if (entry.available.length > 0) offerable.push({ id: a.id, total: a.total, available: entry.available, active: true });
+      }
+      i++;
+    }
+    if (totalLists.length > i) totalLists.length = i;
+    if (availability.length > i) availability.length = i;
+    if (totalsChanged) this.clusterTotals = clusterTotalsOf(agents.values());
+    return { offerable, clusterTotals: this.clusterTotals };
+  }
+}
+
+/** An agent's available list (accounting.ts `availableOf`) and the lists it was computed from. */
+interface AvailableEntry {
+  record: AgentRecord;
+  total: readonly Resource[];
+  used: readonly Resource[];
+  offered: readonly Resource[];
+  available: readonly Resource[];
+}
+
 function hasConnectedFramework(state: MasterState): boolean {
   for (const fw of state.frameworks.values()) if (fw.connected) return true;
   return false;
@@ -46,6 +114,7 @@ function hasConnectedFramework(state: MasterState): boolean {
 export class AllocationLoop {
   private running = false;
   private closed = false;
+  private readonly agentScan = new AgentScan();
 
   constructor(private readonly ctx: MasterContext, private readonly allocate: AllocateFn) {}
 
@@ -78,7 +147,7 @@ export class AllocationLoop {
       // nothing to decide. A framework subscribing asks for a run itself.
       if (!hasConnectedFramework(ctx.state)) return;
       const now = ctx.clock.now();
-      const result = this.allocate(buildSnapshot(ctx.state, ctx.filters, now));
+      const result = this.allocate(buildSnapshot(ctx.state, ctx.filters, now, this.agentScan));
       ctx.filters.list = [...result.filters];
       const byFramework = new Map<string, OfferRecord[]>();
       for (const allocation of result.allocations) {

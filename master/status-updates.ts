@@ -14,7 +14,11 @@ import { applyStatus, completeTask, getTask, shareStatusIds } from './tasks.js';
 
 /** The status as the framework sees it: agent and executor ids filled from the update. */
 export function statusForFramework(agentId: string, update: StatusUpdate): TaskStatus {
-  const status: TaskStatus = { ...update.status };
+  return fillStatusIds(agentId, update, { ...update.status });
+}
+
+/** Sets `status`'s agent and executor ids from the update where it has none; returns it. */
+function fillStatusIds(agentId: string, update: StatusUpdate, status: TaskStatus): TaskStatus {
   if (status.agent_id === undefined) status.agent_id = { value: agentId };
   if (status.executor_id === undefined && update.executor_id !== undefined) status.executor_id = update.executor_id;
   return status;
@@ -24,11 +28,15 @@ export function statusForFramework(agentId: string, update: StatusUpdate): TaskS
  * Handles one update from agent `agentId`. With `apply: false` (updates re-forwarded on
  * re-registration, whose effect the reported task state already carries) the task state is
  * left alone and only the pending acknowledgement is recorded.
+ *
+ * The update is the master's own (parsed from the agent's frame for this call): its status
+ * is completed in place and becomes the one forwarded and recorded, rather than a copy of
+ * it per update (the same keys in the same order, so the same JSON).
  */
 export function handleStatusUpdate(ctx: MasterContext, agentId: string, update: StatusUpdate, opts: { apply: boolean } = { apply: true }): void {
   const { state } = ctx;
   const frameworkId = update.framework_id.value;
-  const status = statusForFramework(agentId, update);
+  const status = fillStatusIds(agentId, update, update.status);
   const fw = state.frameworks.get(frameworkId);
   if (fw?.connected) ctx.conns.sendEvent(frameworkId, events.update(status));
   if (fw === undefined) {

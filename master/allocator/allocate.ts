@@ -23,7 +23,10 @@
  * scalar names (drf.ts `ScalarVector`), the DRF order in a ring where a served framework
  * moves by binary search and the shorter shift (drf-order.ts), an agent with nothing reserved
  * is offered whole without per-role filtering, and offers are the agent's entries as they
- * are (no copies). Nothing is kept between calls: every pass starts from its snapshot.
+ * are (no copies). Nothing is kept between calls: every pass starts from its snapshot. The
+ * master keeps the cluster totals between passes (they change only when an agent comes, goes
+ * or changes its total) and passes them in the snapshot with only the agents that may be
+ * offered, so a pass costs what is offerable, not the size of the cluster.
  *
  * Differences from Mesos (deliberate, for a simple and predictable first allocator):
  * one level of sorting (frameworks, not roles then frameworks), no weights, quotas or
@@ -73,9 +76,9 @@ export function allocate(s: AllocationSnapshot): AllocationResult {
   }
 
   // DRF denominators: every registered agent's total, active or not (Mesos counts the
-  // whole cluster it knows about).
+  // whole cluster it knows about): the caller's when it keeps them, else summed from `agents`.
   const scalars = new ScalarVector();
-  const totals = clusterScalarTotals(s.agents, scalars);
+  const totals = s.clusterTotals !== undefined ? totalsVector(s.clusterTotals, scalars) : clusterScalarTotals(s.agents, scalars);
 
   const candidates: Candidate[] = [];
   for (const framework of s.frameworks) {
@@ -230,7 +233,7 @@ function addScalarsInto(into: Float64Array, rs: readonly Resource[], scalars: Sc
  * resources through the general helper (a flattened copy, maps for every kind) took half of
  * a pass.
  */
-function clusterScalarTotals(agents: readonly AllocatorAgent[], scalars: ScalarVector): Float64Array {
+function clusterScalarTotals(agents: Iterable<{ readonly total: readonly Resource[] }>, scalars: ScalarVector): Float64Array {
   const milli: number[] = [];
   for (const agent of agents) {
     const total = agent.total;
@@ -243,6 +246,25 @@ function clusterScalarTotals(agents: readonly AllocatorAgent[], scalars: ScalarV
     }
   }
   return Float64Array.from(milli, fromMilli);
+}
+
+/**
+ * The DRF denominators of `agents` (every registered agent, active or not) as
+ * {@link AllocationSnapshot.clusterTotals} holds them: scalar name → the sum a pass would
+ * compute itself from the same agents, in the same order, so a pass given them decides
+ * exactly as one that sums them.
+ */
+export function clusterTotalsOf(agents: Iterable<{ readonly total: readonly Resource[] }>): Map<string, number> {
+  const scalars = new ScalarVector();
+  const vector = clusterScalarTotals(agents, scalars);
+  return new Map(scalars.names.map((name, i) => [name, vector[i]!]));
+}
+
+/** `clusterTotals` as a vector over the positions it interns into `scalars` (a fresh ScalarVector). */
+function totalsVector(clusterTotals: ReadonlyMap<string, number>, scalars: ScalarVector): Float64Array {
+  const vector = new Float64Array(clusterTotals.size);
+  for (const [name, amount] of clusterTotals) vector[scalars.intern(name)] = amount;
+  return vector;
 }
 
 /** True when nothing in `rs` is reserved (every role may be offered all of it). */

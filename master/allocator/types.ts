@@ -40,7 +40,18 @@ export interface OfferFilter {
 }
 
 export interface AllocationSnapshot {
+  /**
+   * The agents that may be offered something (inactive or empty ones are skipped), and, when
+   * `clusterTotals` is absent, every registered agent: their totals are the DRF denominators.
+   */
   agents: readonly AllocatorAgent[];
+  /**
+   * The DRF denominators kept by the caller: scalar name → the sum over every registered
+   * agent's total, active or not, as `clusterTotalsOf` (allocate.ts) computes it. With it,
+   * `agents` need list only the active agents with something available (on a busy cluster,
+   * most agents' resources are out in offers or used, and a pass need not visit them).
+   */
+  clusterTotals?: ReadonlyMap<string, number>;
   frameworks: readonly AllocatorFramework[];
   filters: readonly OfferFilter[];
   /** ms since epoch. */

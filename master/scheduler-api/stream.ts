@@ -3,7 +3,8 @@
  * charset), `Mesos-Stream-Id`, chunked transfer; each event one RecordIO record. The records
  * of one turn of the event loop are joined and leave in one `res.write` at its end (a record
  * is never split across writes), so a busy master pays Node's per-write cost and the chunk
- * framing once per turn, not once per event.
+ * framing once per turn, not once per event. A record's JSON comes from event-json.ts (UPDATEs
+ * from a template, the same bytes as JSON.stringify).
  *
  * @module
  */
@@ -11,6 +12,7 @@ import type { ServerResponse } from 'node:http';
 import type { SchedulerEvent } from '../../sdk/protocol/index.js';
 import type { EventStream } from '../connections.js';
 import { CALL_BATCH_HEADER, MAX_BATCH_CALLS } from '../../sdk/core/call-batch.js';
+import { eventRecord } from './event-json.js';
 
 export class HttpEventStream implements EventStream {
   private ended = false;
@@ -46,9 +48,9 @@ export class HttpEventStream implements EventStream {
     // Events of one turn of the event loop leave in one write: a busy master sends a
     // framework thousands of UPDATEs a second, and a write each (a syscall, then Node's
     // per-write and chunk cost) was a large part of its time. close() flushes first.
-    const json = JSON.stringify(event);
+    const record = eventRecord(event);
     if (this.pending.length === 0) setImmediate(() => this.flush());
-    this.pending.push(`${Buffer.byteLength(json)}\n${json}`);
+    this.pending.push(record);
     return true;
   }
 

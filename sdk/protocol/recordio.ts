@@ -59,6 +59,14 @@ export class RecordIODecoder {
         }
       } else {
         const take = Math.min(this.remaining, buf.length - i);
+        if (take === this.remaining && this.parts.length === 0) {
+          // The whole record is in this chunk (the usual case): decoded straight from it,
+          // without a subarray and a concatenated copy per record.
+          records.push(buf.toString('utf8', i, i + take));
+          i += take;
+          this.remaining = -1;
+          continue;
+        }
         this.parts.push(buf.subarray(i, i + take));
         i += take;
         this.remaining -= take;

@@ -61,14 +61,18 @@ interface AckOwner {
 /**
  * One auto-acknowledgement in flight. It is its own transport queue entry (OutgoingCall):
  * per acknowledgement a busy framework (two per task) allocates this object and its body
- * string, and no promise, closure or call object until a 503 asks for a retry.
+ * string, and no promise, closure or call object until a 503 asks for a retry. It keeps the
+ * three ids a retry needs, not the update: the whole event parsed would otherwise stay
+ * reachable (and be copied by every young-generation GC) until the master answers.
  */
 class PendingAck implements OutgoingCall {
   readonly type = 'ACKNOWLEDGE' as const;
   constructor(
     readonly body: string,
     readonly streamId: string,
-    readonly status: TaskStatus,
+    readonly agentId: string,
+    readonly taskId: string,
+    readonly uuid: string,
     /** The teardown epoch it was made in (see Scheduler.flushAcks). */
     readonly epoch: number,
     private readonly owner: AckOwner,
@@ -700,7 +704,8 @@ export class Scheduler {
       this.log.warn({ err, taskId: status.task_id.value }, 'acknowledgement failed (the update will be resent)');
       return;
     }
-    const ack = new PendingAck(acknowledgeCallJson(frameworkId, agentId, status.task_id.value, uuid), stream.streamId, status, this.ackEpoch, this.ackOwner);
+    const taskId = status.task_id.value;
+    const ack = new PendingAck(acknowledgeCallJson(frameworkId, agentId, taskId, uuid), stream.streamId, agentId, taskId, uuid, this.ackEpoch, this.ackOwner);
     this.pendingAcks.set(ack.epoch, (this.pendingAcks.get(ack.epoch) ?? 0) + 1);
     if (this.transport.enqueue !== undefined) {
       this.transport.enqueue(ack);
@@ -736,8 +741,7 @@ export class Scheduler {
   /** An acknowledgement failed: retried like any call after a 503 (as `call()` does), else logged and forgotten. */
   private ackFailed(ack: PendingAck, err: unknown): void {
     if (err instanceof CallRejectedError && err.status === 503 && this.opts.callRetries > 0) {
-      const status = ack.status;
-      const retry = this.retryIfUnavailable(calls.acknowledge(status.agent_id!.value, status.task_id.value, status.uuid!), 0, err);
+      const retry = this.retryIfUnavailable(calls.acknowledge(ack.agentId, ack.taskId, ack.uuid), 0, err);
       retry.then(() => this.ackSettled(ack), (later: unknown) => this.ackGaveUp(ack, later));
       return;
     }
@@ -746,7 +750,7 @@ export class Scheduler {
 
   private ackGaveUp(ack: PendingAck, err: unknown): void {
     this.ackSettled(ack);
-    this.log.warn({ err, taskId: ack.status.task_id.value }, 'acknowledgement failed (the update will be resent)');
+    this.log.warn({ err, taskId: ack.taskId }, 'acknowledgement failed (the update will be resent)');
   }
 
   /** Whether an acknowledgement made before `epoch` is still unanswered. */

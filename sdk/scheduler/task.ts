@@ -105,7 +105,11 @@ function baseTask(opts: TaskOptions): TaskInfo {
  * });
  */
 export function commandTask(opts: TaskOptions & { command: CommandSpec }): TaskInfo {
-  return { ...baseTask(opts), command: commandInfo(opts.command) };
+  // Set on the task rather than spread into a copy of it: the same keys in the same order
+  // (command last), one object fewer per task.
+  const task = baseTask(opts);
+  task.command = commandInfo(opts.command);
+  return task;
 }
 
 /**

@@ -7,7 +7,7 @@
  * array moved element by element.
  */
 import t, { type Test } from 'tap';
-import { allocate } from '../../master/allocator/allocate.js';
+import { allocate, clusterTotalsOf } from '../../master/allocator/allocate.js';
 import { byShareThenId, DrfOrder } from '../../master/allocator/drf-order.js';
 import { dominantShare, scalarTotals } from '../../master/allocator/drf.js';
 import type {
@@ -222,9 +222,18 @@ function asOffers(r: AllocationResult): string {
   });
 }
 
+/**
+ * The snapshot as the master builds it: the cluster totals kept apart, only the agents a pass
+ * may offer (active, with a non-empty list) listed.
+ */
+function withKeptTotals(s: AllocationSnapshot): AllocationSnapshot {
+  return { ...s, clusterTotals: clusterTotalsOf(s.agents), agents: s.agents.filter((a) => a.active && a.available.length > 0) };
+}
+
 function compareOn(t: Test, shape: Shape, seeds: number, firstSeed: number): void {
   let allocations = 0;
   let partial = 0;
+  let keptTotalsMismatches = 0;
   let mismatches = 0;
   for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
     const s = randomSnapshot(seed, shape);
@@ -236,6 +245,10 @@ function compareOn(t: Test, shape: Shape, seeds: number, firstSeed: number): voi
       if (mismatches <= 3) t.same(JSON.parse(asOffers(fast)), JSON.parse(asOffers(previous)), `seed ${seed}: same offers as before`);
     }
     t.same(s, before, `seed ${seed}: the snapshot is not mutated`);
+    if (asOffers(allocate(withKeptTotals(s))) !== asOffers(fast)) {
+      keptTotalsMismatches++;
+      if (keptTotalsMismatches <= 3) t.same(JSON.parse(asOffers(allocate(withKeptTotals(s)))), JSON.parse(asOffers(fast)), `seed ${seed}: same offers with kept totals`);
+    }
     allocations += fast.allocations.length;
     const agentsWithTwo = new Set<string>();
     for (const a of fast.allocations) {
@@ -244,6 +257,7 @@ function compareOn(t: Test, shape: Shape, seeds: number, firstSeed: number): voi
     }
   }
   t.equal(mismatches, 0, `${seeds} snapshots, ${allocations} allocations: none differs`);
+  t.equal(keptTotalsMismatches, 0, 'the same offers from kept cluster totals and only the offerable agents');
   t.ok(allocations > seeds, `the generator produced allocations to compare (${allocations})`);
   t.ok(partial > 0, `some agents were split between roles or frameworks (${partial})`);
 }

@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import t from 'tap';
-import { serialiseMasterMessage } from '../../master/agent-endpoint.js';
+import { serialiseMasterMessage, taskJson } from '../../master/agent-endpoint.js';
 import { HttpEventStream } from '../../master/scheduler-api/stream.js';
 import { wsText } from '../../sdk/core/ws-text.js';
 import { RecordIODecoder, type MasterMessage, type SchedulerEvent } from '../../sdk/protocol/index.js';
@@ -28,6 +28,43 @@ t.test('run_task JSON is the same as JSON.stringify, and follows a replaced fram
   t.equal(serialiseMasterMessage(second), JSON.stringify(second));
   const other: MasterMessage = { type: 'kill_task', framework_id: { value: 'f1' }, task_id: { value: 't1' } };
   t.equal(serialiseMasterMessage(other), JSON.stringify(other), 'other messages are plain JSON.stringify');
+});
+
+t.test('run_task task JSON reuses the shared resource list and agent id, byte for byte', async (t) => {
+  const info = { user: 'u', name: 'fw' };
+  const resources = [
+    { name: 'cpus', type: 'SCALAR' as const, scalar: { value: 0.1 }, allocation_info: { role: '*' } },
+    { name: 'mem', type: 'SCALAR' as const, scalar: { value: 32 }, allocation_info: { role: '*' } },
+  ];
+  const agentId = { value: 'm-S7' };
+  const tasks = Array.from({ length: 5 }, (_, i) => ({
+    name: `t${i}`, task_id: { value: `t${i}` }, agent_id: agentId, resources, command: { value: 'true', shell: true },
+  }));
+  for (const task of tasks) {
+    const message: MasterMessage = { type: 'run_task', framework: info, task };
+    t.equal(serialiseMasterMessage(message), JSON.stringify(message), `${task.name}: the shared parts reused, same bytes`);
+  }
+  // Another list and id (another kind of task, another agent) are serialised anew, then the
+  // first ones again.
+  const other = { name: 'x', task_id: { value: 'x' }, agent_id: { value: 'm-S8' }, resources: [{ name: 'gpus', type: 'SCALAR' as const, scalar: { value: 1 } }] };
+  t.equal(taskJson(other), JSON.stringify(other));
+  t.equal(taskJson(tasks[0]!), JSON.stringify(tasks[0]));
+  // Keys in the task's own order, keys needing escapes, values without JSON left out as
+  // JSON.stringify leaves them out, nested toJSON honoured.
+  const odd = {
+    command: { value: 'sleep 1' }, 'we"ird\\key': 1, name: 'n', skipped: undefined, fn: () => 1, when: new Date(0),
+    task_id: { value: 't' }, resources, agent_id: agentId, labels: { labels: [{ key: 'k', value: 'ü✓' }] },
+  };
+  t.equal(taskJson(odd), JSON.stringify(odd), 'any plain object, byte for byte');
+  t.equal(taskJson({}), '{}');
+  t.equal(taskJson({ a: undefined }), '{}', 'nothing with JSON: an empty object');
+  // Not a plain object, or one with its own toJSON: JSON.stringify as a whole.
+  class Task { name = 'c'; resources = resources; }
+  t.equal(taskJson(new Task()), JSON.stringify(new Task()));
+  const custom = { name: 'c', toJSON: () => ({ replaced: true }) };
+  t.equal(taskJson(custom), '{"replaced":true}');
+  const bare = Object.assign(Object.create(null) as object, { name: 'b', resources });
+  t.equal(taskJson(bare), JSON.stringify(bare));
 });
 
 /** The parts of a ServerResponse the stream uses, recording each write. */
