@@ -183,8 +183,13 @@ export class LaunchFramework {
         if (this.held.length > 0) void this.scheduler.decline(this.held.splice(0).map((o) => o.id.value), { refuse_seconds: 60 }).catch(() => undefined);
         return;
       }
-      const ready = this.held.splice(0);
-      if (ready.length > 0) this.onOffers(ready);
+      const allowed = this.allowance();
+      if (allowed <= this.nextTask || this.held.length === 0) return;
+      // Only as many held offers as the allowance can fill, oldest first: handing every held
+      // offer (up to one per agent) back to onOffers each tick cost this process more than
+      // the launches did.
+      const wanted = this.plan.perOffer === undefined ? 1 : Math.ceil((allowed - this.nextTask) / this.plan.perOffer);
+      this.onOffers(this.held.splice(0, wanted));
     }, 10);
   }
 
@@ -208,8 +213,9 @@ export class LaunchFramework {
     return this.fatal;
   }
 
-  private pack(offer: Offer): TaskInfo[] {
-    const limit = Math.min(this.plan.perOffer ?? Number.POSITIVE_INFINITY, this.allowance() - this.nextTask, this.plan.total - this.nextTask);
+  /** The tasks to launch on `offer`, up to `allowed` launched in all (the rate's allowance). */
+  private pack(offer: Offer, allowed: number): TaskInfo[] {
+    const limit = Math.min(this.plan.perOffer ?? Number.POSITIVE_INFINITY, allowed - this.nextTask, this.plan.total - this.nextTask);
     const fits = packOffer(offer, { cpus: this.plan.cpus, mem: this.plan.mem }, limit);
     const tasks: TaskInfo[] = [];
     for (const resources of fits) {
@@ -233,11 +239,12 @@ export class LaunchFramework {
   private onOffers(offers: Offer[]): void {
     const calls: Array<Promise<void>> = [];
     const unused: string[] = [];
+    const allowed = this.allowance();
     for (const offer of offers) {
-      const tasks = this.pack(offer);
+      const tasks = this.pack(offer, allowed);
       if (tasks.length === 0) {
         // Paced: the rate, not the offer, was short; keep the offer for the next slot.
-        if (this.nextTask < this.plan.total && this.allowance() <= this.nextTask) {
+        if (this.nextTask < this.plan.total && allowed <= this.nextTask) {
           this.held.push(offer);
           this.pace();
         } else {
