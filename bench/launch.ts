@@ -8,7 +8,7 @@
  *
  * The burst runs twice on the same cluster. The first, on fresh processes, is reported as
  * `cold`: V8 compiles and optimises the launch path of all three processes while it runs,
- * and that first run costs each process about half as much CPU again per task as the next
+ * and that first run costs each process a third to a half more CPU per task than the next
  * ones. The second, after the first's teardown, is the headline figure: a cluster manager
  * runs for months, and what it does once warm is what its users get.
  *
