@@ -15,13 +15,26 @@ export interface Clock {
   setInterval(fn: () => void, ms: number): TimerHandle;
 }
 
-/** The wall clock. Timers are unref'd so that they never keep a process alive alone. */
+/**
+ * The wall clock. Timers are unref'd so that they never keep a process alive alone.
+ *
+ * A delay of 0 or less (or NaN) runs at the end of the current event-loop turn, with
+ * `setImmediate`, in the order set: Node's `setTimeout` waits at least 1 ms, and on the
+ * master's hot paths (an allocation pass asked for when resources are freed, with nothing to
+ * wait for) that millisecond was most of the time from a finished task to its resources'
+ * next offer (bench `offers`: p50 0.66–0.76 → 0.18–0.29 ms).
+ */
 export class SystemClock implements Clock {
   now(): number {
     return Date.now();
   }
   setTimeout(fn: () => void, ms: number): TimerHandle {
-    const t = setTimeout(fn, Math.max(0, ms));
+    if (!(ms > 0)) {
+      const i = setImmediate(fn);
+      i.unref();
+      return { cancel: () => clearImmediate(i) };
+    }
+    const t = setTimeout(fn, ms);
     t.unref();
     return { cancel: () => clearTimeout(t) };
   }
