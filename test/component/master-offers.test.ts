@@ -221,8 +221,11 @@ t.test('invalid offers and invalid tasks', async (t) => {
   t.match(lost.update!.status.message, /invalid offers/);
   t.ok(m.state.offers.has(offerOfA.id.value), 'an unknown offer id leaves the real offer alone');
 
-  // A asks for more than offered: TASK_ERROR; the resources come back.
-  await a.call(launchCall([offerOfA.id.value], offerOfA.agent_id.value, 'greedy', [scalar('cpus', 64)]));
+  // A asks for more than offered: TASK_ERROR; the resources come back. Without a filter: the
+  // kit's 1 ms one (on the wall clock here) may still hold at the next allocation pass, which
+  // would offer them to B.
+  const greedy = launchCall([offerOfA.id.value], offerOfA.agent_id.value, 'greedy', [scalar('cpus', 64)]);
+  await a.call({ ...greedy, accept: { ...(greedy.accept as Record<string, unknown>), filters: { refuse_seconds: 0 } } });
   const error = await a.next('UPDATE', (e) => e.update!.status.task_id.value === 'greedy');
   t.equal(error.update!.status.state, 'TASK_ERROR');
   t.equal(error.update!.status.reason, 'REASON_TASK_INVALID');
