@@ -79,29 +79,43 @@ await runBench({
     const perTask = (cpuS: Record<string, number | undefined>, n: number): Record<string, number | undefined> =>
       Object.fromEntries(Object.entries(cpuS).map(([k, v]) => [k, v === undefined || n === 0 ? undefined : round((v * 1e6) / n, 0)]));
 
+    let killed = 0;
     /**
-     * One burst: every task offered at once, ⌈T/N⌉ per ACCEPT. The first one on a fresh
-     * cluster is the cold run (V8 compiles the whole launch path while it runs); the second,
-     * measured after the first's teardown, is what a running cluster does.
+     * Launches T tasks with a fresh framework (at `rate` tasks/s when given, else all at once,
+     * ⌈T/N⌉ per ACCEPT), waits for them to run, and tears the framework down (its tasks are
+     * then killed: `killed` counts them). `timedOut` when not all ran within `timeoutMs`.
      */
-    const burst = async (name: string) => {
+    const launchRun = async (name: string, rate: number | undefined, timeoutMs: number) => {
       const meter = cpuMeter();
-      const framework = new LaunchFramework({ master: master.address, name, total: tasks, cpus: 0.1, mem: 32, command: 'true', perOffer });
+      const framework = new LaunchFramework({
+        master: master.address, name, total: tasks, cpus: 0.1, mem: 32, command: 'true', perOffer, ...(rate !== undefined ? { rate } : {}),
+      });
       await framework.start();
-      let complete = true;
+      let timedOut: Error | undefined;
       try {
-        await framework.waitAllRunning(ctx.remainingMs() / 2 - 15_000);
+        await framework.waitAllRunning(timeoutMs);
       } catch (err) {
         if (framework.error) throw framework.error;
-        complete = false;
-        ctx.note(`stopped early: ${(err as Error).message}`);
+        timedOut = err as Error;
       }
-      const cpu = meter.percent();
+      const cpuPercent = meter.percent();
       const cpuS = meter.seconds();
       const lastRunning = framework.lastAt('runningAt');
       await framework.stop();
+      killed += tasks;
       if (framework.firstAcceptAt === undefined || lastRunning === undefined) throw new Error('no task reached TASK_RUNNING');
-      const seconds = (lastRunning - framework.firstAcceptAt) / 1000;
+      return { framework, timedOut, cpuPercent, cpuS, seconds: (lastRunning - framework.firstAcceptAt) / 1000 };
+    };
+
+    /**
+     * One burst: every task offered at once. The first one on a fresh cluster is the cold run
+     * (V8 compiles the whole launch path while it runs); the second, measured after the first's
+     * teardown, is what a running cluster does.
+     */
+    const burst = async (name: string) => {
+      const { framework, timedOut, cpuPercent, cpuS, seconds } = await launchRun(name, undefined, ctx.remainingMs() / 2 - 15_000);
+      if (timedOut !== undefined) ctx.note(`stopped early: ${timedOut.message}`);
+      const complete = timedOut === undefined;
       return {
         complete,
         figures: {
@@ -114,14 +128,13 @@ await runBench({
           accept_reply_ms: percentiles(framework.acceptReplyMs, 1),
           bench_process_cpu_percent: round(((cpuS.bench_process ?? 0) / seconds) * 100, 1),
           launch_s: round(seconds, 3),
-          cpu_percent_during_launch: cpu,
+          cpu_percent_during_launch: cpuPercent,
           // CPU time per task: steadier than tasks/s on a shared machine.
           cpu_us_per_task: perTask(cpuS, framework.running),
         },
       };
     };
 
-    let killed = 0;
     /**
      * Waits until the previous run's teardown is over: it kills its tasks, thousands of kills
      * and TASK_KILLED updates the master works through for a second or more, and a run
@@ -134,13 +147,11 @@ await runBench({
 
     ctx.note(`cold burst: ${tasks} tasks, ${perOffer} per offer`);
     const cold = await burst('bench-cold');
-    killed += tasks;
     let warm = cold;
     if (cold.complete) {
       await afterTeardown();
       ctx.note(`warm burst: ${tasks} tasks, ${perOffer} per offer`);
       warm = await burst('bench-launch');
-      killed += tasks;
     }
 
     // Then the same number of tasks at a sustained rate, for latency without the queueing of
@@ -152,16 +163,9 @@ await runBench({
       const pacedRun = async (r: number, name: string): Promise<Record<string, unknown>> => {
         await afterTeardown();
         ctx.note(`launching ${tasks} tasks at ${r}/s`);
-        const meter = cpuMeter();
-        const f = new LaunchFramework({ master: master.address, name, total: tasks, cpus: 0.1, mem: 32, command: 'true', perOffer, rate: r });
-        await f.start();
-        await f.waitAllRunning(ctx.remainingMs() - 10_000);
-        const cpuS = meter.seconds();
-        const last = f.lastAt('runningAt')!;
-        const s = (last - f.firstAcceptAt!) / 1000;
-        await f.stop();
-        killed += tasks;
-        return { rate: r, tasks_per_s: round(f.running / s, 0), accept_to_running_ms: percentiles(f.runningLatencies(), 1), cpu_us_per_task: perTask(cpuS, f.running) };
+        const { framework, timedOut, cpuS, seconds } = await launchRun(name, r, ctx.remainingMs() - 10_000);
+        if (timedOut !== undefined) throw timedOut;
+        return { rate: r, tasks_per_s: round(framework.running / seconds, 0), accept_to_running_ms: percentiles(framework.runningLatencies(), 1), cpu_us_per_task: perTask(cpuS, framework.running) };
       };
       paced = await pacedRun(rate, 'bench-paced');
       for (const [i, r] of sweepRates.entries()) sweep.push(await pacedRun(r, `bench-sweep-${i}`));

@@ -30,13 +30,29 @@ function memoised<K extends object>(cache: WeakMap<K, Derived>, key: K, inputs: 
   return value;
 }
 
-const availableCache = new WeakMap<AgentRecord, Derived>();
+/** An agent's available list and the three lists it was computed from. */
+interface Available {
+  total: readonly Resource[];
+  used: readonly Resource[];
+  offered: readonly Resource[];
+  value: readonly Resource[];
+}
+
+const availableCache = new WeakMap<AgentRecord, Available>();
 const allocatedCache = new WeakMap<FrameworkRecord, Derived>();
 
-/** What an agent can still offer: total − used − offered. Shared: do not mutate. */
+/**
+ * What an agent can still offer: total − used − offered. Shared: do not mutate. Memoised like
+ * {@link memoised}, with the three lists as fields: every allocation pass asks it for every
+ * active agent, and an input array built per call was most of that pass's cost per agent.
+ */
 export function availableOf(agent: AgentRecord): readonly Resource[] {
-  return memoised(availableCache, agent, [agent.total, agent.used, agent.offered],
-    () => subtractResources(subtractResources(agent.total, agent.used), agent.offered));
+  const { total, used, offered } = agent;
+  const hit = availableCache.get(agent);
+  if (hit !== undefined && hit.total === total && hit.used === used && hit.offered === offered) return hit.value;
+  const value = subtractResources(subtractResources(total, used), offered);
+  availableCache.set(agent, { total, used, offered, value });
+  return value;
 }
 
 /** What a framework holds, for DRF: used + offered. Shared: do not mutate. */

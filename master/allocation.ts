@@ -47,26 +47,20 @@ export function buildSnapshot(state: MasterState, filters: OfferFilters, now: nu
  * an allocator entry for each of 1 000 agents and summing their totals every time was most of
  * what allocation cost the master per task. So:
  * - the cluster totals (DRF denominators) are summed again only when an agent came, went or
- *   got a new total;
- * - an agent's available list is asked for (accounting.ts `availableOf`) only when its total,
- *   used or offered list changed since the last pass;
+ *   got a new total (seen by the identity of the total lists, agent by agent in the
+ *   registry's order: the state never mutates a resource list in place, see accounting.ts);
+ * - an agent's available list comes from accounting.ts `availableOf`, memoised on its lists;
  * - only the agents with something available get an entry.
- *
- * Changes are seen by the identity of the lists, agent by agent in the registry's order: the
- * state never mutates a resource list in place (every change assigns a new one, see
- * accounting.ts), so the same lists mean the same contents.
  */
 export class AgentScan {
   /** Per registry position: the total list the cluster totals were summed with. */
   private totalLists: (readonly Resource[])[] = [];
   private clusterTotals: ReadonlyMap<string, number> = new Map();
-  /** Per registry position: the last available list asked for and what it came from. */
-  private availability: (AvailableEntry | undefined)[] = [];
 
   /** The offerable agents, in the registry's order, and the totals of every agent. */
   scan(agents: ReadonlyMap<string, AgentRecord>): { offerable: AllocatorAgent[]; clusterTotals: ReadonlyMap<string, number> } {
     const offerable: AllocatorAgent[] = [];
-    const { totalLists, availability } = this;
+    const { totalLists } = this;
     let totalsChanged = agents.size !== totalLists.length;
     let i = 0;
     for (const a of agents.values()) {
@@ -75,35 +69,16 @@ export class AgentScan {
         totalLists[i] = a.total;
       }
       if (a.active) {
-        let entry = availability[i];
-        if (entry === undefined) {
-          availability[i] = entry = { record: a, total: a.total, used: a.used, offered: a.offered, available: availableOf(a) };
-        } else if (entry.record !== a || entry.total !== a.total || entry.used !== a.used || entry.offered !== a.offered) {
-          entry.record = a;
-          entry.total = a.total;
-          entry.used = a.used;
-          entry.offered = a.offered;
-          entry.available = availableOf(a);
-        }
+        const available = availableOf(a);
         // A zero-length list is empty for sure; the allocator checks the others (zero scalars).
-        if (entry.available.length > 0) offerable.push({ id: a.id, total: a.total, available: entry.available, active: true });
+        if (available.length > 0) offerable.push({ id: a.id, total: a.total, available, active: true });
       }
       i++;
     }
     if (totalLists.length > i) totalLists.length = i;
-    if (availability.length > i) availability.length = i;
     if (totalsChanged) this.clusterTotals = clusterTotalsOf(agents.values());
     return { offerable, clusterTotals: this.clusterTotals };
   }
-}
-
-/** An agent's available list (accounting.ts `availableOf`) and the lists it was computed from. */
-interface AvailableEntry {
-  record: AgentRecord;
-  total: readonly Resource[];
-  used: readonly Resource[];
-  offered: readonly Resource[];
-  available: readonly Resource[];
 }
 
 function hasConnectedFramework(state: MasterState): boolean {

@@ -11,16 +11,14 @@
  *
  * @module
  */
+import { PLAIN_JSON_ASCII } from '../../sdk/core/json-text.js';
 import type { SchedulerEvent } from '../../sdk/protocol/index.js';
 
 const hasOwn = (o: object, key: string): boolean => Object.prototype.hasOwnProperty.call(o, key);
 
-/** Printable ASCII without `"` and `\`: written between quotes as it is, one byte a character. */
-const PLAIN_ASCII = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
-
 /** `"value"` when the string needs no escaping and is ASCII, else undefined. */
 function plainString(value: unknown): string | undefined {
-  return typeof value === 'string' && PLAIN_ASCII.test(value) ? `"${value}"` : undefined;
+  return typeof value === 'string' && PLAIN_JSON_ASCII.test(value) ? `"${value}"` : undefined;
 }
 
 /** `{"value":"…"}` for an id object holding exactly one plain string `value`, else undefined. */

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { jsonString } from '../core/json-text.js';
 import type {
   ExecutorInfo, Filters, FrameworkInfo, KillPolicy, OfferOperation, Resource, SchedulerCall, TaskInfo,
 } from '../protocol/index.js';
@@ -161,14 +162,6 @@ export const operations = {
     return { type: 'UNRESERVE', unreserve: { resources: [...resources] } };
   },
 };
-
-/** Printable ASCII but the double quote and the backslash: the strings JSON.stringify writes as they are, between quotes. */
-const PLAIN_JSON_STRING = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
-
-/** `JSON.stringify(value)` for a string: quoted as is when nothing in it needs escaping (ids and uuids never do). */
-function jsonString(value: string): string {
-  return PLAIN_JSON_STRING.test(value) ? `"${value}"` : JSON.stringify(value);
-}
 
 /**
  * The JSON of an ACKNOWLEDGE call for framework `frameworkId`, what the scheduler's queue
