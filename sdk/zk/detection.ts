@@ -7,10 +7,9 @@
  * @module
  */
 import { AgoraError } from '../core/errors.js';
-import { systemClock, type Clock, type TimerHandle } from '../core/clock.js';
 import type { LeaderDetector } from '../core/leadership.js';
-import { DEFAULT_MEMBER_PREFIX, sortMembers, type ZkGroupOptions } from './group.js';
-import { SerialTask } from './serial.js';
+import { sortMembers, type ZkGroupOptions } from './group.js';
+import { GroupLooker } from './group-looker.js';
 import type { ZkSession } from './session.js';
 import { joinZkPath } from './url.js';
 
@@ -38,36 +37,24 @@ export class ZkDetector implements LeaderDetector {
   private leaderMember: string | undefined;
   /** Whether the first look has completed (listeners get an immediate call from then on). */
   private known = false;
-  private generation = 0;
   private childWatchArmed = false;
   private dataWatchArmedFor: string | undefined;
-  private retryTimer: TimerHandle | undefined;
   private readonly listeners = new Set<(leaderData: string | undefined) => void>();
-  private readonly prefix: string;
-  private readonly clock: Clock;
-  private readonly retryMs: number;
-  private readonly refresher: SerialTask;
-  private readonly onConnected = (): void => void this.refresher.run();
-  private readonly onExpired = (): void => this.sessionExpired();
+  private readonly looker: GroupLooker;
 
   constructor(
     private readonly session: ZkSession,
     private readonly groupPath: string,
     private readonly opts: ZkDetectorOptions = {},
   ) {
-    this.prefix = opts.prefix ?? DEFAULT_MEMBER_PREFIX;
-    if (this.prefix === '' || this.prefix.includes('/')) throw new AgoraError('AGORA_ZK_BAD_ARGUMENTS', `invalid member prefix '${this.prefix}'`);
-    this.clock = opts.clock ?? systemClock;
-    this.retryMs = opts.retryMs ?? 500;
-    this.refresher = new SerialTask(() => this.refresh(), (err) => this.failed(err));
+    this.looker = new GroupLooker(session, opts, { look: () => this.refresh(), expired: () => this.sessionExpired(), what: 'leader detection' });
   }
 
   async start(): Promise<void> {
     if (this.state !== 'new') throw new AgoraError('AGORA_LEADERSHIP_STATE', `cannot start a ZooKeeper detector that is ${this.state}`);
     this.state = 'running';
-    this.session.on('connected', this.onConnected);
-    this.session.on('expired', this.onExpired);
-    await this.refresher.run();
+    this.looker.attach();
+    await this.looker.look();
   }
 
   current(): string | undefined {
@@ -88,7 +75,7 @@ export class ZkDetector implements LeaderDetector {
   waitForLeader(timeoutMs: number): Promise<string> {
     if (this.leaderData !== undefined) return Promise.resolve(this.leaderData);
     return new Promise<string>((resolve, reject) => {
-      const timer = this.clock.setTimeout(() => {
+      const timer = this.looker.clock.setTimeout(() => {
         this.listeners.delete(listener);
         reject(new AgoraError('AGORA_LEADER_TIMEOUT', `no leader under ${this.groupPath} within ${timeoutMs} ms`));
       }, timeoutMs);
@@ -105,18 +92,15 @@ export class ZkDetector implements LeaderDetector {
   async stop(): Promise<void> {
     if (this.state === 'stopped') return;
     this.state = 'stopped';
-    this.generation++;
-    this.retryTimer?.cancel();
-    this.session.off('connected', this.onConnected);
-    this.session.off('expired', this.onExpired);
+    this.looker.detach();
   }
 
   private async refresh(): Promise<void> {
     if (this.state !== 'running') return;
-    const generation = this.generation;
-    const stale = (): boolean => generation !== this.generation || this.state !== 'running';
+    const generation = this.looker.generation;
+    const stale = (): boolean => !this.looker.isCurrent(generation);
     const again = (): void => {
-      if (generation === this.generation) void this.refresher.run();
+      if (generation === this.looker.generation) void this.looker.look();
     };
 
     let children: string[];
@@ -126,7 +110,7 @@ export class ZkDetector implements LeaderDetector {
         this.groupPath,
         arm
           ? () => {
-              if (generation === this.generation) this.childWatchArmed = false;
+              if (generation === this.looker.generation) this.childWatchArmed = false;
               again();
             }
           : undefined,
@@ -143,7 +127,7 @@ export class ZkDetector implements LeaderDetector {
     }
     if (stale()) return;
 
-    const lowest = sortMembers(children, this.prefix)[0];
+    const lowest = sortMembers(children, this.looker.prefix)[0];
     if (lowest === undefined) {
       this.report(undefined, undefined);
       return;
@@ -153,7 +137,7 @@ export class ZkDetector implements LeaderDetector {
       joinZkPath(this.groupPath, lowest),
       arm
         ? () => {
-            if (generation === this.generation && this.dataWatchArmedFor === lowest) this.dataWatchArmedFor = undefined;
+            if (generation === this.looker.generation && this.dataWatchArmedFor === lowest) this.dataWatchArmedFor = undefined;
             again();
           }
         : undefined,
@@ -185,21 +169,11 @@ export class ZkDetector implements LeaderDetector {
     }
   }
 
+  /** The session expired (the looker bumped the generation): watches are gone, the leader unknown. */
   private sessionExpired(): void {
-    if (this.state !== 'running') return;
-    this.generation++;
-    this.retryTimer?.cancel();
     this.childWatchArmed = false;
     this.dataWatchArmedFor = undefined;
     // Until the new session has looked, we do not know who leads.
     if (this.leaderData !== undefined) this.report(undefined, undefined);
-  }
-
-  private failed(err: unknown): void {
-    if (this.state !== 'running') return;
-    this.opts.logger?.warn({ err }, 'leader detection step failed; retrying');
-    if (!this.session.connected) return;
-    this.retryTimer?.cancel();
-    this.retryTimer = this.clock.setTimeout(() => void this.refresher.run(), this.retryMs);
   }
 }

@@ -8,10 +8,9 @@
  * @module
  */
 import { AgoraError } from '../core/errors.js';
-import { systemClock, type Clock, type TimerHandle } from '../core/clock.js';
 import type { LeaderElector } from '../core/leadership.js';
-import { contenderPosition, DEFAULT_MEMBER_PREFIX, type ZkGroupOptions } from './group.js';
-import { SerialTask } from './serial.js';
+import { contenderPosition, type ZkGroupOptions } from './group.js';
+import { GroupLooker } from './group-looker.js';
 import type { ZkSession } from './session.js';
 import { joinZkPath } from './url.js';
 
@@ -44,28 +43,17 @@ export class ZkElector implements LeaderElector {
   private watched: string | undefined;
   /** The member whose own-znode watch is armed. */
   private ownWatchFor: string | undefined;
-  /** Bumped on expiry and stop: results of older runs are discarded. */
-  private generation = 0;
-  private retryTimer: TimerHandle | undefined;
   private readonly elected = new Set<() => void>();
   private readonly demoted = new Set<(reason: string) => void>();
-  private readonly prefix: string;
-  private readonly clock: Clock;
-  private readonly retryMs: number;
-  private readonly checker: SerialTask;
-  private readonly onConnected = (): void => void this.checker.run();
-  private readonly onExpired = (): void => this.sessionExpired();
+  /** Runs `check` one at a time, on reconnection and after failures; its generation discards stale results. */
+  private readonly looker: GroupLooker;
 
   constructor(
     private readonly session: ZkSession,
     private readonly groupPath: string,
     private readonly opts: ZkElectorOptions = {},
   ) {
-    this.prefix = opts.prefix ?? DEFAULT_MEMBER_PREFIX;
-    if (this.prefix === '' || this.prefix.includes('/')) throw new AgoraError('AGORA_ZK_BAD_ARGUMENTS', `invalid member prefix '${this.prefix}'`);
-    this.clock = opts.clock ?? systemClock;
-    this.retryMs = opts.retryMs ?? 500;
-    this.checker = new SerialTask(() => this.check(), (err) => this.failed(err));
+    this.looker = new GroupLooker(session, opts, { look: () => this.check(), expired: () => this.sessionExpired(), what: 'leader election' });
   }
 
   get isLeader(): boolean {
@@ -86,16 +74,15 @@ export class ZkElector implements LeaderElector {
     if (this.state !== 'new') throw new AgoraError('AGORA_LEADERSHIP_STATE', `cannot start a ZooKeeper elector that is ${this.state}`);
     this.state = 'running';
     this.data = data;
-    this.session.on('connected', this.onConnected);
-    this.session.on('expired', this.onExpired);
+    this.looker.attach();
     try {
       await this.session.mkdirp(this.groupPath);
-      await this.join(this.generation);
+      await this.join(this.looker.generation);
     } catch (err) {
       await this.stop();
       throw new AgoraError('AGORA_ZK_ELECTION_FAILED', `could not join the election at ${this.groupPath}: ${(err as Error).message}`, { cause: err });
     }
-    await this.checker.run();
+    await this.looker.look();
   }
 
   onElected(listener: () => void): () => void {
@@ -112,10 +99,7 @@ export class ZkElector implements LeaderElector {
   async stop(): Promise<void> {
     if (this.state === 'stopped') return;
     this.state = 'stopped';
-    this.generation++;
-    this.retryTimer?.cancel();
-    this.session.off('connected', this.onConnected);
-    this.session.off('expired', this.onExpired);
+    this.looker.detach();
     this.leading = false;
     this.watched = undefined;
     const member = this.member;
@@ -131,7 +115,7 @@ export class ZkElector implements LeaderElector {
   }
 
   private async join(generation: number): Promise<void> {
-    const memberPath = joinZkPath(this.groupPath, this.prefix);
+    const memberPath = joinZkPath(this.groupPath, this.looker.prefix);
     let path: string;
     try {
       path = await this.session.create(memberPath, this.data, 'EPHEMERAL_SEQUENTIAL');
@@ -142,7 +126,7 @@ export class ZkElector implements LeaderElector {
       path = await this.session.create(memberPath, this.data, 'EPHEMERAL_SEQUENTIAL');
     }
     const member = path.slice(path.lastIndexOf('/') + 1);
-    if (generation !== this.generation || this.state !== 'running') {
+    if (!this.looker.isCurrent(generation)) {
       // Stopped or expired meanwhile: this znode is not ours to keep.
       await this.session.delete(path).catch(() => undefined);
       return;
@@ -154,7 +138,7 @@ export class ZkElector implements LeaderElector {
   /** One look at the group: lead, watch the predecessor, or re-join. */
   private async check(): Promise<void> {
     if (this.state !== 'running') return;
-    const generation = this.generation;
+    const generation = this.looker.generation;
     if (this.member === undefined) {
       await this.join(generation);
       if (this.member === undefined) return;
@@ -164,9 +148,9 @@ export class ZkElector implements LeaderElector {
       // Watch our own znode too: deleted from outside, we must stop leading at once.
       const present = await this.session.exists(joinZkPath(this.groupPath, member), () => {
         if (this.ownWatchFor === member) this.ownWatchFor = undefined;
-        if (generation === this.generation) void this.checker.run();
+        if (generation === this.looker.generation) void this.looker.look();
       });
-      if (generation !== this.generation || this.state !== 'running') return;
+      if (!this.looker.isCurrent(generation)) return;
       if (present) this.ownWatchFor = member;
     }
     let children: string[];
@@ -177,8 +161,8 @@ export class ZkElector implements LeaderElector {
       if (!(err instanceof AgoraError && err.code === 'AGORA_ZK_NO_NODE')) throw err;
       children = [];
     }
-    if (generation !== this.generation || this.state !== 'running') return;
-    const position = contenderPosition(children, this.prefix, member);
+    if (!this.looker.isCurrent(generation)) return;
+    const position = contenderPosition(children, this.looker.prefix, member);
     switch (position.kind) {
       case 'leader':
         this.watched = undefined;
@@ -194,17 +178,17 @@ export class ZkElector implements LeaderElector {
         this.member = undefined;
         this.watched = undefined;
         this.demote('election znode deleted');
-        void this.checker.run();
+        void this.looker.look();
         return;
       case 'follower': {
         this.demote('a lower contender appeared');
         const predecessor = position.watch;
         this.watched = predecessor;
         const present = await this.session.exists(joinZkPath(this.groupPath, predecessor), () => {
-          if (generation === this.generation) void this.checker.run();
+          if (generation === this.looker.generation) void this.looker.look();
         });
         // Gone between the listing and the watch: look again.
-        if (!present && generation === this.generation) void this.checker.run();
+        if (!present && generation === this.looker.generation) void this.looker.look();
         return;
       }
       default: {
@@ -214,10 +198,8 @@ export class ZkElector implements LeaderElector {
     }
   }
 
+  /** The session expired (the looker bumped the generation): demoted now, re-joins once reconnected. */
   private sessionExpired(): void {
-    if (this.state !== 'running') return;
-    this.generation++;
-    this.retryTimer?.cancel();
     this.member = undefined;
     this.watched = undefined;
     this.ownWatchFor = undefined;
@@ -239,14 +221,5 @@ export class ZkElector implements LeaderElector {
     } catch (err) {
       this.opts.logger?.error({ err }, 'leadership listener threw');
     }
-  }
-
-  private failed(err: unknown): void {
-    if (this.state !== 'running') return;
-    this.opts.logger?.warn({ err }, 'leader election step failed; retrying');
-    // While disconnected the next 'connected' retries; otherwise retry after a pause.
-    if (!this.session.connected) return;
-    this.retryTimer?.cancel();
-    this.retryTimer = this.clock.setTimeout(() => void this.checker.run(), this.retryMs);
   }
 }
