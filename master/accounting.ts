@@ -94,7 +94,10 @@ function unallocated(rs: readonly Resource[]): readonly Resource[] {
 export function addUsed(state: MasterState, frameworkId: string, agentId: string, resources: readonly Resource[]): void {
   const rs = unallocated(resources);
   const agent = state.agents.get(agentId);
-  if (agent) agent.used = addResources(agent.used, rs);
+  if (agent) {
+    agent.used = addResources(agent.used, rs);
+    state.agentChanges?.touched(agent);
+  }
   const fw = state.frameworks.get(frameworkId);
   if (fw) fw.used = addResources(fw.used, rs);
 }
@@ -103,7 +106,10 @@ export function addUsed(state: MasterState, frameworkId: string, agentId: string
 export function releaseUsed(state: MasterState, frameworkId: string, agentId: string, resources: readonly Resource[]): void {
   const rs = unallocated(resources);
   const agent = state.agents.get(agentId);
-  if (agent) agent.used = subtractResources(agent.used, rs);
+  if (agent) {
+    agent.used = subtractResources(agent.used, rs);
+    state.agentChanges?.touched(agent);
+  }
   const fw = state.frameworks.get(frameworkId);
   if (fw) fw.used = subtractResources(fw.used, rs);
 }
@@ -111,7 +117,10 @@ export function releaseUsed(state: MasterState, frameworkId: string, agentId: st
 export function addOffered(state: MasterState, frameworkId: string, agentId: string, resources: readonly Resource[]): void {
   const rs = unallocateResources(resources);
   const agent = state.agents.get(agentId);
-  if (agent) agent.offered = addResources(agent.offered, rs);
+  if (agent) {
+    agent.offered = addResources(agent.offered, rs);
+    state.agentChanges?.touched(agent);
+  }
   const fw = state.frameworks.get(frameworkId);
   if (fw) fw.offered = addResources(fw.offered, rs);
 }
@@ -119,7 +128,10 @@ export function addOffered(state: MasterState, frameworkId: string, agentId: str
 export function releaseOffered(state: MasterState, frameworkId: string, agentId: string, resources: readonly Resource[]): void {
   const rs = unallocateResources(resources);
   const agent = state.agents.get(agentId);
-  if (agent) agent.offered = subtractResources(agent.offered, rs);
+  if (agent) {
+    agent.offered = subtractResources(agent.offered, rs);
+    state.agentChanges?.touched(agent);
+  }
   const fw = state.frameworks.get(frameworkId);
   if (fw) fw.offered = subtractResources(fw.offered, rs);
 }
@@ -129,7 +141,10 @@ export function releaseOffered(state: MasterState, frameworkId: string, agentId:
  * state holds (after a re-registration replaced an agent's tasks).
  */
 export function recomputeUsed(state: MasterState): void {
-  for (const agent of state.agents.values()) agent.used = [];
+  for (const agent of state.agents.values()) {
+    agent.used = [];
+    state.agentChanges?.touched(agent);
+  }
   for (const fw of state.frameworks.values()) fw.used = [];
   for (const [frameworkId, tasks] of state.tasks) {
     for (const task of tasks.values()) {

@@ -133,6 +133,7 @@ export function markAgentUnreachable(ctx: MasterContext, agentId: string, messag
   ctx.timers.cancel(`ping:${agentId}`);
   ctx.timers.cancel(`agent-removal:${agentId}`);
   agent.active = false;
+  ctx.state.agentChanges?.touched(agent);
   agent.markingUnreachable = true;
   for (const offer of offersOfAgent(ctx.state, agentId)) removeOffer(ctx, offer.id, { rescind: true, reallocate: false });
   const at = ctx.clock.now();
@@ -202,6 +203,7 @@ export function registerAgent(ctx: MasterContext, link: AgentLink, msg: AgentMes
   const id = mintedId ?? ctx.ids.agentId();
   const agent = newAgentRecord(ctx, id, msg.agent_info, link, msg.version);
   state.agents.set(id, agent);
+  state.agentChanges?.membershipChanged();
   index.put(agent);
   attachLink(ctx, id, link);
   state.counters.slaveRegistrations++;
@@ -240,6 +242,7 @@ export function reregisterAgent(ctx: MasterContext, link: AgentLink, msg: AgentM
     agent = newAgentRecord(ctx, id, msg.agent_info, link, msg.version);
     agent.reregisteredAt = now;
     state.agents.set(id, agent);
+    state.agentChanges?.membershipChanged();
     addressIndex(state).put(agent);
     if (state.unreachableAgents.delete(id)) ctx.logger.info({ agentId: id }, 'unreachable agent re-registered');
     // A master that failed over, or whose registry GC forgot the agent: admitted as Mesos does.
@@ -253,6 +256,7 @@ export function reregisterAgent(ctx: MasterContext, link: AgentLink, msg: AgentM
     agent.total = flattenResources(unallocateResources(msg.agent_info.resources ?? []));
     agent.version = msg.version ?? agent.version;
     agent.active = true;
+    state.agentChanges?.touched(agent);
     agent.missedPings = 0;
     agent.markingUnreachable = false;
     agent.reregisteredAt = now;
@@ -399,6 +403,7 @@ export function agentDisconnected(ctx: MasterContext, link: AgentLink): void {
   const agent = ctx.state.agents.get(id);
   if (agent === undefined) return;
   agent.active = false;
+  ctx.state.agentChanges?.touched(agent);
   for (const offer of offersOfAgent(ctx.state, id)) removeOffer(ctx, offer.id, { rescind: true, reallocate: false });
   ctx.logger.warn({ agentId: id, budgetMs: removalBudgetMs(ctx) }, 'agent disconnected');
   ctx.timers.timeout(`agent-removal:${id}`, removalBudgetMs(ctx), () => {
@@ -459,6 +464,7 @@ export function removeAgent(
   }
   ctx.filters.clearAgent(agentId);
   state.agents.delete(agentId);
+  state.agentChanges?.membershipChanged();
   addressIndex(state).delete(agentId);
   if (opts.unreachable) state.unreachableAgents.set(agentId, now);
   else ctx.registry?.agentRemoved(agentId);

@@ -11,6 +11,7 @@ import type { Resource } from '../sdk/protocol/index.js';
 import { clusterTotalsOf } from './allocator/allocate.js';
 import type { AllocationResult, AllocationSnapshot, AllocatorAgent } from './allocator/types.js';
 import { allocatedTo, availableOf } from './accounting.js';
+import { AgentChangeLog } from './agent-changes.js';
 import type { MasterContext, OfferFilters } from './context.js';
 import { events } from './events.js';
 import type { AgentRecord, MasterState, OfferRecord } from './model.js';
@@ -47,20 +48,59 @@ export function buildSnapshot(state: MasterState, filters: OfferFilters, now: nu
  * an allocator entry for each of 1 000 agents and summing their totals every time was most of
  * what allocation cost the master per task. So:
  * - the cluster totals (DRF denominators) are summed again only when an agent came, went or
- *   got a new total (seen by the identity of the total lists, agent by agent in the
- *   registry's order: the state never mutates a resource list in place, see accounting.ts);
+ *   got a new total (seen by the identity of the total lists: the state never mutates a
+ *   resource list in place, see accounting.ts);
  * - an agent's available list comes from accounting.ts `availableOf`, memoised on its lists;
  * - only the agents with something available get an entry.
+ *
+ * Without a change log every scan walks every agent (comparing list identities). With one
+ * (the allocation loop's, agent-changes.ts) a scan revisits only the agents reported since
+ * the last one and keeps the offerable entries, in the registry's order, between scans; it
+ * walks every agent again only when agents came or went.
  */
 export class AgentScan {
   /** Per registry position: the total list the cluster totals were summed with. */
   private totalLists: (readonly Resource[])[] = [];
   private clusterTotals: ReadonlyMap<string, number> = new Map();
+  /** With a change log: each agent's registry position as of the last full walk. */
+  private readonly positions = new Map<AgentRecord, number>();
+  /** With a change log: the offerable entries in registry order, and their positions (same indexes). */
+  private offerable: AllocatorAgent[] = [];
+  private offerablePositions: number[] = [];
 
-  /** The offerable agents, in the registry's order, and the totals of every agent. */
-  scan(agents: ReadonlyMap<string, AgentRecord>): { offerable: AllocatorAgent[]; clusterTotals: ReadonlyMap<string, number> } {
+  constructor(private readonly changes?: AgentChangeLog) {}
+
+  /**
+   * The offerable agents, in the registry's order, and the totals of every agent. The list is
+   * the scan's own with a change log: read it before the next scan, do not keep or change it.
+   */
+  scan(agents: ReadonlyMap<string, AgentRecord>): { offerable: readonly AllocatorAgent[]; clusterTotals: ReadonlyMap<string, number> } {
+    if (this.changes === undefined) return this.walk(agents);
+    const changes = this.changes.take();
+    if (changes.membership) return this.walk(agents);
+    let totalsChanged = false;
+    for (const a of changes.agents) {
+      const position = this.positions.get(a);
+      // Not in the registry as of the last walk: a record that left it (which set the
+      // membership flag) and is still being wound down. Nothing to offer from it.
+      if (position === undefined) continue;
+      if (this.totalLists[position] !== a.total) {
+        this.totalLists[position] = a.total;
+        totalsChanged = true;
+      }
+      this.place(a, position);
+    }
+    if (totalsChanged) this.clusterTotals = clusterTotalsOf(agents.values());
+    return { offerable: this.offerable, clusterTotals: this.clusterTotals };
+  }
+
+  /** Every agent, from scratch (the totals summed again only if a total list changed). */
+  private walk(agents: ReadonlyMap<string, AgentRecord>): { offerable: AllocatorAgent[]; clusterTotals: ReadonlyMap<string, number> } {
     const offerable: AllocatorAgent[] = [];
     const { totalLists } = this;
+    const tracked = this.changes !== undefined;
+    if (tracked) this.positions.clear();
+    const positions: number[] = [];
     let totalsChanged = agents.size !== totalLists.length;
     let i = 0;
     for (const a of agents.values()) {
@@ -68,17 +108,54 @@ export class AgentScan {
         totalsChanged = true;
         totalLists[i] = a.total;
       }
-      if (a.active) {
-        const available = availableOf(a);
-        // A zero-length list is empty for sure; the allocator checks the others (zero scalars).
-        if (available.length > 0) offerable.push({ id: a.id, total: a.total, available, active: true });
+      if (tracked) this.positions.set(a, i);
+      const entry = offerableEntry(a);
+      if (entry !== undefined) {
+        offerable.push(entry);
+        positions.push(i);
       }
       i++;
     }
     if (totalLists.length > i) totalLists.length = i;
     if (totalsChanged) this.clusterTotals = clusterTotalsOf(agents.values());
+    if (tracked) {
+      this.offerable = offerable;
+      this.offerablePositions = positions;
+    }
     return { offerable, clusterTotals: this.clusterTotals };
   }
+
+  /** Puts `a`'s entry in, replaces it or takes it out of the kept list, at its position. */
+  private place(a: AgentRecord, position: number): void {
+    const { offerable, offerablePositions } = this;
+    // Binary search: the first index whose position is >= `position`.
+    let lo = 0;
+    let hi = offerablePositions.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (offerablePositions[mid]! < position) lo = mid + 1;
+      else hi = mid;
+    }
+    const present = offerablePositions[lo] === position;
+    const entry = offerableEntry(a);
+    if (entry !== undefined && present) {
+      offerable[lo] = entry;
+    } else if (entry !== undefined) {
+      offerable.splice(lo, 0, entry);
+      offerablePositions.splice(lo, 0, position);
+    } else if (present) {
+      offerable.splice(lo, 1);
+      offerablePositions.splice(lo, 1);
+    }
+  }
+}
+
+/** The allocator's entry for an active agent with something available; undefined otherwise. */
+function offerableEntry(a: AgentRecord): AllocatorAgent | undefined {
+  if (!a.active) return undefined;
+  const available = availableOf(a);
+  // A zero-length list is empty for sure; the allocator checks the others (zero scalars).
+  return available.length > 0 ? { id: a.id, total: a.total, available, active: true } : undefined;
 }
 
 function hasConnectedFramework(state: MasterState): boolean {
@@ -89,9 +166,14 @@ function hasConnectedFramework(state: MasterState): boolean {
 export class AllocationLoop {
   private running = false;
   private closed = false;
-  private readonly agentScan = new AgentScan();
+  private readonly agentScan: AgentScan;
 
-  constructor(private readonly ctx: MasterContext, private readonly allocate: AllocateFn) {}
+  constructor(private readonly ctx: MasterContext, private readonly allocate: AllocateFn) {
+    // The state reports agent changes to this loop's scan from now on (agent-changes.ts).
+    const changes = new AgentChangeLog();
+    ctx.state.agentChanges = changes;
+    this.agentScan = new AgentScan(changes);
+  }
 
   /** When the last run ended and how long it took (clock ms). */
   private lastRunEnd = Number.NEGATIVE_INFINITY;

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { AgentChangeLog } from './agent-changes.js';
 import type {
   AgentInfo, Attribute, ExecutorInfo, FrameworkInfo, MasterInfo, Resource, TaskInfo, TaskState,
   TaskStatus,
@@ -172,4 +173,10 @@ export interface MasterState {
    */
   goneAgents: Map<string, number>;
   counters: MasterCounters;
+  /**
+   * Reports every change of an agent's total, used, offered or activity, and of the registry's
+   * membership, to the allocation loop (agent-changes.ts). Installed by the loop; absent in a
+   * state no loop follows (tests of pure logic).
+   */
+  agentChanges?: AgentChangeLog;
 }

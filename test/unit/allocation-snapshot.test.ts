@@ -6,6 +6,8 @@
  */
 import t from 'tap';
 import { AgentScan, buildSnapshot } from '../../master/allocation.js';
+import { AgentChangeLog } from '../../master/agent-changes.js';
+import { seededRandom } from '../../slave/sim/prng.js';
 import { availableOf } from '../../master/accounting.js';
 import { allocate, clusterTotalsOf } from '../../master/allocator/allocate.js';
 import { OfferFilters } from '../../master/context.js';
@@ -109,4 +111,60 @@ t.test('the offerable agents follow every change of used, offered, total, activi
     t.same(listed(), expected(), what);
   }
   t.same(listed(), expected(), 'nothing changed: the same list');
+});
+
+t.test('with a change log, a scan revisits only the reported agents and lists what a full walk lists', async (t) => {
+  const random = seededRandom(20261126); // seeded: a failure reproduces
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+  const log = new AgentChangeLog();
+  const state = stateWith(Array.from({ length: 40 }, (_, i) => agent(`m-S${i}`, 1 + (i % 5))), []);
+  const scan = new AgentScan(log);
+  let next = 40;
+  const fresh = () => new AgentScan().scan(state.agents);
+  const view = (r: ReturnType<AgentScan['scan']>) => ({ offerable: r.offerable.map((a) => [a.id, a.total, a.available]), totals: [...r.clusterTotals] });
+  t.same(view(scan.scan(state.agents)), view(fresh()), 'the first scan walks every agent');
+  let mismatches = 0;
+  const steps = 600;
+  for (let step = 0; step < steps; step++) {
+    const agents = [...state.agents.values()];
+    const a = pick(agents);
+    const roll = random();
+    if (roll < 0.3) {
+      a.used = random() < 0.3 ? [] : [scalar('cpus', Math.floor(random() * 3))];
+      log.touched(a);
+    } else if (roll < 0.6) {
+      a.offered = random() < 0.4 ? [] : random() < 0.5 ? [...a.total] : [scalar('mem', 512)];
+      log.touched(a);
+    } else if (roll < 0.72) {
+      a.active = !a.active;
+      log.touched(a);
+    } else if (roll < 0.8) {
+      a.total = [scalar('cpus', 1 + Math.floor(random() * 8)), scalar('mem', 1024)];
+      log.touched(a);
+    } else if (roll < 0.87) {
+      state.agents.delete(a.id);
+      log.membershipChanged();
+    } else if (roll < 0.94) {
+      const added = agent(`m-S${next++}`, 1 + Math.floor(random() * 4));
+      state.agents.set(added.id, added);
+      log.membershipChanged();
+    } else {
+      // Several changes before one scan (a pass coalesces the requests of a turn).
+      for (const b of agents.slice(0, 5)) {
+        b.used = [scalar('cpus', 0.5)];
+        log.touched(b);
+      }
+    }
+    if (random() < 0.7 && JSON.stringify(view(scan.scan(state.agents))) !== JSON.stringify(view(fresh()))) mismatches++;
+  }
+  t.equal(mismatches, 0, `${steps} random changes: the kept list always equals a full walk's`);
+  t.same(view(scan.scan(state.agents)), view(fresh()), 'and at the end');
+
+  // Only reported agents are revisited: an unreported change stays unseen until reported.
+  const listedNow = scan.scan(state.agents).offerable;
+  const quiet = [...state.agents.values()].find((x) => listedNow.some((l) => l.id === x.id))!;
+  quiet.active = false;
+  t.ok(scan.scan(state.agents).offerable.some((x) => x.id === quiet.id), 'an unreported change is not looked for');
+  log.touched(quiet);
+  t.notOk(scan.scan(state.agents).offerable.some((x) => x.id === quiet.id), 'once reported, it is');
 });
