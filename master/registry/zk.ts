@@ -1,16 +1,23 @@
 /**
  * The registry in ZooKeeper (HA mode). The registry document (the same JSON as the file
  * store's, see types.ts) is zlib-compressed and stored at `<path>/registry` (the *head*)
- * when it fits in one znode; a larger one is cut into pieces stored as immutable child
- * znodes `<path>/registry/v<target>-<token>-<i>`, and the head then holds a small JSON
- * *manifest* naming them (with the length and SHA-256 of the compressed stream).
+ * when it is small; a larger one is cut into pieces stored as immutable child znodes
+ * `<path>/registry/v<target>-<token>-<i>`, and the head then holds a small JSON *manifest*
+ * naming them (with the length and SHA-256 of the compressed stream). Once the snapshot is in
+ * pieces, a commit does not rewrite it: it stores the batch's operations (compressed) as one
+ * more immutable child, a *log piece* `<path>/registry/v<target>-<token>-log`, and sets the
+ * head to the manifest naming the same snapshot pieces plus the log pieces in order. When the
+ * log would outgrow the snapshot (or hold {@link MAX_LOG_PIECES}), the commit writes a new
+ * snapshot with an empty log instead (a *compaction*). Formats and the choice: zk-format.ts.
  *
  * Why pieces and not one znode: ZooKeeper refuses znodes over jute.maxbuffer (1 MB by
  * default). Compressed, an agent costs 20–30 bytes when agents look alike (emulated
  * `emu-N` agents) but about 60–80 bytes with realistic variety (distinct hostnames, sizes,
  * attributes, reservations), so 20,000 agents plus 10,000 unreachable ones take 1.1–1.4 MB:
- * compression alone does not reach that scale (figures in docs/zookeeper.md). The
- * `zookeeper` client has no multi-op, so the pieces cannot be written in one transaction;
+ * compression alone does not reach that scale (figures in docs/zookeeper.md). Why a log: a
+ * whole-document write costs in proportion to the cluster (25 ms of CPU at 15,000 emulated
+ * agents, 1.6–2.0 s at 100,000 varied ones), an append in proportion to the batch. The
+ * `zookeeper` client has no multi-op, so pieces cannot be written in one transaction;
  * instead:
  *
  * - **Atomic, conditional writes**: the pieces are created first (new names every write,
@@ -18,18 +25,22 @@
  *   master last read or wrote. That one set is the commit: readers only follow the head, so
  *   they see the old document or the new one, never a mix. A deposed leader's head write
  *   fails (`AGORA_REGISTRY_CONFLICT`, it steps down as before) and it deletes its pieces.
- * - **Garbage**: a piece's name carries the head version it was written for (`v<target>`).
- *   After a successful set to version V, a piece for a version ≤ V that the head does not
- *   name can never be named again (the head moved past its version), so the writer deletes
- *   those; pieces for a later version belong to a writer racing for it and are left alone.
- * - **Reading** follows the head; when a piece it names is missing (the writer of a newer
- *   head deleted it meanwhile), it reads the head again; a piece missing under an
- *   unchanged head is corruption.
+ * - **Garbage**: a piece's name (snapshot or log) carries the head version it was written
+ *   for (`v<target>`). A head is only ever replaced by one naming the same snapshot and log
+ *   plus one new log piece, or a new snapshot and no log; so after a successful set to
+ *   version V, a piece for a version ≤ V that the head does not name can never be named
+ *   again, and the writer deletes those; pieces for a later version belong to a writer racing
+ *   for it and are left alone. An append makes no garbage and does not sweep.
+ * - **Reading** follows the head: the snapshot pieces, then the log pieces replayed in order
+ *   (the same operations, {@link RegistryDraft}). When a piece it names is missing (the
+ *   writer of a newer head deleted it meanwhile), it reads the head again; a piece missing
+ *   under an unchanged head is corruption.
  *
  * Formats read at `<path>/registry`: plain JSON (written by Agora before compression; an
  * upgrade in place: the next write uses the new format), zlib or gzip data (by magic bytes),
- * and the manifest (JSON with `registryChunks`). Anything else is `AGORA_REGISTRY_CORRUPT`,
- * never silently reset.
+ * and the manifest (JSON with `registryChunks`, with or without `log`). Anything else is
+ * `AGORA_REGISTRY_CORRUPT`, never silently reset. Masters from before the log refuse a
+ * manifest with a log (their schema is strict): upgrade every master before a leader writes one.
  *
  * @module
  */
@@ -37,10 +48,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { constants as bufferConstants } from 'node:buffer';
 import { promisify } from 'node:util';
 import { deflate, unzip, constants as zlibConstants } from 'node:zlib';
-import { z } from 'zod';
 import { systemClock, type Clock } from '../../sdk/core/clock.js';
 import { AgoraError } from '../../sdk/core/errors.js';
-import { decodeRegistry, DocumentRegistry, encodeRegistry, type RegistrySnapshot } from './types.js';
+import { decodeRegistry, DocumentRegistry, encodeRegistry, RegistryDraft, type RegistryOp, type RegistrySnapshot } from './types.js';
+import {
+  chooseWrite, decodeLogPiece, encodeLogPiece, encodeManifest, parseHead, pieceVersion, type LogLimits, type Manifest,
+} from './zk-format.js';
 
 const deflateAsync = promisify(deflate);
 const unzipAsync = promisify(unzip);
@@ -62,18 +75,43 @@ export interface RegistryZkSession {
  */
 export const MAX_REGISTRY_NODE_BYTES = 500_000;
 /**
- * The largest compressed registry stored (16 znodes). Every write stores the whole document,
- * and ZooKeeper keeps every znode in memory on every server: past this the registry is
- * refused with `AGORA_REGISTRY_TOO_LARGE` (about 150,000 realistic agents).
+ * The largest compressed registry stored, snapshot and log together (16 znodes' worth).
+ * ZooKeeper keeps every znode in memory on every server: past this the registry is refused
+ * with `AGORA_REGISTRY_TOO_LARGE` (about 150,000 realistic agents). A log that would take
+ * the total past it is compacted first; only a snapshot over it is refused.
  */
 export const MAX_REGISTRY_BYTES = 8_000_000;
+/**
+ * A compressed snapshot of at least this many bytes is kept in pieces and followed by a log;
+ * a smaller one is rewritten whole at every commit, inline in the head. Below it a whole
+ * write is under a millisecond of CPU (4 KB compressed is 60–100 KB of JSON, about 500
+ * emulated or 70 varied agents) and one znode written and read, where an append costs two
+ * round trips and a load one more read per log piece. Higher thresholds cost CPU while a
+ * cluster grows: with 32 KB, 15,000 agents registering over 30 s spent their first 4,000
+ * admissions in 1,400 whole writes of up to 700 KB of JSON (7.9 s of registry CPU against
+ * 4.0 s with 4 KB, 5.8 s with 16 KB).
+ */
+export const LOG_FROM_BYTES = 4 * 1024;
+/**
+ * Log pieces at most before a compaction. The head names each one (about 30 bytes) and is
+ * rewritten by every append, and a load reads each: 256 keeps the head under 8 KB and a load
+ * to one parallel round of reads, while at one compaction per 256 appends the whole-document
+ * writes are a small share even of a cluster registering agents one batch at a time.
+ */
+export const MAX_LOG_PIECES = 256;
 
 /** Options of {@link ZkRegistry} (tests shrink the sizes to exercise pieces with small registries). */
 export interface ZkRegistryOptions {
   /** Largest znode written, head or piece. Default {@link MAX_REGISTRY_NODE_BYTES}. */
   maxNodeBytes?: number;
-  /** Largest compressed document stored. Default {@link MAX_REGISTRY_BYTES}. */
+  /** Largest compressed registry stored, snapshot and log. Default {@link MAX_REGISTRY_BYTES}. */
   maxBytes?: number;
+  /** Compressed snapshot size from which commits append to a log. Default {@link LOG_FROM_BYTES}. */
+  logFromBytes?: number;
+  /** Log pieces at most before a compaction. Default {@link MAX_LOG_PIECES}. */
+  maxLogPieces?: number;
+  /** Least time from one append's start to the next batch. Default {@link APPEND_INTERVAL_MS}. */
+  appendIntervalMs?: number;
   /** zlib level (1 fastest … 9 smallest). Default 6 (zlib's default). */
   compressionLevel?: number;
   /** Times the writes for {@link PACE_FROM_MS pacing}. Default: the system clock. */
@@ -81,56 +119,57 @@ export interface ZkRegistryOptions {
 }
 
 /**
- * Writes that took at least this long are followed by a pause as long as the write before the
- * next batch is taken. Every write stores the whole document, so its cost grows with the
- * cluster, not with the batch: written back to back, 15,000 agents registering at once kept
- * a core busy with encoding and compressing (29 s of CPU against 12.5 s with the file store,
- * which appends). With the pause a registry write takes at most about half of the time, the
- * batches grow instead, and an admission waits at most one write longer. Small registries
- * write in a few ms and never pause.
+ * Whole-document writes that took at least this long are followed by a pause as long as the
+ * write before the next batch is taken. Such a write's cost grows with the cluster, not with
+ * the batch: written back to back, 15,000 agents registering at once kept a core busy with
+ * encoding and compressing (29 s of CPU against 12.5 s with the file store, which appends).
+ * With the pause a registry write takes at most about half of the time, the batches grow
+ * instead, and an admission waits at most one write longer. Appends cost O(batch) and are
+ * not paced so, nor is a compaction (the writes after it append; both keep
+ * {@link APPEND_INTERVAL_MS} instead); what is paced is a registry without a log (small ones
+ * write in well under 10 ms and never pause) and a batch too large for one log piece, where
+ * growing batches is the point.
  */
 export const PACE_FROM_MS = 10;
+
+/**
+ * Least time from the start of one append (or compaction) to the next batch: at most 100
+ * commits a second while the log is in use. Group commit alone makes batches as small as the
+ * writes are quick, and an append is quick (two round trips), so 15,000 agents registering
+ * over 30 s made 11,000 appends of one or two operations each, and the fixed cost of each
+ * (two ZooKeeper operations through the native client, the head rewritten, a zlib stream)
+ * was most of the registry's CPU: 13.7 s, against 8.0 s with this interval (2,350 appends;
+ * both with a 32 KB {@link LOG_FROM_BYTES}). An admission waits at most this much longer
+ * (p50 6 ms; with whole writes it waited 40 ms).
+ */
+export const APPEND_INTERVAL_MS = 10;
 
 /** Head reads retried when the pieces it names vanish under a newer head. */
 const MAX_READ_ATTEMPTS = 5;
 
-/** A piece's name: the head version it was written for, a token unique to the write, its index. */
-const PIECE_NAME = /^v(\d+)-([0-9a-f]{16})-(\d+)$/;
-
-const ManifestSchema = z.object({
-  registryChunks: z.literal(1),
-  chunks: z.array(z.string().regex(PIECE_NAME)).min(1),
-  bytes: z.number().int().positive(),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
-}).strict();
-type Manifest = z.infer<typeof ManifestSchema>;
-
-/** zlib (0x78, header checksum) or gzip (0x1f 0x8b): what `unzip` reads. */
-function isCompressed(data: Buffer): boolean {
-  if (data.length < 2) return false;
-  if (data[0] === 0x1f && data[1] === 0x8b) return true;
-  return (data[0]! & 0x0f) === 8 && ((data[0]! << 8) | data[1]!) % 31 === 0;
-}
-
-/** What the head holds: nothing, a plain-JSON document, a compressed one, or a manifest of pieces. */
-type HeadContent = { kind: 'empty' } | { kind: 'json'; text: string } | { kind: 'compressed'; data: Buffer } | { kind: 'manifest'; manifest: Manifest };
+/** The snapshot part of a manifest: what an append names again. */
+type SnapshotRef = Pick<Manifest, 'chunks' | 'bytes' | 'sha256'>;
 
 export class ZkRegistry extends DocumentRegistry {
   /** The head znode, `<path>/registry`. */
   readonly node: string;
   /** Version of the head as last read or written; -1 when it does not exist. */
   private version = -1;
-  /** Pieces the head named when last read or written. */
-  private pieces: readonly string[] = [];
+  /** The snapshot pieces the head named when last read or written; undefined when the head held the document itself. */
+  private snapshot?: SnapshotRef;
+  /** The log pieces the head named, oldest first, and their compressed bytes. */
+  private log: readonly string[] = [];
+  private logBytes = 0;
   /** Set when pieces may need deleting (unknown after a read, old pieces, a failed write's). */
   private sweepNeeded = true;
   private readonly maxNodeBytes: number;
   private readonly maxBytes: number;
+  private readonly limits: LogLimits;
   private readonly level: number;
   private readonly clock: Clock;
-  /** How long the last write took, and when it ended (clock ms). */
-  private lastWriteMs = 0;
-  private lastWriteEnd = Number.NEGATIVE_INFINITY;
+  /** When the next batch may be taken (clock ms): after a paced whole write's pause, or an append interval after the last append began. */
+  private nextBatchAt = Number.NEGATIVE_INFINITY;
+  private readonly appendIntervalMs: number;
 
   constructor(private readonly session: RegistryZkSession, basePath: string, opts: ZkRegistryOptions = {}) {
     super();
@@ -139,6 +178,8 @@ export class ZkRegistry extends DocumentRegistry {
     this.maxNodeBytes = opts.maxNodeBytes ?? MAX_REGISTRY_NODE_BYTES;
     this.maxBytes = opts.maxBytes ?? MAX_REGISTRY_BYTES;
     this.level = opts.compressionLevel ?? zlibConstants.Z_DEFAULT_COMPRESSION;
+    const logFromBytes = opts.logFromBytes ?? LOG_FROM_BYTES;
+    const maxLogPieces = opts.maxLogPieces ?? MAX_LOG_PIECES;
     if (!Number.isInteger(this.maxNodeBytes) || this.maxNodeBytes < 64) {
       throw new AgoraError('AGORA_REGISTRY_BAD_INPUT', `maxNodeBytes must be an integer ≥ 64, got ${String(opts.maxNodeBytes)}`);
     }
@@ -148,73 +189,86 @@ export class ZkRegistry extends DocumentRegistry {
     if (!Number.isInteger(this.level) || this.level < -1 || this.level > 9) {
       throw new AgoraError('AGORA_REGISTRY_BAD_INPUT', `compressionLevel must be an integer from 1 to 9, got ${String(opts.compressionLevel)}`);
     }
+    // Infinity is allowed: no log (every commit writes the whole document, as before the log).
+    if (!(logFromBytes === Number.POSITIVE_INFINITY || (Number.isInteger(logFromBytes) && logFromBytes >= 1))) {
+      throw new AgoraError('AGORA_REGISTRY_BAD_INPUT', `logFromBytes must be a positive integer or Infinity, got ${String(opts.logFromBytes)}`);
+    }
+    if (!Number.isInteger(maxLogPieces) || maxLogPieces < 1) {
+      throw new AgoraError('AGORA_REGISTRY_BAD_INPUT', `maxLogPieces must be a positive integer, got ${String(opts.maxLogPieces)}`);
+    }
+    this.limits = { logFromBytes, maxLogPieces, maxNodeBytes: this.maxNodeBytes, maxBytes: this.maxBytes };
+    this.appendIntervalMs = opts.appendIntervalMs ?? APPEND_INTERVAL_MS;
+    if (!Number.isFinite(this.appendIntervalMs) || this.appendIntervalMs < 0) {
+      throw new AgoraError('AGORA_REGISTRY_BAD_INPUT', `appendIntervalMs must be a non-negative number, got ${String(opts.appendIntervalMs)}`);
+    }
   }
 
   protected async read(): Promise<RegistrySnapshot | undefined> {
     for (let attempt = 1; ; attempt++) {
       const got = await this.session.get(this.node);
-      const head = got === undefined ? ({ kind: 'empty' } as const) : this.parseHead(got.data);
+      const head = got === undefined ? ({ kind: 'empty' } as const) : parseHead(got.data, `zk:${this.node}`);
       this.sweepNeeded = true;
       if (got === undefined || head.kind === 'empty') {
-        this.version = got === undefined ? -1 : got.version;
-        this.pieces = [];
+        this.remember(got === undefined ? -1 : got.version, undefined, [], 0);
         return undefined;
       }
       if (head.kind === 'json') {
-        this.version = got.version;
-        this.pieces = [];
+        this.remember(got.version, undefined, [], 0);
         return decodeRegistry(head.text, `zk:${this.node}`);
       }
-      let data: Buffer;
       if (head.kind === 'compressed') {
-        data = head.data;
-      } else {
-        const joined = await this.readPieces(head.manifest);
-        if (joined === undefined) {
-          // A piece went: a newer head replaced this one and its writer swept. Read that head.
-          const now = await this.session.get(this.node);
-          if (now?.version === got.version) {
-            throw new AgoraError('AGORA_REGISTRY_CORRUPT', `registry at zk:${this.node} names pieces that do not exist (${head.manifest.chunks.join(', ')})`);
-          }
-          if (attempt >= MAX_READ_ATTEMPTS) {
-            throw new AgoraError('AGORA_REGISTRY_CONFLICT', `registry at zk:${this.node} kept changing while it was read (${attempt} attempts; another leader?)`);
-          }
-          continue;
+        this.remember(got.version, undefined, [], 0);
+        return decodeRegistry(await this.inflate(head.data, `zk:${this.node}`), `zk:${this.node}`);
+      }
+      const { manifest } = head;
+      const stored = await this.readPieces(manifest);
+      if (stored === undefined) {
+        // A piece went: a newer head replaced this one and its writer swept. Read that head.
+        const now = await this.session.get(this.node);
+        if (now?.version === got.version) {
+          const named = [...manifest.chunks, ...(manifest.log ?? [])];
+          throw new AgoraError('AGORA_REGISTRY_CORRUPT', `registry at zk:${this.node} names pieces that do not exist (${named.join(', ')})`);
         }
-        data = joined;
+        if (attempt >= MAX_READ_ATTEMPTS) {
+          throw new AgoraError('AGORA_REGISTRY_CONFLICT', `registry at zk:${this.node} kept changing while it was read (${attempt} attempts; another leader?)`);
+        }
+        continue;
       }
-      this.version = got.version;
-      this.pieces = head.kind === 'manifest' ? head.manifest.chunks : [];
-      return decodeRegistry(await this.inflate(data), `zk:${this.node}`);
+      const snapshot = decodeRegistry(await this.inflate(stored.snapshot, `zk:${this.node}`), `zk:${this.node}`);
+      const log = manifest.log ?? [];
+      const texts = await Promise.all(stored.log.map((data, i) => this.inflate(data, `zk:${this.node}/${log[i]!}`)));
+      // A fresh document: nothing to roll back, so changed in place.
+      const draft = new RegistryDraft(snapshot, 'inPlace');
+      texts.forEach((text, i) => {
+        const where = `zk:${this.node}/${log[i]!}`;
+        for (const op of decodeLogPiece(text, where)) {
+          try {
+            draft.apply(op);
+          } catch (err) {
+            throw new AgoraError('AGORA_REGISTRY_CORRUPT', `registry log piece ${where}: ${(err as Error).message}`, { cause: err });
+          }
+        }
+      });
+      this.remember(got.version, manifest, log, stored.log.reduce((sum, data) => sum + data.length, 0));
+      return draft.snapshot;
     }
   }
 
-  private parseHead(data: Buffer): HeadContent {
-    if (data.length === 0) return { kind: 'empty' };
-    if (isCompressed(data)) return { kind: 'compressed', data };
-    const text = data.toString('utf8');
-    // This writer's manifest starts so; a plain-JSON document (the old format) with `{"format":1`.
-    if (text.startsWith('{"registryChunks":')) {
-      let raw: unknown;
-      try {
-        raw = JSON.parse(text);
-      } catch (err) {
-        throw new AgoraError('AGORA_REGISTRY_CORRUPT', `registry manifest at zk:${this.node} is not JSON: ${(err as Error).message}`, { cause: err });
-      }
-      const parsed = ManifestSchema.safeParse(raw);
-      if (!parsed.success) {
-        throw new AgoraError('AGORA_REGISTRY_CORRUPT', `registry manifest at zk:${this.node} is malformed: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-      }
-      return { kind: 'manifest', manifest: parsed.data };
-    }
-    return { kind: 'json', text };
+  /** Records what the head holds (as read or written). */
+  private remember(version: number, snapshot: SnapshotRef | undefined, log: readonly string[], logBytes: number): void {
+    this.version = version;
+    this.snapshot = snapshot === undefined ? undefined : { chunks: snapshot.chunks, bytes: snapshot.bytes, sha256: snapshot.sha256 };
+    this.log = log;
+    this.logBytes = logBytes;
   }
 
-  /** The pieces joined and checked against the manifest; undefined when one is missing. */
-  private async readPieces(manifest: Manifest): Promise<Buffer | undefined> {
-    const parts = await Promise.all(manifest.chunks.map((name) => this.session.get(`${this.node}/${name}`)));
+  /** The snapshot's pieces joined and checked against the manifest, and the log pieces; undefined when one is missing. */
+  private async readPieces(manifest: Manifest): Promise<{ snapshot: Buffer; log: Buffer[] } | undefined> {
+    const names = [...manifest.chunks, ...(manifest.log ?? [])];
+    const parts = await Promise.all(names.map((name) => this.session.get(`${this.node}/${name}`)));
     if (parts.some((p) => p === undefined)) return undefined;
-    const joined = Buffer.concat(parts.map((p) => p!.data));
+    const data = parts.map((p) => p!.data);
+    const joined = Buffer.concat(data.slice(0, manifest.chunks.length));
     if (joined.length !== manifest.bytes) {
       throw new AgoraError('AGORA_REGISTRY_CORRUPT', `registry at zk:${this.node}: its pieces hold ${joined.length} bytes, the manifest says ${manifest.bytes}`);
     }
@@ -222,59 +276,104 @@ export class ZkRegistry extends DocumentRegistry {
     if (digest !== manifest.sha256) {
       throw new AgoraError('AGORA_REGISTRY_CORRUPT', `registry at zk:${this.node}: its pieces do not match the manifest's SHA-256`);
     }
-    return joined;
+    return { snapshot: joined, log: data.slice(manifest.chunks.length) };
   }
 
-  private async inflate(data: Buffer): Promise<string> {
+  private async inflate(data: Buffer, where: string): Promise<string> {
     let text: Buffer;
     try {
       // Bounded so that a corrupt (or hostile) stream cannot exhaust memory.
       text = await unzipAsync(data, { maxOutputLength: bufferConstants.MAX_STRING_LENGTH });
     } catch (err) {
-      throw new AgoraError('AGORA_REGISTRY_CORRUPT', `registry at zk:${this.node} is not valid compressed data: ${(err as Error).message}`, { cause: err });
+      throw new AgoraError('AGORA_REGISTRY_CORRUPT', `registry at ${where} is not valid compressed data: ${(err as Error).message}`, { cause: err });
     }
     return text.toString('utf8');
   }
 
-  protected async write(snapshot: RegistrySnapshot): Promise<void> {
+  protected async write(snapshot: RegistrySnapshot, ops: readonly RegistryOp[]): Promise<void> {
     const started = this.clock.now();
+    let kind: 'full' | 'compact' | 'append' = 'full';
     try {
-      await this.store(snapshot);
+      kind = await this.store(snapshot, ops);
     } finally {
-      this.lastWriteEnd = this.clock.now();
-      this.lastWriteMs = this.lastWriteEnd - started;
+      const ended = this.clock.now();
+      const took = ended - started;
+      if (kind === 'full') this.nextBatchAt = took >= PACE_FROM_MS ? ended + took : ended;
+      else this.nextBatchAt = started + this.appendIntervalMs;
     }
   }
 
-  /** See {@link PACE_FROM_MS}. */
+  /** See {@link PACE_FROM_MS} and {@link APPEND_INTERVAL_MS}. */
   protected override beforeBatch(): Promise<void> | undefined {
-    if (this.lastWriteMs < PACE_FROM_MS) return undefined;
-    const wait = this.lastWriteEnd + this.lastWriteMs - this.clock.now();
+    const wait = this.nextBatchAt - this.clock.now();
     if (wait <= 0) return undefined;
     return new Promise<void>((resolve) => {
       this.clock.setTimeout(resolve, wait);
     });
   }
 
-  private async store(snapshot: RegistrySnapshot): Promise<void> {
+  /** Appends the batch or writes the whole document; says which it did. */
+  private async store(snapshot: RegistrySnapshot, ops: readonly RegistryOp[]): Promise<'full' | 'compact' | 'append'> {
+    const shape = { snapshotBytes: this.version >= 0 ? this.snapshot?.bytes : undefined, logBytes: this.logBytes, logPieces: this.log.length };
+    let kind: 'full' | 'compact' | 'append' = ops.length === 0 ? 'full' : chooseWrite(shape, this.limits);
+    let batchTooLarge = false;
+    if (kind === 'append') {
+      // Only now is the batch encoded: O(batch), and only for a write that may append.
+      const piece = await deflateAsync(Buffer.from(encodeLogPiece(ops), 'utf8'), { level: this.level });
+      const name = `v${this.version + 1}-${randomBytes(8).toString('hex')}-log`;
+      const head = encodeManifest({ registryChunks: 1, ...this.snapshot!, log: [...this.log, name] });
+      kind = chooseWrite(shape, this.limits, { pieceBytes: piece.length, headBytes: Buffer.byteLength(head) });
+      if (kind === 'append') {
+        await this.append(name, piece, head);
+        return kind;
+      }
+      batchTooLarge = kind === 'full';
+    }
+    await this.writeWhole(snapshot);
+    // A whole write that leaves a snapshot to append to (a registry that just grew past
+    // logFromBytes, or an old format converted) is followed by appends: not paced.
+    if (kind === 'full' && !batchTooLarge && this.snapshot !== undefined && this.snapshot.bytes >= this.limits.logFromBytes) return 'compact';
+    return kind;
+  }
+
+  /** Creates the log piece, then commits the head naming it. */
+  private async append(name: string, piece: Buffer, head: string): Promise<void> {
+    try {
+      await this.session.create(`${this.node}/${name}`, piece, 'PERSISTENT');
+    } catch (err) {
+      // Nothing committed; after a lost connection the piece may exist all the same.
+      await this.discard([name]);
+      throw err;
+    }
+    await this.setHead(Buffer.from(head, 'utf8'), [name]);
+    this.log = [...this.log, name];
+    this.logBytes += piece.length;
+    // Nothing became garbage: only a sweep already due (after a read or a failure) runs.
+    if (this.sweepNeeded) await this.sweep();
+  }
+
+  /** The whole document: inline when small and it fits, else a new snapshot in pieces; either way no log. */
+  private async writeWhole(snapshot: RegistrySnapshot): Promise<void> {
     const data = await this.compress(snapshot);
+    const inPieces = data.length > this.maxNodeBytes || data.length >= this.limits.logFromBytes;
     if (this.version < 0) {
       const parent = this.node.slice(0, this.node.lastIndexOf('/'));
       if (parent !== '') await this.session.mkdirp(parent);
-      // A document that fits is created in one step; otherwise an empty head first (read as
+      // An inline document is created in one step; otherwise an empty head first (read as
       // "no registry yet") to hang the pieces under, then the usual conditional set.
-      const inline = data.length <= this.maxNodeBytes;
       try {
-        await this.session.create(this.node, inline ? data : Buffer.alloc(0), 'PERSISTENT');
+        await this.session.create(this.node, inPieces ? Buffer.alloc(0) : data, 'PERSISTENT');
       } catch (err) {
         throw new AgoraError('AGORA_REGISTRY_CONFLICT', `registry ${this.node} was created by another master: ${(err as Error).message}`, { cause: err });
       }
-      this.version = 0;
-      this.pieces = [];
-      if (inline) return;
+      this.remember(0, undefined, [], 0);
+      if (!inPieces) return;
     }
-    if (data.length <= this.maxNodeBytes) {
+    // Whatever the old head named is garbage once this commits.
+    const hadPieces = this.snapshot !== undefined || this.log.length > 0;
+    if (!inPieces) {
       await this.setHead(data, []);
+      this.remember(this.version, undefined, [], 0);
     } else {
       const target = this.version + 1;
       const token = randomBytes(8).toString('hex');
@@ -292,9 +391,12 @@ export class ZkRegistry extends DocumentRegistry {
         await this.discard(names);
         throw failed.reason;
       }
-      const manifest: Manifest = { registryChunks: 1, chunks: names, bytes: data.length, sha256: createHash('sha256').update(data).digest('hex') };
-      await this.setHead(Buffer.from(JSON.stringify(manifest), 'utf8'), names);
+      const ref: SnapshotRef = { chunks: names, bytes: data.length, sha256: createHash('sha256').update(data).digest('hex') };
+      await this.setHead(Buffer.from(encodeManifest({ registryChunks: 1, ...ref }), 'utf8'), names);
+      this.remember(this.version, ref, [], 0);
     }
+    // The old head's pieces are garbage from here on, and so is any orphan left for an older version.
+    if (hadPieces || inPieces) this.sweepNeeded = true;
     if (this.sweepNeeded) await this.sweep();
   }
 
@@ -315,8 +417,8 @@ export class ZkRegistry extends DocumentRegistry {
     return data;
   }
 
-  /** The commit: the head, conditional on the version this master last read or wrote. */
-  private async setHead(data: Buffer, names: readonly string[]): Promise<void> {
+  /** The commit: the head, conditional on the version this master last read or wrote. Updates the version only. */
+  private async setHead(data: Buffer, created: readonly string[]): Promise<void> {
     try {
       this.version = await this.session.set(this.node, data, this.version);
     } catch (err) {
@@ -324,12 +426,9 @@ export class ZkRegistry extends DocumentRegistry {
       // set surely failed; after a lost connection the head may name them (a successor sweeps).
       this.sweepNeeded = true;
       const code = (err as { code?: unknown }).code;
-      if (code === 'AGORA_ZK_BAD_VERSION' || code === 'AGORA_ZK_NO_NODE') await this.discard(names);
+      if (code === 'AGORA_ZK_BAD_VERSION' || code === 'AGORA_ZK_NO_NODE') await this.discard(created);
       throw new AgoraError('AGORA_REGISTRY_CONFLICT', `registry ${this.node} changed under this master (another leader?): ${(err as Error).message}`, { cause: err });
     }
-    // The old pieces are garbage from here on, and so is any orphan left for an older version.
-    if (this.pieces.length > 0 || names.length > 0) this.sweepNeeded = true;
-    this.pieces = names;
   }
 
   /** Deletes pieces of a write that did not commit (best effort: a later sweep gets what stays). */
@@ -339,17 +438,17 @@ export class ZkRegistry extends DocumentRegistry {
   }
 
   /**
-   * Deletes the pieces no head can name any more: those written for a version up to the
-   * current one that the current head does not name. Best effort: the registry is already
-   * durable, and what stays is deleted by a later write.
+   * Deletes the pieces (snapshot or log) no head can name any more: those written for a
+   * version up to the current one that the current head does not name. Best effort: the
+   * registry is already durable, and what stays is deleted by a later write.
    */
   private async sweep(): Promise<void> {
-    const keep = new Set(this.pieces);
+    const keep = new Set([...(this.snapshot?.chunks ?? []), ...this.log]);
     try {
       const names = await this.session.children(this.node);
       const stale = names.filter((name) => {
-        const m = PIECE_NAME.exec(name);
-        return m !== null && Number(m[1]) <= this.version && !keep.has(name);
+        const version = pieceVersion(name);
+        return version !== undefined && version <= this.version && !keep.has(name);
       });
       await Promise.all(stale.map((name) => this.session.delete(`${this.node}/${name}`)));
       this.sweepNeeded = false;

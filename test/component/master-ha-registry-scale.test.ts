@@ -11,17 +11,14 @@ import {
   emptyRegistry, encodeRegistry, MAX_REGISTRY_NODE_BYTES, ZkRegistry, type RegistrySnapshot, type RegistryZkSession, type ZkRegistryOptions,
 } from '../../master/registry/index.js';
 import { startZooKeeper } from '../helpers/zookeeper.js';
+import { seededRandom } from '../../slave/sim/prng.js';
+import { interposedSession } from '../helpers/registry-session.js';
 import { VirtualClock, nextTurn } from '../../sdk/testing/virtual-clock.js';
 
-/** A seeded PRNG (mulberry32): the same "realistic" cluster every run. */
+/** Seeded integers below `n` (slave/sim/prng.ts, mulberry32): the same "realistic" cluster every run. */
 function prng(seed: number): (n: number) => number {
-  let a = seed >>> 0;
-  return (n) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return Math.floor((((x ^ (x >>> 14)) >>> 0) / 4294967296) * n);
-  };
+  const random = seededRandom(seed);
+  return (n) => Math.floor(random() * n);
 }
 
 const MASTERS = ['1b4e28ba-2fa1-11d2-883f-0016d3cca427', '6fa459ea-ee8a-3ca4-894e-db77e160355e', '9c5b94b1-35ad-49bb-b118-8e8fc24abf80'];
@@ -128,26 +125,33 @@ t.test('20,000 varied agents + 10,000 unreachable: written in pieces, recovered 
   t.notOk(Object.hasOwn(after.agents, 'stale'));
   t.equal(Object.keys(after.unreachable).length, 10_000, 'still bounded to 10,000 unreachable (oldest dropped)');
   t.ok(moved.every((id) => after.unreachable[id] === NOW + 1), 'the agents marked unreachable are');
-  const head2 = JSON.parse((await session.get(`${base}/registry`))!.data.toString('utf8')) as { chunks: string[] };
-  t.same((await session.children(`${base}/registry`)).sort(), [...head2.chunks].sort(), 'the old pieces were deleted');
-  t.notSame(head2.chunks, manifest.chunks);
+  // The updates were appended to a log: the snapshot pieces stay, the head names the log too.
+  const head2 = JSON.parse((await session.get(`${base}/registry`))!.data.toString('utf8')) as { chunks: string[]; log?: string[] };
+  t.same(head2.chunks, manifest.chunks, 'the snapshot was not rewritten');
+  t.ok(head2.log !== undefined && head2.log.length >= 2, `the updates are ${head2.log?.length} log pieces`);
+  t.same((await session.children(`${base}/registry`)).sort(), [...head2.chunks, ...head2.log!].sort(), 'only the named pieces exist (the deposed write left none)');
 });
 
-t.test('20,000 emulated agents fit in one compressed znode', async (t) => {
+t.test('20,000 emulated agents: the snapshot is one piece, and commits append to a log', async (t) => {
   const base = freshBase();
   const expected = cluster(20_000, 0, 10, { emulated: true });
   const json = encodeRegistry(expected);
   t.ok(json.length > 5 * MAX_REGISTRY_NODE_BYTES, `the document is ${json.length} bytes as JSON`);
   await store(new ZkRegistry(session, base), expected);
   const head = (await session.get(`${base}/registry`))!;
-  t.ok(zlibMagic(head.data), `the head is zlib data (${head.data.length} bytes)`);
-  t.ok(head.data.length <= MAX_REGISTRY_NODE_BYTES);
-  t.same(await session.children(`${base}/registry`), [], 'no pieces');
+  const manifest = JSON.parse(head.data.toString('utf8')) as { chunks: string[]; bytes: number; log?: string[] };
+  t.equal(manifest.chunks.length, 1, `the compressed snapshot (${manifest.bytes} bytes) is one piece`);
+  t.ok(manifest.bytes <= MAX_REGISTRY_NODE_BYTES);
+  t.ok(head.data.length < 200, `the head is a small manifest (${head.data.length} bytes)`);
+  t.same(await session.children(`${base}/registry`), manifest.chunks, 'only the named piece exists');
   const leader = new ZkRegistry(session, base);
   t.equal(encodeRegistry(await leader.load()), json, 'recovered byte for byte');
   await leader.removeAgent(`${MASTERS[0]!}-S0`);
   const after = await new ZkRegistry(session, base).load();
   t.equal(Object.keys(after.agents).length, 19_999);
+  const head2 = JSON.parse((await session.get(`${base}/registry`))!.data.toString('utf8')) as { chunks: string[]; log?: string[] };
+  t.same(head2.chunks, manifest.chunks, 'the removal was appended, not a new snapshot');
+  t.equal(head2.log?.length, 1);
 });
 
 t.test('a plain-JSON registry (older versions) is read, then rewritten compressed', async (t) => {
@@ -168,7 +172,8 @@ t.test('a plain-JSON registry (older versions) is read, then rewritten compresse
 
 t.test('a document moves between one znode and pieces as it grows and shrinks', async (t) => {
   const base = freshBase();
-  const small: ZkRegistryOptions = { maxNodeBytes: 2_000 };
+  // Without a log (master-ha-registry-log.test.ts has the log): whole writes only.
+  const small: ZkRegistryOptions = { maxNodeBytes: 2_000, logFromBytes: Number.POSITIVE_INFINITY };
   const reg = new ZkRegistry(session, base, small);
   await reg.load();
   await reg.admitAgent('a0', { hostname: 'h0', port: 5051 }, 1);
@@ -217,23 +222,12 @@ t.test('a reader whose pieces vanish under a newer head reads that head', async 
   const writer = new ZkRegistry(session, base, opts);
   await writer.load();
   // The reader's first piece read waits until the writer committed (and swept) a new version.
-  let interposed = false;
-  const slowReader: RegistryZkSession = {
-    get: async (p) => {
-      if (!interposed && p.startsWith(`${base}/registry/`)) {
-        interposed = true;
-        await writer.admitAgent('late', { hostname: 'late', port: 5051 }, 9);
-      }
-      return session.get(p);
-    },
-    set: (p, d, v) => session.set(p, d, v),
-    create: (p, d, m) => session.create(p, d, m),
-    mkdirp: (p) => session.mkdirp(p),
-    children: (p) => session.children(p),
-    delete: (p, v) => session.delete(p, v),
-  };
-  const s = await new ZkRegistry(slowReader, base, opts).load();
-  t.ok(interposed, 'the writer committed during the read');
+  const slow = interposedSession(session, `${base}/registry/`, async () => {
+    await writer.admitAgent('late', { hostname: 'late', port: 5051 }, 9);
+  });
+
+  const s = await new ZkRegistry(slow.session, base, opts).load();
+  t.ok(slow.interposed(), 'the writer committed during the read');
   t.equal(Object.keys(s.agents).length, 61, 'the newer document was read');
   t.equal(s.agents.late!.info.hostname, 'late');
 });
