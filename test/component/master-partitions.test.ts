@@ -66,6 +66,28 @@ async function launchOne(s: TestScheduler, slave: FakeSlave, taskId: string): Pr
 }
 
 /** Stops answering pings and advances ping periods until the master starts removing the agent. */
+/**
+ * A master on a manual clock with one fake slave (`hostname`) running `taskId` for a
+ * partition-aware scheduler: where most partition tests start.
+ */
+async function oneTaskOnOneAgent(
+  t: { teardown(fn: () => unknown): void },
+  opts: Omit<Parameters<typeof startTestMaster>[0], 'clock'>,
+  hostname: string,
+  taskId: string,
+): Promise<{ clock: ManualClock; m: TestMaster; logs: Inbox<Record<string, unknown>>; slave: FakeSlave; agentId: string; pa: TestScheduler }> {
+  const clock = new ManualClock();
+  const { m, logs } = await startMasterWithLogs({ clock, ...opts });
+  t.teardown(() => m.cleanup());
+  const slave = new FakeSlave(m.port);
+  const agentId = await slave.register(SLAVE_RESOURCES, hostname, 5051);
+  const pa = new TestScheduler(m.port);
+  await pa.subscribe(PARTITION_AWARE);
+  t.teardown(() => pa.disconnect());
+  await launchOne(pa, slave, taskId);
+  return { clock, m, logs, slave, agentId, pa };
+}
+
 async function partition(m: TestMaster, clock: ManualClock, slave: FakeSlave): Promise<void> {
   slave.autoPong = false;
   for (let i = 0; i < 10 && m.state.agents.get(slave.agentId)?.active === true; i++) {
@@ -89,16 +111,8 @@ async function getJson(m: TestMaster, p: string): Promise<Record<string, any>> {
 }
 
 t.test('an agent that stops answering: registry first, then TASK_UNREACHABLE / TASK_LOST; tasks kept', async (t) => {
-  const clock = new ManualClock();
-  const { m } = await startMasterWithLogs({ clock, agentPingTimeoutMs: 1000, maxAgentPingTimeouts: 2 });
-  t.teardown(() => m.cleanup());
-  const slave = new FakeSlave(m.port);
-  const agentId = await slave.register(SLAVE_RESOURCES, 'partitioned', 5051);
+  const { clock, m, slave, agentId, pa } = await oneTaskOnOneAgent(t, { agentPingTimeoutMs: 1000, maxAgentPingTimeouts: 2 }, 'partitioned', 'pa-task');
   t.teardown(() => slave.close());
-  const pa = new TestScheduler(m.port);
-  await pa.subscribe(PARTITION_AWARE);
-  t.teardown(() => pa.disconnect());
-  await launchOne(pa, slave, 'pa-task');
   const legacy = new TestScheduler(m.port);
   await legacy.subscribe(NOT_PARTITION_AWARE);
   t.teardown(() => legacy.disconnect());
@@ -156,15 +170,7 @@ t.test('an agent that stops answering: registry first, then TASK_UNREACHABLE / T
 });
 
 t.test('an unreachable agent comes back: re-admitted, partition-aware tasks reported RUNNING, the others killed, resources charged again', async (t) => {
-  const clock = new ManualClock();
-  const { m, logs } = await startMasterWithLogs({ clock, agentPingTimeoutMs: 1000, maxAgentPingTimeouts: 2 });
-  t.teardown(() => m.cleanup());
-  const slave = new FakeSlave(m.port);
-  const agentId = await slave.register(SLAVE_RESOURCES, 'returning', 5051);
-  const pa = new TestScheduler(m.port);
-  await pa.subscribe(PARTITION_AWARE);
-  t.teardown(() => pa.disconnect());
-  await launchOne(pa, slave, 'pa-task');
+  const { clock, m, logs, slave, agentId, pa } = await oneTaskOnOneAgent(t, { agentPingTimeoutMs: 1000, maxAgentPingTimeouts: 2 }, 'returning', 'pa-task');
   const legacy = new TestScheduler(m.port);
   await legacy.subscribe(NOT_PARTITION_AWARE);
   t.teardown(() => legacy.disconnect());
@@ -230,15 +236,7 @@ t.test('an unreachable agent comes back: re-admitted, partition-aware tasks repo
 });
 
 t.test('an unreachable task the returning agent no longer has is TASK_GONE (partition-aware)', async (t) => {
-  const clock = new ManualClock();
-  const { m } = await startMasterWithLogs({ clock, agentPingTimeoutMs: 1000, maxAgentPingTimeouts: 1 });
-  t.teardown(() => m.cleanup());
-  const slave = new FakeSlave(m.port);
-  const agentId = await slave.register(SLAVE_RESOURCES, 'h', 5051);
-  const pa = new TestScheduler(m.port);
-  await pa.subscribe(PARTITION_AWARE);
-  t.teardown(() => pa.disconnect());
-  await launchOne(pa, slave, 'vanished');
+  const { clock, m, slave, agentId, pa } = await oneTaskOnOneAgent(t, { agentPingTimeoutMs: 1000, maxAgentPingTimeouts: 1 }, 'h', 'vanished');
   await partition(m, clock, slave);
   await update(pa, 'vanished', (st) => st.state === 'TASK_UNREACHABLE');
 
@@ -254,15 +252,7 @@ t.test('an unreachable task the returning agent no longer has is TASK_GONE (part
 });
 
 t.test('a returning agent with updates of a task still unacknowledged: its stream, not a master update, brings the states', async (t) => {
-  const clock = new ManualClock();
-  const { m } = await startMasterWithLogs({ clock, agentPingTimeoutMs: 1000, maxAgentPingTimeouts: 1 });
-  t.teardown(() => m.cleanup());
-  const slave = new FakeSlave(m.port);
-  const agentId = await slave.register(SLAVE_RESOURCES, 'h', 5051);
-  const pa = new TestScheduler(m.port);
-  await pa.subscribe(PARTITION_AWARE);
-  t.teardown(() => pa.disconnect());
-  await launchOne(pa, slave, 'finished-meanwhile');
+  const { clock, m, slave, agentId, pa } = await oneTaskOnOneAgent(t, { agentPingTimeoutMs: 1000, maxAgentPingTimeouts: 1 }, 'h', 'finished-meanwhile');
   const run = slave.messages.all.find((x) => x.type === 'run_task');
   if (run?.type !== 'run_task') throw new Error('run_task not seen');
   await partition(m, clock, slave);
@@ -382,17 +372,7 @@ t.test('a disconnected agent queued behind the rate limit is kept when it re-reg
 });
 
 t.test('registry GC forgets old unreachable agents; one coming back later is told to shut down, its tasks TASK_GONE', async (t) => {
-  const clock = new ManualClock();
-  const { m, logs } = await startMasterWithLogs({
-    clock, agentPingTimeoutMs: 1000, maxAgentPingTimeouts: 1, registryMaxAgentAgeMs: 60_000, registryGcIntervalMs: 10_000,
-  });
-  t.teardown(() => m.cleanup());
-  const slave = new FakeSlave(m.port);
-  const agentId = await slave.register(SLAVE_RESOURCES, 'old', 5051);
-  const pa = new TestScheduler(m.port);
-  await pa.subscribe(PARTITION_AWARE);
-  t.teardown(() => pa.disconnect());
-  await launchOne(pa, slave, 'old-task');
+  const { clock, m, logs, slave, agentId, pa } = await oneTaskOnOneAgent(t, { agentPingTimeoutMs: 1000, maxAgentPingTimeouts: 1, registryMaxAgentAgeMs: 60_000, registryGcIntervalMs: 10_000 }, 'old', 'old-task');
   const runOld = slave.messages.all.find((x) => x.type === 'run_task');
   if (runOld?.type !== 'run_task') throw new Error('run_task not seen');
   await partition(m, clock, slave);
@@ -441,15 +421,7 @@ t.test('registry GC forgets old unreachable agents; one coming back later is tol
 });
 
 t.test('out-of-order agent messages change nothing', async (t) => {
-  const clock = new ManualClock();
-  const { m } = await startMasterWithLogs({ clock, agentPingTimeoutMs: 1000, maxAgentPingTimeouts: 1 });
-  t.teardown(() => m.cleanup());
-  const slave = new FakeSlave(m.port);
-  const agentId = await slave.register(SLAVE_RESOURCES, 'h', 5051);
-  const pa = new TestScheduler(m.port);
-  await pa.subscribe(PARTITION_AWARE);
-  t.teardown(() => pa.disconnect());
-  await launchOne(pa, slave, 'task-1');
+  const { clock, m, slave, agentId, pa } = await oneTaskOnOneAgent(t, { agentPingTimeoutMs: 1000, maxAgentPingTimeouts: 1 }, 'h', 'task-1');
   await partition(m, clock, slave);
   await update(pa, 'task-1', (st) => st.state === 'TASK_UNREACHABLE');
 
