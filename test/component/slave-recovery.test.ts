@@ -41,27 +41,42 @@ function readPidFile(file: string): Promise<number> {
   }, { timeoutMs: 15_000, what: `pid file ${file}` });
 }
 
+type TestSlave = Awaited<ReturnType<typeof startTestSlave>>;
+
+/**
+ * A fake master and a first slave on a fresh work dir that keeps its checkpoint when it
+ * stops. A slave a test starts later goes in `later.slave`, so that the teardown stops it too.
+ */
+async function recoveryRig(t: { teardown(fn: () => unknown): void }): Promise<{ master: FakeMaster; workDir: string; first: TestSlave; later: { slave?: TestSlave } }> {
+  const master = await FakeMaster.start({ autoAck: true });
+  const workDir = tempWorkDir();
+  const first = await startTestSlave(master, { workDir, cleanupOnExit: false });
+  const later: { slave?: TestSlave } = {};
+  t.teardown(async () => {
+    await later.slave?.slave.close();
+    await first.slave.close();
+    await master.close();
+  });
+  return { master, workDir, first, later };
+}
+
+/** Runs `taskId` on `slave` (a shell that writes its pid, then sleeps) until TASK_RUNNING: the agent id and the task's pid. */
+async function runSleepingTask(master: FakeMaster, slave: TestSlave, taskId: string): Promise<{ agentId: string; taskPid: number }> {
+  const agentId = String((await slave.log.waitFor('registered')).agent_id);
+  const pidFile = path.join(tempWorkDir('agora-recovery-pid-'), 'pid');
+  master.send({ type: 'run_task', framework: FRAMEWORK, task: commandTask(taskId, agentId, `echo $$ > ${pidFile}; exec sleep 100`) });
+  await master.waitFor('status_update', (m) => m.update.status.task_id.value === taskId && m.update.status.state === 'TASK_RUNNING');
+  return { agentId, taskPid: await readPidFile(pidFile) };
+}
+
 /** Waits until `pid` is gone (no event tells us: it is not our child). */
 function waitGone(pid: number, what: string): Promise<true> {
   return waitFor(() => !alive(pid), { timeoutMs: 15_000, what });
 }
 
 t.test('a restarted slave re-attaches to its executor: same id, same port, same task process', async (t) => {
-  const master = await FakeMaster.start({ autoAck: true });
-  const workDir = tempWorkDir();
-  const pidDir = tempWorkDir('agora-recovery-pid-');
-  const first = await startTestSlave(master, { workDir, cleanupOnExit: false });
-  let second: Awaited<ReturnType<typeof startTestSlave>> | undefined;
-  t.teardown(async () => {
-    await second?.slave.close();
-    await first.slave.close();
-    await master.close();
-  });
-  const agentId = String((await first.log.waitFor('registered')).agent_id);
-  const pidFile = path.join(pidDir, 'pid');
-  master.send({ type: 'run_task', framework: FRAMEWORK, task: commandTask('long-1', agentId, `echo $$ > ${pidFile}; exec sleep 100`) });
-  await master.waitFor('status_update', (m) => m.update.status.task_id.value === 'long-1' && m.update.status.state === 'TASK_RUNNING');
-  const taskPid = await readPidFile(pidFile);
+  const { master, workDir, first, later } = await recoveryRig(t);
+  const { agentId, taskPid } = await runSleepingTask(master, first, 'long-1');
   const port = first.slave.port;
   await first.slave.close();
 
@@ -76,7 +91,7 @@ t.test('a restarted slave re-attaches to its executor: same id, same port, same 
   t.ok(executor?.pid !== undefined && alive(executor.pid), 'the executor outlived the slave');
 
   const from = master.received.length;
-  second = await startTestSlave(master, { workDir, cleanupOnExit: true });
+  const second = (later.slave = await startTestSlave(master, { workDir, cleanupOnExit: true }));
   t.equal(second.slave.port, port, 'port 0 reuses the checkpointed port');
   const rereg = await master.waitFor('reregister', () => true, { from });
   t.equal(rereg.msg.agent_id.value, agentId, 're-registers with the same agent id');
@@ -96,21 +111,8 @@ t.test('a restarted slave re-attaches to its executor: same id, same port, same 
 });
 
 t.test('an executor that died while the slave was down: its tasks are lost after re-registration', async (t) => {
-  const master = await FakeMaster.start({ autoAck: true });
-  const workDir = tempWorkDir();
-  const pidDir = tempWorkDir('agora-recovery-pid-');
-  const first = await startTestSlave(master, { workDir, cleanupOnExit: false });
-  let second: Awaited<ReturnType<typeof startTestSlave>> | undefined;
-  t.teardown(async () => {
-    await second?.slave.close();
-    await first.slave.close();
-    await master.close();
-  });
-  const agentId = String((await first.log.waitFor('registered')).agent_id);
-  const pidFile = path.join(pidDir, 'pid');
-  master.send({ type: 'run_task', framework: FRAMEWORK, task: commandTask('doomed-1', agentId, `echo $$ > ${pidFile}; exec sleep 100`) });
-  await master.waitFor('status_update', (m) => m.update.status.task_id.value === 'doomed-1' && m.update.status.state === 'TASK_RUNNING');
-  const taskPid = await readPidFile(pidFile);
+  const { master, workDir, first, later } = await recoveryRig(t);
+  const { agentId, taskPid } = await runSleepingTask(master, first, 'doomed-1');
   await first.slave.close();
   const cp = readCheckpoint(workDir);
   const executorPid = cp.found && cp.ok ? cp.checkpoint.frameworks[0]?.executors[0]?.pid : undefined;
@@ -121,7 +123,7 @@ t.test('an executor that died while the slave was down: its tasks are lost after
   await waitGone(executorPid!, 'the executor to die');
 
   const from = master.received.length;
-  second = await startTestSlave(master, { workDir, cleanupOnExit: true });
+  later.slave = await startTestSlave(master, { workDir, cleanupOnExit: true });
   const rereg = await master.waitFor('reregister', () => true, { from });
   t.equal(rereg.msg.agent_id.value, agentId);
   const lost = await master.waitFor('status_update', (m) => m.update.status.task_id.value === 'doomed-1' && m.update.status.state === 'TASK_LOST', { from });
@@ -134,15 +136,7 @@ t.test('an executor that died while the slave was down: its tasks are lost after
 });
 
 t.test('a recovered executor that does not re-subscribe is killed; its tasks are lost (re-registration timeout)', async (t) => {
-  const master = await FakeMaster.start({ autoAck: true });
-  const workDir = tempWorkDir();
-  const first = await startTestSlave(master, { workDir, cleanupOnExit: false });
-  let second: Awaited<ReturnType<typeof startTestSlave>> | undefined;
-  t.teardown(async () => {
-    await second?.slave.close();
-    await first.slave.close();
-    await master.close();
-  });
+  const { master, workDir, first, later } = await recoveryRig(t);
   const agentId = String((await first.log.waitFor('registered')).agent_id);
   // A custom executor that never subscribes (its task stays queued).
   const task = {
@@ -156,7 +150,7 @@ t.test('a recovered executor that does not re-subscribe is killed; its tasks are
   t.ok(alive(executorPid));
 
   const from = master.received.length;
-  second = await startTestSlave(master, { workDir, cleanupOnExit: true, executorReregistrationTimeoutMs: 300 });
+  const second = (later.slave = await startTestSlave(master, { workDir, cleanupOnExit: true, executorReregistrationTimeoutMs: 300 }));
   await second.log.waitFor('recovered executor did not re-subscribe in time; killing it');
   const lost = await master.waitFor('status_update', (m) => m.update.status.task_id.value === 'mute-1', { from });
   t.equal(lost.msg.update.status.state, 'TASK_LOST');
@@ -218,25 +212,12 @@ t.test('cleanupOnExit leaves no checkpoint to recover', async (t) => {
 });
 
 t.test('--recover=cleanup kills the executors of the previous run and starts a new agent', async (t) => {
-  const master = await FakeMaster.start({ autoAck: true });
-  const workDir = tempWorkDir();
-  const pidDir = tempWorkDir('agora-recovery-pid-');
-  const first = await startTestSlave(master, { workDir, cleanupOnExit: false });
-  let second: Awaited<ReturnType<typeof startTestSlave>> | undefined;
-  t.teardown(async () => {
-    await second?.slave.close();
-    await first.slave.close();
-    await master.close();
-  });
-  const agentId = String((await first.log.waitFor('registered')).agent_id);
-  const pidFile = path.join(pidDir, 'pid');
-  master.send({ type: 'run_task', framework: FRAMEWORK, task: commandTask('victim-1', agentId, `echo $$ > ${pidFile}; exec sleep 100`) });
-  await master.waitFor('status_update', (m) => m.update.status.task_id.value === 'victim-1' && m.update.status.state === 'TASK_RUNNING');
-  const taskPid = await readPidFile(pidFile);
+  const { master, workDir, first, later } = await recoveryRig(t);
+  const { agentId, taskPid } = await runSleepingTask(master, first, 'victim-1');
   await first.slave.close();
 
   const from = master.received.length;
-  second = await startTestSlave(master, { workDir, cleanupOnExit: true, recover: 'cleanup' });
+  const second = (later.slave = await startTestSlave(master, { workDir, cleanupOnExit: true, recover: 'cleanup' }));
   const why = await second.log.waitFor('not recovering a previous run; starting as a new agent');
   t.match(String(why.reason), /--recover=cleanup/);
   await second.log.waitFor('killing an executor of the previous run');
