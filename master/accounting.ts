@@ -141,10 +141,9 @@ export function releaseOffered(state: MasterState, frameworkId: string, agentId:
  * state holds (after a re-registration replaced an agent's tasks).
  */
 export function recomputeUsed(state: MasterState): void {
-  for (const agent of state.agents.values()) {
-    agent.used = [];
-    state.agentChanges?.touched(agent);
-  }
+  for (const agent of state.agents.values()) agent.used = [];
+  // Every agent: one walk at the next allocation run, not a revisit per agent (per re-registration).
+  state.agentChanges?.everyAgentChanged();
   for (const fw of state.frameworks.values()) fw.used = [];
   for (const [frameworkId, tasks] of state.tasks) {
     for (const task of tasks.values()) {

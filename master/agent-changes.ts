@@ -7,8 +7,8 @@
  *
  * The inputs are an agent's `total`, `used`, `offered` and `active`: every assignment to them
  * in the master (accounting.ts, agents.ts) reports the agent here. Agents added to or removed
- * from the registry (which also moves them in its order) are one flag: the next pass walks
- * every agent again.
+ * from the registry (which also moves them in its order), or a change to every agent at once
+ * (`recomputeUsed`), are one flag: the next pass walks every agent again.
  *
  * @module
  */
@@ -16,8 +16,8 @@ import type { AgentRecord } from './model.js';
 
 /** What changed since the last {@link AgentChangeLog.take}. */
 export interface AgentChanges {
-  /** Agents came or went: nothing remembered about positions holds. */
-  readonly membership: boolean;
+  /** Agents came or went, or every agent changed: the next pass walks them all. */
+  readonly walkAll: boolean;
   /** Agents whose total, used, offered or activity may differ. */
   readonly agents: ReadonlySet<AgentRecord>;
 }
@@ -25,7 +25,7 @@ export interface AgentChanges {
 export class AgentChangeLog {
   private changed = new Set<AgentRecord>();
   /** True at first: the first pass knows nothing yet. */
-  private membership = true;
+  private walkAll = true;
 
   /** `agent`'s total, used, offered or active flag was assigned. */
   touched(agent: AgentRecord): void {
@@ -34,13 +34,18 @@ export class AgentChangeLog {
 
   /** An agent was added to or removed from the registry. */
   membershipChanged(): void {
-    this.membership = true;
+    this.walkAll = true;
+  }
+
+  /** Every agent's inputs may have changed: one walk instead of revisiting each agent. */
+  everyAgentChanged(): void {
+    this.walkAll = true;
   }
 
   /** What changed since the last call, and forgets it. */
   take(): AgentChanges {
-    const taken: AgentChanges = { membership: this.membership, agents: this.changed };
-    this.membership = false;
+    const taken: AgentChanges = { walkAll: this.walkAll, agents: this.changed };
+    this.walkAll = false;
     if (this.changed.size > 0) this.changed = new Set();
     return taken;
   }

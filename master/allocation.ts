@@ -77,7 +77,7 @@ export class AgentScan {
   scan(agents: ReadonlyMap<string, AgentRecord>): { offerable: readonly AllocatorAgent[]; clusterTotals: ReadonlyMap<string, number> } {
     if (this.changes === undefined) return this.walk(agents);
     const changes = this.changes.take();
-    if (changes.membership) return this.walk(agents);
+    if (changes.walkAll) return this.walk(agents);
     let totalsChanged = false;
     for (const a of changes.agents) {
       const position = this.positions.get(a);

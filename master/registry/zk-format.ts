@@ -149,7 +149,7 @@ export function chooseWrite(shape: StoredShape, limits: LogLimits, batch?: { pie
   if (shape.logPieces >= limits.maxLogPieces) return 'compact';
   if (batch === undefined) return 'append';
   if (batch.pieceBytes > limits.maxNodeBytes) return 'full';
-  if (shape.logBytes + batch.pieceBytes > Math.max(shape.snapshotBytes, limits.logFromBytes)) return 'compact';
+  if (shape.logBytes + batch.pieceBytes > shape.snapshotBytes) return 'compact';
   // The head is rewritten by every append: it stays small, far below a znode's limit.
   if (batch.headBytes > limits.maxNodeBytes / 4) return 'compact';
   if (shape.snapshotBytes + shape.logBytes + batch.pieceBytes > limits.maxBytes) return 'compact';
