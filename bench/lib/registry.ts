@@ -15,7 +15,7 @@ export interface BenchEntry {
 
 export const BENCHES: readonly BenchEntry[] = [
   { name: 'allocator', script: 'allocator.js', summary: 'one pure DRF allocation pass, agents x frameworks (in-process)' },
-  { name: 'launch', script: 'launch.js', summary: 'an SDK framework launching T tasks on N emulated slaves, cold then warm, then paced: tasks/s, ACCEPT→RUNNING p50/p99' },
+  { name: 'launch', script: 'launch.js', summary: 'an SDK framework launching T tasks on N emulated slaves, cold then warm, then paced twice: tasks/s, ACCEPT→RUNNING p50/p99' },
   { name: 'offers', script: 'offers.js', summary: 'task finished → its freed resources offered again: p50/p99' },
   { name: 'agents', script: 'agents.js', summary: 'N emulated slaves heartbeating: master CPU, RSS, misses, /master/state latency' },
   { name: 'spawn', script: 'spawn.js', summary: 'real `true` tasks on one slave vs the raw /bin/true spawn rate' },
