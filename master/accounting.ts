@@ -6,7 +6,7 @@
  * @module
  */
 import { isTerminalState, type Resource } from '../sdk/protocol/index.js';
-import { addResources, subtractResources, unallocateResources } from '../sdk/resources/index.js';
+import { addResources, subtractResources, sumResources, unallocateResources } from '../sdk/resources/index.js';
 import type { AgentRecord, FrameworkRecord, MasterState } from './model.js';
 
 /** A derived list and the input lists it was computed from (compared by identity). */
@@ -92,7 +92,22 @@ function unallocated(rs: readonly Resource[]): readonly Resource[] {
 
 /** Adds resources to an agent's and a framework's `used` (launch). */
 export function addUsed(state: MasterState, frameworkId: string, agentId: string, resources: readonly Resource[]): void {
-  const rs = unallocated(resources);
+  chargeUsed(state, frameworkId, agentId, unallocated(resources));
+}
+
+/**
+ * {@link addUsed} for several lists at once (one ACCEPT's tasks and executors on one agent):
+ * the agent's and the framework's `used` are replaced once, by their sum, instead of once per
+ * list. The same lists as adding them one by one (sums of integer thousandths, unions of
+ * ranges and sets, identities in first-seen order).
+ */
+export function addUsedAll(state: MasterState, frameworkId: string, agentId: string, lists: readonly (readonly Resource[])[]): void {
+  if (lists.length === 0) return;
+  chargeUsed(state, frameworkId, agentId, lists.length === 1 ? unallocated(lists[0]!) : sumResources(lists.map(unallocated)));
+}
+
+/** Adds `rs` (already without `allocation_info`) to an agent's and a framework's `used`. */
+function chargeUsed(state: MasterState, frameworkId: string, agentId: string, rs: readonly Resource[]): void {
   const agent = state.agents.get(agentId);
   if (agent) {
     agent.used = addResources(agent.used, rs);

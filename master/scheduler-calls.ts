@@ -5,10 +5,10 @@
  *
  * @module
  */
-import type { ExecutorInfo, SchedulerCall, TaskInfo } from '../sdk/protocol/index.js';
+import type { ExecutorInfo, Resource, SchedulerCall, TaskInfo } from '../sdk/protocol/index.js';
 import { isTerminalState } from '../sdk/protocol/index.js';
 import { isEmptyResources } from '../sdk/resources/index.js';
-import { addUsed } from './accounting.js';
+import { addUsedAll } from './accounting.js';
 import type { MasterContext } from './context.js';
 import { events, masterStatus } from './events.js';
 import { removeFramework, updateFramework } from './frameworks.js';
@@ -144,6 +144,9 @@ export function accept(ctx: MasterContext, fw: FrameworkRecord, payload: AcceptP
     return map;
   };
   const withFrameworkId = (executor: ExecutorInfo): ExecutorInfo => ({ ...executor, framework_id: { value: fw.id } });
+  // What the launches hold (new executors', tasks'), charged at once below: one new `used`
+  // list for the agent and one for the framework per ACCEPT, not one each per task.
+  const charges: (readonly Resource[])[] = [];
   const record = (task: TaskInfo, executorId: string | undefined): void => {
     const rec: TaskRecord = {
       frameworkId: fw.id,
@@ -154,7 +157,8 @@ export function accept(ctx: MasterContext, fw: FrameworkRecord, payload: AcceptP
       state: 'TASK_STAGING',
       statuses: [],
     };
-    addTask(state, rec);
+    addTask(state, rec, false);
+    charges.push(rec.resources);
   };
 
   for (const launch of plan.launches) {
@@ -163,7 +167,7 @@ export function accept(ctx: MasterContext, fw: FrameworkRecord, payload: AcceptP
       if (launch.newExecutor) {
         const executor = withFrameworkId(launch.newExecutor);
         executorsHere().set(executor.executor_id.value, executor);
-        addUsed(state, fw.id, agentId, executor.resources ?? []);
+        charges.push(executor.resources ?? []);
       }
       record(task, task.executor?.executor_id.value);
       ctx.conns.sendToAgent(agentId, { type: 'run_task', framework: fw.info, task });
@@ -171,12 +175,14 @@ export function accept(ctx: MasterContext, fw: FrameworkRecord, payload: AcceptP
       const executor = withFrameworkId(launch.executor);
       if (launch.newExecutor) {
         executorsHere().set(executor.executor_id.value, executor);
-        addUsed(state, fw.id, agentId, executor.resources ?? []);
+        charges.push(executor.resources ?? []);
       }
       for (const task of launch.tasks) record(task, executor.executor_id.value);
       ctx.conns.sendToAgent(agentId, { type: 'run_task_group', framework: fw.info, executor, task_group: { tasks: launch.tasks } });
     }
   }
+
+  addUsedAll(state, fw.id, agentId, charges);
 
   const refuse = refuseSecondsOf(payload.filters);
   if (refuse > 0 && !isEmptyResources(plan.leftover)) {

@@ -42,8 +42,9 @@ const shared = new ValueInterner();
  * Records a task and charges its resources to its agent and framework (if not terminal).
  * Its resource list and agent id are replaced by shared equal ones (in the task's TaskInfo
  * too): tasks launched alike hold one copy between them instead of one parsed copy each.
+ * With `charge` false the caller charges them (with others, see accounting.ts `addUsedAll`).
  */
-export function addTask(state: MasterState, task: TaskRecord): void {
+export function addTask(state: MasterState, task: TaskRecord, charge = true): void {
   const resources = shared.resourceList(task.resources);
   if (task.info.resources === task.resources) task.info.resources = resources;
   task.resources = resources;
@@ -54,7 +55,7 @@ export function addTask(state: MasterState, task: TaskRecord): void {
     state.tasks.set(task.frameworkId, tasks);
   }
   tasks.set(task.info.task_id.value, task);
-  if (holdsResources(task.state)) addUsed(state, task.frameworkId, task.agentId, task.resources);
+  if (charge && holdsResources(task.state)) addUsed(state, task.frameworkId, task.agentId, task.resources);
 }
 
 /** Bumps the counter of a terminal state (`/metrics/snapshot` master/tasks_*). */

@@ -260,6 +260,33 @@ export function addResources(a: readonly Resource[], b: readonly Resource[]): Re
 }
 
 /**
+ * The sum of several lists, flattened: `addResources` folded over them, with one list built
+ * instead of one per list. The master charges the twenty tasks of an ACCEPT on one agent with
+ * it: adding them one by one built (and soon dropped) twenty lists for the agent and twenty
+ * for the framework.
+ *
+ * @example
+ * sumResources([[scalarResource('cpus', 1)], [scalarResource('cpus', 0.5)]]) // cpus:1.5
+ */
+export function sumResources(lists: readonly (readonly Resource[])[]): Resource[] {
+  if (!lists.every(isDistinctPlain)) return lists.reduce<Resource[]>((sum, list) => addResources(sum, list), []);
+  const sum: Resource[] = [];
+  for (const list of lists) {
+    for (const r of list) {
+      const into = findPlain(sum, r);
+      if (into !== undefined) {
+        mergeInto(into, r);
+        continue;
+      }
+      // An empty entry takes no place, as in the fold: its identity comes where it is first non-empty.
+      const entry = normalised(r);
+      if (!isEmptyEntry(entry)) sum.push(entry);
+    }
+  }
+  return sum;
+}
+
+/**
  * `a - b` per identity: scalars subtract (clamped at 0), ranges are split, sets are
  * set-differences. Entries that reach zero/empty are dropped; parts of `b` with no
  * matching identity in `a` are ignored. Never negative.

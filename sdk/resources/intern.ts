@@ -58,6 +58,30 @@ function scalarKey(r: Resource): string | undefined {
 }
 
 /**
+ * True when `r` has the interning key of `shared` (a plain scalar resource that has one):
+ * the same fields in the same order with the same values, checked field by field rather than
+ * by building `r`'s key.
+ */
+function sameScalar(r: unknown, shared: Resource, sharedKeys: number): boolean {
+  if (r === null || typeof r !== 'object' || Array.isArray(r)) return false;
+  const x = r as Resource;
+  let next = 0;
+  let keys = 0;
+  for (const k in x) {
+    // In SCALAR_FIELDS order (as `shared`'s are), so the same set of keys is the same order.
+    let i = next;
+    while (i < SCALAR_FIELDS.length && SCALAR_FIELDS[i] !== k) i++;
+    if (i === SCALAR_FIELDS.length || !Object.prototype.hasOwnProperty.call(x, k) || !Object.prototype.hasOwnProperty.call(shared, k)) return false;
+    next = i + 1;
+    keys++;
+  }
+  if (x.name !== shared.name || x.type !== shared.type || x.role !== shared.role) return false;
+  if (!hasOnlyKey(x.scalar, 'value') || !Object.is(x.scalar!.value, shared.scalar!.value)) return false;
+  if (shared.allocation_info !== undefined && (!hasOnlyKey(x.allocation_info, 'role') || x.allocation_info!.role !== shared.allocation_info.role)) return false;
+  return keys === sharedKeys;
+}
+
+/**
  * A bounded cache of shared resource lists and `{ value }` ids. When it holds `maxEntries`
  * it starts afresh (values already handed out stay valid: they are just not shared with
  * later ones), so unique values (port ranges, per-task ids) cannot grow it without bound.
@@ -66,6 +90,14 @@ export class ValueInterner {
   private readonly resources = new Map<string, Resource>();
   private readonly lists = new Map<string, readonly Resource[]>();
   private readonly ids = new Map<string, { value: string }>();
+  /**
+   * The shared list {@link resourceList} returned last for a list of plain scalars. An
+   * ACCEPT's tasks come in a row with equal lists: comparing with it field by field is much
+   * cheaper than building the keys (strings) of every resource of every task.
+   */
+  private lastList: readonly Resource[] | undefined;
+  /** How many fields each entry of {@link lastList} has. */
+  private lastKeyCounts: number[] = [];
 
   constructor(private readonly maxEntries = 4096) {}
 
@@ -76,6 +108,8 @@ export class ValueInterner {
    */
   resourceList(list: Resource[]): Resource[] {
     if (list.length === 0 || list.length > 8) return list;
+    const last = this.lastList;
+    if (last !== undefined && last.length === list.length && list.every((r, i) => sameScalar(r, last[i]!, this.lastKeyCounts[i]!))) return last as Resource[];
     let listKey = '';
     let allPlain = true;
     const keys: (string | undefined)[] = [];
@@ -87,7 +121,10 @@ export class ValueInterner {
     }
     if (allPlain) {
       const shared = this.lists.get(listKey);
-      if (shared !== undefined) return shared as Resource[];
+      if (shared !== undefined) {
+        this.rememberLast(shared);
+        return shared as Resource[];
+      }
     }
     for (let i = 0; i < list.length; i++) {
       const key = keys[i];
@@ -96,7 +133,10 @@ export class ValueInterner {
       if (shared !== undefined) list[i] = shared;
       else this.remember(this.resources, key, list[i]!);
     }
-    if (allPlain) this.remember(this.lists, listKey, list);
+    if (allPlain) {
+      this.remember(this.lists, listKey, list);
+      this.rememberLast(list);
+    }
     return list;
   }
 
@@ -107,6 +147,12 @@ export class ValueInterner {
     if (shared !== undefined) return shared;
     this.remember(this.ids, ref.value, ref);
     return ref;
+  }
+
+  private rememberLast(list: readonly Resource[]): void {
+    if (list === this.lastList) return;
+    this.lastList = list;
+    this.lastKeyCounts = list.map((r) => Object.keys(r).length);
   }
 
   private remember<V>(map: Map<string, V>, key: string, value: V): void {

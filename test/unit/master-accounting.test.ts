@@ -4,7 +4,7 @@
  * change of the list: the same array with an entry added or replaced is charged as it is now.
  */
 import t from 'tap';
-import { addUsed, releaseUsed } from '../../master/accounting.js';
+import { addUsed, addUsedAll, releaseUsed } from '../../master/accounting.js';
 import type { MasterState } from '../../master/model.js';
 import type { Resource } from '../../sdk/protocol/index.js';
 
@@ -49,4 +49,25 @@ t.test('more lists than remembered, in turn: each charged right', async (t) => {
   for (let round = 0; round < 3; round++) for (const list of lists) addUsed(s, 'f1', 'a1', list);
   // 3 × (0.1 + 0.2 + … + 2.0) = 3 × 21
   t.strictSame(agent.used, [plain('cpus', 63)]);
+});
+
+t.test('addUsedAll charges what addUsed list by list charges', async (t) => {
+  const ports = (begin: number, end: number): Resource => ({ name: 'ports', type: 'RANGES', ranges: { range: [{ begin, end }] }, allocation_info: { role: '*' } });
+  const shared = [scalar('cpus', 0.1), scalar('mem', 32)];
+  const lists: Resource[][] = [shared, shared, [scalar('cpus', 0.25), ports(31000, 31001)], shared, [ports(31005, 31005), scalar('disk', 10)]];
+  const one = state();
+  const all = state();
+  addUsed(one.state, 'f1', 'a1', [scalar('mem', 1)]);
+  addUsed(all.state, 'f1', 'a1', [scalar('mem', 1)]);
+  for (const list of lists) addUsed(one.state, 'f1', 'a1', list);
+  const agentBefore = all.agent.used;
+  addUsedAll(all.state, 'f1', 'a1', lists);
+  t.strictSame(all.agent.used, one.agent.used, 'the agent\'s used');
+  t.strictSame(all.fw.used, one.fw.used, 'the framework\'s used');
+  t.not(all.agent.used, agentBefore, 'a new list, not the old one changed in place');
+  t.strictSame(shared, [scalar('cpus', 0.1), scalar('mem', 32)], 'the charged lists are left as they were');
+  addUsedAll(all.state, 'f1', 'a1', []);
+  t.strictSame(all.agent.used, one.agent.used, 'nothing to charge changes nothing');
+  for (const list of lists) releaseUsed(all.state, 'f1', 'a1', list);
+  t.strictSame(all.agent.used, [plain('mem', 1)], 'released one by one, back to what it held');
 });

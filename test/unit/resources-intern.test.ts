@@ -85,3 +85,25 @@ t.test('bounded: a full cache starts afresh, values handed out stay valid', asyn
   t.same(again, first, 'equal all the same');
   t.equal(interner.idRef({ value: 'id-0' }), again);
 });
+
+t.test('a list like the last one but for one field is not taken for it', async (t) => {
+  const interner = new ValueInterner();
+  const shared = interner.resourceList(parsed(TASK));
+  const near = [
+    TASK.replace('"role":"*","allocation_info"', '"allocation_info"'), // a field fewer
+    TASK.replace('{"value":0.1}', '{"value":0.1,"x":1}'), // a field more in scalar
+    TASK.replace('"allocation_info":{"role":"*"}}]', '"allocation_info":{"role":"*","x":1}}]'), // …in allocation_info
+    TASK.replace('"name":"cpus","type":"SCALAR"', '"type":"SCALAR","name":"cpus"'), // reordered
+    TASK.replace('"role":"*","allocation_info":{"role":"*"}}]', '"role":"*","allocation_info":{"role":"r"}}]'), // another role
+    TASK.replace('}]', '},"reservations":[]}]').replace('},"reservations":[]}]', '}]').replace('"role":"*"}}]', '"role":"*"},"extra":1}]'), // an extra field
+    TASK.replace('"value":32', '"value":-0'),
+  ];
+  for (const text of near) {
+    interner.resourceList(parsed(TASK)); // the last list is the shared one again
+    const got = interner.resourceList(parsed(text));
+    t.not(got, shared, `not the shared list: ${text}`);
+    t.equal(JSON.stringify(got), JSON.stringify(JSON.parse(text)), 'serialised as it came');
+  }
+  t.equal(interner.resourceList(parsed(TASK)), shared, 'an equal list is still the shared one');
+  t.equal(interner.resourceList(parsed(TASK.replace('0.1', '0.3'))), interner.resourceList(parsed(TASK.replace('0.1', '0.3'))), 'a new list becomes the last one');
+});

@@ -5,7 +5,7 @@ import {
   addResources, allocateResources, coalesceRanges, containsResources, detectHostResources,
   flattenResources, formatAttributes, formatResources, isEmptyResources, parseAttributes,
   parseResources, rangesOf, rangesResource, rangesSize, resourceIdentity, resourceTotals,
-  scalarOf, scalarResource, setResource, subtractRanges, subtractResources, unallocateResources,
+  scalarOf, scalarResource, setResource, subtractRanges, subtractResources, sumResources, unallocateResources,
 } from '../../sdk/resources/index.js';
 import { seededRandom } from '../../slave/sim/prng.js';
 
@@ -367,6 +367,50 @@ t.test('property: contains(a+b, b) and (a+b)-b = flatten(a)', async (t) => {
     checked++;
   }
   t.equal(checked, 300, 'all random cases hold');
+});
+
+t.test('property: sumResources(lists) is addResources folded over them', async (t) => {
+  const rand = mulberry32(0x5a3);
+  const int = (n: number) => Math.floor(rand() * n);
+  const roles = ['*', 'web'];
+  const gen = (): Resource[] => {
+    const out: Resource[] = [];
+    for (let k = int(5); k > 0; k--) {
+      const role = roles[int(roles.length)];
+      switch (int(5)) {
+        case 0:
+        case 1:
+          out.push(scalarResource(['cpus', 'mem'][int(2)]!, int(5000) / 1000, role));
+          break;
+        case 2: {
+          const start = int(100);
+          out.push(rangesResource('ports', [{ begin: 1000 + start, end: 1000 + start + int(10) }], role));
+          break;
+        }
+        case 3:
+          out.push(setResource('ids', Array.from({ length: int(4) }, () => `i${int(8)}`), role));
+          break;
+        default:
+          out.push({ name: 'note', type: 'TEXT', text: { value: `t${int(3)}` } } as Resource);
+      }
+    }
+    return int(3) === 0 ? allocateResources(out, 'web') : out;
+  };
+  let checked = 0;
+  for (let iter = 0; iter < 300; iter++) {
+    // Many lists, as an ACCEPT's tasks; sometimes the same list object again (interned).
+    const lists: Resource[][] = [];
+    for (let n = 1 + int(25); n > 0; n--) lists.push(lists.length > 0 && int(3) === 0 ? lists[int(lists.length)]! : deepFreeze(gen()));
+    const folded = lists.reduce<Resource[]>((acc, list) => addResources(acc, list), []);
+    const summed = sumResources(lists);
+    if (JSON.stringify(summed) !== JSON.stringify(folded)) {
+      t.strictSame(summed, folded, 'the sum equals the fold', { lists });
+      break;
+    }
+    checked++;
+  }
+  t.equal(checked, 300, 'all random cases hold');
+  t.strictSame(sumResources([]), [], 'the sum of nothing is empty');
 });
 
 t.test('flatten: short plain lists (the shortcut) give what the general path gives', async (t) => {
