@@ -314,6 +314,49 @@ export function encodeRegistry(s: RegistrySnapshot, generation?: number): string
     + `"frameworks":${JSON.stringify(s.frameworks)},"gone":${JSON.stringify(s.gone)}}`;
 }
 
+/**
+ * A snapshot's content as it is now, to be encoded later while the snapshot keeps changing
+ * ({@link encodeCapturedRegistry}): the agents' ids and entries (entries are replaced, never
+ * mutated, so holding them holds their content; 25 ms at 100,000 agents, against 65 ms for a
+ * copy of the section) and the other, small, sections already as JSON.
+ */
+export interface CapturedRegistry {
+  readonly ids: readonly string[];
+  readonly entries: readonly RegistryAgent[];
+  /** `"unreachable":…,"frameworks":…,"gone":…` */
+  readonly rest: string;
+}
+
+export function captureRegistry(s: RegistrySnapshot): CapturedRegistry {
+  const ids: string[] = [];
+  const entries: RegistryAgent[] = [];
+  for (const id of Object.keys(s.agents)) {
+    const entry = s.agents[id];
+    // As encodeRegistry: a member set to undefined is not written.
+    if (entry === undefined) continue;
+    ids.push(id);
+    entries.push(entry);
+  }
+  return { ids, entries, rest: `"unreachable":${JSON.stringify(s.unreachable)},"frameworks":${JSON.stringify(s.frameworks)},"gone":${JSON.stringify(s.gone)}` };
+}
+
+/**
+ * {@link encodeRegistry} of a captured snapshot, in parts of at most `agentsPerPart` agents
+ * each (their concatenation is byte for byte `encodeRegistry` of the snapshot as captured), so
+ * that a caller can encode a large registry a part at a time without holding the event loop.
+ */
+export function* encodeCapturedRegistry(c: CapturedRegistry, agentsPerPart: number): Generator<string> {
+  const step = Math.max(1, Math.floor(agentsPerPart));
+  let prefix = '{"format":1,"agents":{';
+  for (let start = 0; start < c.ids.length; start += step) {
+    const members: string[] = [];
+    for (let i = start; i < Math.min(start + step, c.ids.length); i++) members.push(memberJson(c.ids[i]!, c.entries[i]!));
+    yield prefix + members.join(',');
+    prefix = ',';
+  }
+  yield `${c.ids.length === 0 ? prefix : ''}},${c.rest}}`;
+}
+
 /** Parses a stored registry. Throws `AGORA_REGISTRY_CORRUPT` with the reason. */
 export function decodeRegistry(text: string, where: string): RegistrySnapshot {
   return decodeRegistryDocument(text, where).snapshot;

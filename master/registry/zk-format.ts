@@ -1,7 +1,8 @@
 /**
  * What the ZooKeeper registry stores, as pure functions: the names of its child znodes, the
- * head's formats (and telling them apart), the manifest, the content of a log piece, and the
- * choice between appending a batch to the log and writing the whole document. The I/O is in
+ * head's formats (and telling them apart), the manifest, the content of a log piece, the
+ * choice between appending a batch to the log and writing the whole document, and when a
+ * compaction starts beside the log. The I/O is in
  * zk.ts; the layout is described there and in docs/zookeeper.md.
  *
  * @module
@@ -10,7 +11,10 @@ import { z } from 'zod';
 import { AgoraError } from '../../sdk/core/errors.js';
 import { parseRegistryOp, type RegistryOp } from './types.js';
 
-/** A snapshot piece's name: the head version it was written for, a token unique to the write, its index. */
+/**
+ * A snapshot piece's name: a head version (the one a whole write commits at, or the one whose
+ * document a compaction beside the log holds: see zk.ts), a token unique to the write, its index.
+ */
 export const PIECE_NAME = /^v(\d+)-([0-9a-f]{16})-(\d+)$/;
 /** A log piece's name: the head version it was written for, a token unique to the write. */
 export const LOG_PIECE_NAME = /^v(\d+)-([0-9a-f]{16})-log$/;
@@ -126,19 +130,25 @@ export interface StoredShape {
 export interface LogLimits {
   /** A snapshot smaller than this is rewritten whole every time, inline when it fits: no log. */
   logFromBytes: number;
-  /** Log pieces at most; the next write past it compacts. */
+  /**
+   * Log pieces from which a compaction starts beside the log ({@link compactionDue}); the log
+   * may hold twice as many before a commit must wait for one ({@link chooseWrite}).
+   */
   maxLogPieces: number;
   maxNodeBytes: number;
   maxBytes: number;
 }
 
 /**
- * The next write:
+ * The next write, against the log's *hard* limits (twice the soft ones of
+ * {@link compactionDue}, which start a compaction beside the log):
  * - `full`: the whole document, paced (`PACE_FROM_MS` in zk.ts) — there is no log to
  *   append to (small registry, inline head), or the batch is too large for one log piece;
- * - `compact`: the whole document with an empty log, because the log would outgrow the
- *   snapshot, hold too many pieces, make the head too large or the total exceed `maxBytes`
- *   (not paced: the writes after it append);
+ * - `compact`: the log cannot take this batch: it would hold 2 × `maxLogPieces` pieces or
+ *   more, grow past twice the snapshot, make the head larger than half a znode, or take snapshot
+ *   plus log past `maxBytes`. The commit waits for the compaction in flight (zk.ts) or, with
+ *   none, writes the whole document with an empty log itself (not paced: the writes after it
+ *   append);
  * - `append`: one log piece of `pieceBytes` and a head of `headBytes`.
  *
  * `pieceBytes` and `headBytes` are undefined when the batch was not encoded (the first check
@@ -146,12 +156,33 @@ export interface LogLimits {
  */
 export function chooseWrite(shape: StoredShape, limits: LogLimits, batch?: { pieceBytes: number; headBytes: number }): 'full' | 'compact' | 'append' {
   if (shape.snapshotBytes === undefined || shape.snapshotBytes < limits.logFromBytes) return 'full';
-  if (shape.logPieces >= limits.maxLogPieces) return 'compact';
+  if (shape.logPieces >= 2 * limits.maxLogPieces) return 'compact';
   if (batch === undefined) return 'append';
   if (batch.pieceBytes > limits.maxNodeBytes) return 'full';
-  if (shape.logBytes + batch.pieceBytes > shape.snapshotBytes) return 'compact';
+  if (shape.logBytes + batch.pieceBytes > 2 * shape.snapshotBytes) return 'compact';
   // The head is rewritten by every append: it stays small, far below a znode's limit.
-  if (batch.headBytes > limits.maxNodeBytes / 4) return 'compact';
+  if (batch.headBytes > limits.maxNodeBytes / 2) return 'compact';
   if (shape.snapshotBytes + shape.logBytes + batch.pieceBytes > limits.maxBytes) return 'compact';
   return 'append';
+}
+
+/**
+ * Whether a compaction should start beside the log now that the head stores `shape` (a head of
+ * `headBytes`): the *soft* limits, half of {@link chooseWrite}'s hard ones — the log holds
+ * `maxLogPieces` pieces, has outgrown the snapshot, makes the head larger than a quarter of a
+ * znode, or fills half of the room `maxBytes` leaves beside the snapshot. The headroom up to
+ * the hard limits is what commits append into while the compaction is prepared.
+ *
+ * `failedAtPieces`: the log's length when the last compaction failed (none since the last
+ * commit of a snapshot). A new one starts only once the log has grown by a quarter of
+ * `maxLogPieces` (at least one piece) since: a compaction that cannot succeed (a snapshot over
+ * `maxBytes`) is not retried at every commit, a transient failure is soon.
+ */
+export function compactionDue(shape: StoredShape, headBytes: number, limits: LogLimits, failedAtPieces?: number): boolean {
+  if (shape.snapshotBytes === undefined || shape.snapshotBytes < limits.logFromBytes || shape.logPieces === 0) return false;
+  if (failedAtPieces !== undefined && shape.logPieces < failedAtPieces + Math.max(1, Math.ceil(limits.maxLogPieces / 4))) return false;
+  return shape.logPieces >= limits.maxLogPieces
+    || shape.logBytes > shape.snapshotBytes
+    || headBytes > limits.maxNodeBytes / 4
+    || shape.logBytes > (limits.maxBytes - shape.snapshotBytes) / 2;
 }

@@ -6,9 +6,24 @@
  * naming them (with the length and SHA-256 of the compressed stream). Once the snapshot is in
  * pieces, a commit does not rewrite it: it stores the batch's operations (compressed) as one
  * more immutable child, a *log piece* `<path>/registry/v<target>-<token>-log`, and sets the
- * head to the manifest naming the same snapshot pieces plus the log pieces in order. When the
- * log would outgrow the snapshot (or hold {@link MAX_LOG_PIECES}), the commit writes a new
- * snapshot with an empty log instead (a *compaction*). Formats and the choice: zk-format.ts.
+ * head to the manifest naming the same snapshot pieces plus the log pieces in order.
+ *
+ * **Compaction beside the log.** When the log passes its *soft* limits (it holds
+ * {@link MAX_LOG_PIECES}, has outgrown the snapshot, …: `compactionDue`), the append that
+ * passed them still commits, and a compaction starts from the document as of that commit
+ * (version c): the document is captured at once (the registry changes it in place afterwards),
+ * encoded a part at a time into a zlib stream (compressed on the thread pool), and created as
+ * snapshot pieces `v<c>-<token>-<i>` — without touching the head, while commits keep appending
+ * log pieces (v<c+1>, v<c+2>, …). The next commit (still one at a time, through the registry's
+ * write loop) commits it: its head names the new snapshot pieces, the log pieces appended after
+ * c, and its own batch's piece; compare-and-set as always. With no write coming, it is committed
+ * once ready through the same lock the writes hold ({@link ZkRegistry.exclusive}), never beside
+ * a write. Only a log at its *hard* limits (twice the soft ones: `chooseWrite`) makes a commit
+ * wait for the compaction; if none is in flight, or it failed, that commit writes the whole
+ * document itself (a new snapshot, no log), as every compaction did before. A compaction that
+ * fails (a piece create, a snapshot over the size limit) or is given up (a read, a whole write,
+ * a failed commit, close) deletes its pieces; nothing was committed, nothing is lost.
+ * Formats and the choices: zk-format.ts.
  *
  * Why pieces and not one znode: ZooKeeper refuses znodes over jute.maxbuffer (1 MB by
  * default). Compressed, an agent costs 20–30 bytes when agents look alike (emulated
@@ -25,12 +40,21 @@
  *   master last read or wrote. That one set is the commit: readers only follow the head, so
  *   they see the old document or the new one, never a mix. A deposed leader's head write
  *   fails (`AGORA_REGISTRY_CONFLICT`, it steps down as before) and it deletes its pieces.
- * - **Garbage**: a piece's name (snapshot or log) carries the head version it was written
- *   for (`v<target>`). A head is only ever replaced by one naming the same snapshot and log
- *   plus one new log piece, or a new snapshot and no log; so after a successful set to
- *   version V, a piece for a version ≤ V that the head does not name can never be named
- *   again, and the writer deletes those; pieces for a later version belong to a writer racing
- *   for it and are left alone. An append makes no garbage and does not sweep.
+ * - **Garbage**: a piece's name (snapshot or log) carries a head version `v<n>`: a log piece's
+ *   and a whole write's snapshot pieces the version they commit at, a compaction's snapshot
+ *   pieces the version c whose document they hold (the log pieces a head names after them are
+ *   then for c+1 and later, in order, as readers check). Each head replaces the previous one by
+ *   naming (a) the same snapshot and log plus one new log piece, (b) a new whole-write snapshot
+ *   for its own version and no log, or (c) a compaction of its writer's for c, the previous head's
+ *   log pieces after c, and perhaps one new log piece. After a successful set to version V by
+ *   master S, a piece for a version ≤ V that head V does not name can therefore be named again
+ *   only by a compaction's commit, and only by the compaction's own writer: a compaction is
+ *   committed by a chain of compare-and-sets from its c, all by the master that wrote c (a read
+ *   or a failed set gives it up). If that master is not S, V > c was written by S and so lies
+ *   past the chain's end: the chain's next set fails, and the pieces are garbage. So S deletes
+ *   the pieces for versions ≤ V that head V does not name, except those of its own compaction in
+ *   flight; pieces for a later version belong to a writer racing for it and are left alone. A
+ *   plain append makes no garbage and does not sweep.
  * - **Reading** follows the head: the snapshot pieces, then the log pieces replayed in order
  *   (the same operations, {@link RegistryDraft}). When a piece it names is missing (the
  *   writer of a newer head deleted it meanwhile), it reads the head again; a piece missing
@@ -47,12 +71,16 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { constants as bufferConstants } from 'node:buffer';
 import { promisify } from 'node:util';
-import { deflate, unzip, constants as zlibConstants } from 'node:zlib';
+import { once } from 'node:events';
+import { createDeflate, deflate, unzip, constants as zlibConstants } from 'node:zlib';
 import { systemClock, type Clock } from '../../sdk/core/clock.js';
 import { AgoraError } from '../../sdk/core/errors.js';
-import { decodeRegistry, DocumentRegistry, encodeRegistry, RegistryDraft, type RegistryOp, type RegistrySnapshot } from './types.js';
 import {
-  chooseWrite, decodeLogPiece, encodeLogPiece, encodeManifest, parseHead, pieceVersion, type LogLimits, type Manifest,
+  captureRegistry, decodeRegistry, DocumentRegistry, encodeCapturedRegistry, encodeRegistry, RegistryDraft,
+  type CapturedRegistry, type RegistryOp, type RegistrySnapshot,
+} from './types.js';
+import {
+  chooseWrite, compactionDue, decodeLogPiece, encodeLogPiece, encodeManifest, parseHead, pieceVersion, type LogLimits, type Manifest,
 } from './zk-format.js';
 
 const deflateAsync = promisify(deflate);
@@ -77,8 +105,9 @@ export const MAX_REGISTRY_NODE_BYTES = 500_000;
 /**
  * The largest compressed registry stored, snapshot and log together (16 znodes' worth).
  * ZooKeeper keeps every znode in memory on every server: past this the registry is refused
- * with `AGORA_REGISTRY_TOO_LARGE` (about 150,000 realistic agents). A log that would take
- * the total past it is compacted first; only a snapshot over it is refused.
+ * with `AGORA_REGISTRY_TOO_LARGE` (about 150,000 realistic agents). A log that fills half of
+ * the room left beside the snapshot starts a compaction, and a commit that would take the
+ * total past it waits for one (or writes the whole document); only a snapshot over it is refused.
  */
 export const MAX_REGISTRY_BYTES = 8_000_000;
 /**
@@ -93,10 +122,11 @@ export const MAX_REGISTRY_BYTES = 8_000_000;
  */
 export const LOG_FROM_BYTES = 4 * 1024;
 /**
- * Log pieces at most before a compaction. The head names each one (about 30 bytes) and is
- * rewritten by every append, and a load reads each: 256 keeps the head under 8 KB and a load
- * to one parallel round of reads, while at one compaction per 256 appends the whole-document
- * writes are a small share even of a cluster registering agents one batch at a time.
+ * Log pieces from which a compaction starts beside the log; a commit waits for it only at
+ * twice as many. The head names each one (about 30 bytes) and is rewritten by every append,
+ * and a load reads each: 256 (512 at most) keeps the head under 8 KB (16 KB) and a load to one
+ * parallel round of reads, while at one compaction per 256 appends the whole-document
+ * encodings are a small share even of a cluster registering agents one batch at a time.
  */
 export const MAX_LOG_PIECES = 256;
 
@@ -108,7 +138,7 @@ export interface ZkRegistryOptions {
   maxBytes?: number;
   /** Compressed snapshot size from which commits append to a log. Default {@link LOG_FROM_BYTES}. */
   logFromBytes?: number;
-  /** Log pieces at most before a compaction. Default {@link MAX_LOG_PIECES}. */
+  /** Log pieces from which a compaction starts (twice as many at most). Default {@link MAX_LOG_PIECES}. */
   maxLogPieces?: number;
   /** Least time from one append's start to the next batch. Default {@link APPEND_INTERVAL_MS}. */
   appendIntervalMs?: number;
@@ -125,15 +155,15 @@ export interface ZkRegistryOptions {
  * encoding and compressing (29 s of CPU against 12.5 s with the file store, which appends).
  * With the pause a registry write takes at most about half of the time, the batches grow
  * instead, and an admission waits at most one write longer. Appends cost O(batch) and are
- * not paced so, nor is a compaction (the writes after it append; both keep
- * {@link APPEND_INTERVAL_MS} instead); what is paced is a registry without a log (small ones
+ * not paced so, nor is a whole write at the log's hard limit (the writes after it append;
+ * both keep {@link APPEND_INTERVAL_MS} instead); what is paced is a registry without a log (small ones
  * write in well under 10 ms and never pause) and a batch too large for one log piece, where
  * growing batches is the point.
  */
 export const PACE_FROM_MS = 10;
 
 /**
- * Least time from the start of one append (or compaction) to the next batch: at most 100
+ * Least time from the start of one append (or whole-write compaction) to the next batch: at most 100
  * commits a second while the log is in use. Group commit alone makes batches as small as the
  * writes are quick, and an append is quick (two round trips), so 15,000 agents registering
  * over 30 s made 11,000 appends of one or two operations each, and the fixed cost of each
@@ -149,6 +179,29 @@ const MAX_READ_ATTEMPTS = 5;
 
 /** The snapshot part of a manifest: what an append names again. */
 type SnapshotRef = Pick<Manifest, 'chunks' | 'bytes' | 'sha256'>;
+
+/**
+ * Agents encoded per part of a compaction's document: a part is encoded on the event loop
+ * (1–2 ms from cached members) and compressed on the thread pool before the next is made.
+ */
+const AGENTS_PER_PART = 2_000;
+
+/** A snapshot being written beside the log (see the header: compaction). */
+interface Compaction {
+  /** The head version whose document it holds (an append of this master committed it); its pieces are named for it. */
+  readonly version: number;
+  /** The log's length and compressed bytes at that version: its commit names the log pieces after them. */
+  readonly logPieces: number;
+  readonly logBytes: number;
+  /** Its pieces, named before each is created: the sweep keeps them. */
+  readonly names: string[];
+  /** Set once every piece is created: it is ready to commit. */
+  ref?: SnapshotRef;
+  /** Set when given up: it stops, and its pieces are deleted. */
+  abandoned: boolean;
+  /** Resolves when it is ready, failed or abandoned (never rejects). */
+  readonly settled: Promise<void>;
+}
 
 export class ZkRegistry extends DocumentRegistry {
   /** The head znode, `<path>/registry`. */
@@ -170,6 +223,15 @@ export class ZkRegistry extends DocumentRegistry {
   /** When the next batch may be taken (clock ms): after a paced whole write's pause, or an append interval after the last append began. */
   private nextBatchAt = Number.NEGATIVE_INFINITY;
   private readonly appendIntervalMs: number;
+  /** Bytes of the head as last read or written (a compaction starts before it grows large). */
+  private headBytes = 0;
+  /** The compaction in flight, being prepared or ready to commit. */
+  private compaction?: Compaction;
+  /** The log's length when the last compaction failed (undefined since a snapshot was committed). */
+  private compactionFailedAt?: number;
+  /** Serialises the head's readers and writers (see {@link exclusive}). */
+  private headLock: Promise<void> = Promise.resolve();
+  private closed = false;
 
   constructor(private readonly session: RegistryZkSession, basePath: string, opts: ZkRegistryOptions = {}) {
     super();
@@ -203,9 +265,19 @@ export class ZkRegistry extends DocumentRegistry {
     }
   }
 
-  protected async read(): Promise<RegistrySnapshot | undefined> {
+  protected read(): Promise<RegistrySnapshot | undefined> {
+    return this.exclusive(async () => {
+      // Whatever this master had in flight started from what it knew: given up.
+      await this.abandonCompaction();
+      this.compactionFailedAt = undefined;
+      return this.readHead();
+    });
+  }
+
+  private async readHead(): Promise<RegistrySnapshot | undefined> {
     for (let attempt = 1; ; attempt++) {
       const got = await this.session.get(this.node);
+      this.headBytes = got?.data.length ?? 0;
       const head = got === undefined ? ({ kind: 'empty' } as const) : parseHead(got.data, `zk:${this.node}`);
       this.sweepNeeded = true;
       if (got === undefined || head.kind === 'empty') {
@@ -291,16 +363,18 @@ export class ZkRegistry extends DocumentRegistry {
   }
 
   protected async write(snapshot: RegistrySnapshot, ops: readonly RegistryOp[]): Promise<void> {
-    const started = this.clock.now();
-    let kind: 'full' | 'compact' | 'append' = 'full';
-    try {
-      kind = await this.store(snapshot, ops);
-    } finally {
-      const ended = this.clock.now();
-      const took = ended - started;
-      if (kind === 'full') this.nextBatchAt = took >= PACE_FROM_MS ? ended + took : ended;
-      else this.nextBatchAt = started + this.appendIntervalMs;
-    }
+    await this.exclusive(async () => {
+      const started = this.clock.now();
+      let kind: 'full' | 'compact' | 'append' = 'full';
+      try {
+        kind = await this.store(snapshot, ops);
+      } finally {
+        const ended = this.clock.now();
+        const took = ended - started;
+        if (kind === 'full') this.nextBatchAt = took >= PACE_FROM_MS ? ended + took : ended;
+        else this.nextBatchAt = started + this.appendIntervalMs;
+      }
+    });
   }
 
   /** See {@link PACE_FROM_MS} and {@link APPEND_INTERVAL_MS}. */
@@ -312,23 +386,80 @@ export class ZkRegistry extends DocumentRegistry {
     });
   }
 
-  /** Appends the batch or writes the whole document; says which it did. */
-  private async store(snapshot: RegistrySnapshot, ops: readonly RegistryOp[]): Promise<'full' | 'compact' | 'append'> {
-    const shape = { snapshotBytes: this.version >= 0 ? this.snapshot?.bytes : undefined, logBytes: this.logBytes, logPieces: this.log.length };
-    let kind: 'full' | 'compact' | 'append' = ops.length === 0 ? 'full' : chooseWrite(shape, this.limits);
-    let batchTooLarge = false;
-    if (kind === 'append') {
-      // Only now is the batch encoded: O(batch), and only for a write that may append.
-      const piece = await deflateAsync(Buffer.from(encodeLogPiece(ops), 'utf8'), { level: this.level });
-      const name = `v${this.version + 1}-${randomBytes(8).toString('hex')}-log`;
-      const head = encodeManifest({ registryChunks: 1, ...this.snapshot!, log: [...this.log, name] });
-      kind = chooseWrite(shape, this.limits, { pieceBytes: piece.length, headBytes: Buffer.byteLength(head) });
-      if (kind === 'append') {
-        await this.append(name, piece, head);
-        return kind;
-      }
-      batchTooLarge = kind === 'full';
+  /** Pending writes complete first; then a compaction in flight is abandoned and its pieces deleted. */
+  override async close(): Promise<void> {
+    await super.close();
+    this.closed = true;
+    await this.exclusive(() => this.abandonCompaction());
+  }
+
+  /**
+   * Resolves once no compaction is in flight beside the write loop: the last one committed
+   * (and its sweep done), failed or abandoned. For tools and tests that read the store
+   * directly; writes never need it.
+   */
+  async settled(): Promise<void> {
+    for (;;) {
+      await this.compaction?.settled;
+      // A ready compaction's commit (and its sweep) queued on the lock when it became ready.
+      const lock = this.headLock;
+      await lock;
+      if (this.compaction === undefined && this.headLock === lock) return;
     }
+  }
+
+  /**
+   * Runs `fn` alone among the head's readers and writers: the write loop's commits, a load,
+   * and the commit of a compaction that became ready while no write was in flight.
+   */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.headLock.then(fn);
+    this.headLock = run.then(() => undefined, () => undefined);
+    return run;
+  }
+
+  /** Appends the batch (committing a ready compaction with it), or writes the whole document; says which it did. */
+  private async store(snapshot: RegistrySnapshot, ops: readonly RegistryOp[]): Promise<'full' | 'compact' | 'append'> {
+    let piece: Buffer | undefined;
+    let kind: 'full' | 'compact' | 'append' = 'full';
+    let batchTooLarge = false;
+    for (;;) {
+      const compaction = this.compaction;
+      if (ops.length > 0 && compaction?.ref !== undefined) {
+        piece ??= await this.encodeBatch(ops);
+        if (await this.commitCompaction(compaction, compaction.ref, piece)) {
+          this.maybeStartCompaction(snapshot);
+          return 'append';
+        }
+        // The batch does not fit beside the new snapshot (a batch over a znode): a whole write.
+        kind = 'full';
+        batchTooLarge = true;
+        break;
+      }
+      const shape = { snapshotBytes: this.version >= 0 ? this.snapshot?.bytes : undefined, logBytes: this.logBytes, logPieces: this.log.length };
+      kind = ops.length === 0 ? 'full' : chooseWrite(shape, this.limits);
+      if (kind === 'append') {
+        // Only now is the batch encoded: O(batch), and only for a write that may append.
+        piece ??= await this.encodeBatch(ops);
+        const name = `v${this.version + 1}-${randomBytes(8).toString('hex')}-log`;
+        const head = encodeManifest({ registryChunks: 1, ...this.snapshot!, log: [...this.log, name] });
+        kind = chooseWrite(shape, this.limits, { pieceBytes: piece.length, headBytes: Buffer.byteLength(head) });
+        if (kind === 'append') {
+          await this.append(name, piece, head);
+          this.maybeStartCompaction(snapshot);
+          return kind;
+        }
+        batchTooLarge = kind === 'full';
+      }
+      // The log's hard limit: wait for the compaction in flight, then commit it with this batch
+      // (or, if it failed, write the whole document below).
+      if (kind === 'compact' && compaction !== undefined) {
+        await compaction.settled;
+        continue;
+      }
+      break;
+    }
+    void this.abandonCompaction();
     await this.writeWhole(snapshot);
     // A whole write that leaves a snapshot to append to (a registry that just grew past
     // logFromBytes, or an old format converted) is followed by appends: not paced.
@@ -336,8 +467,22 @@ export class ZkRegistry extends DocumentRegistry {
     return kind;
   }
 
+  private encodeBatch(ops: readonly RegistryOp[]): Promise<Buffer> {
+    return deflateAsync(Buffer.from(encodeLogPiece(ops), 'utf8'), { level: this.level });
+  }
+
   /** Creates the log piece, then commits the head naming it. */
   private async append(name: string, piece: Buffer, head: string): Promise<void> {
+    await this.createLogPiece(name, piece);
+    await this.setHead(Buffer.from(head, 'utf8'), [name]);
+    this.log = [...this.log, name];
+    this.logBytes += piece.length;
+    this.headBytes = Buffer.byteLength(head);
+    // Nothing became garbage: only a sweep already due (after a read or a failure) runs.
+    if (this.sweepNeeded) await this.sweep();
+  }
+
+  private async createLogPiece(name: string, piece: Buffer): Promise<void> {
     try {
       await this.session.create(`${this.node}/${name}`, piece, 'PERSISTENT');
     } catch (err) {
@@ -345,11 +490,144 @@ export class ZkRegistry extends DocumentRegistry {
       await this.discard([name]);
       throw err;
     }
-    await this.setHead(Buffer.from(head, 'utf8'), [name]);
-    this.log = [...this.log, name];
-    this.logBytes += piece.length;
-    // Nothing became garbage: only a sweep already due (after a read or a failure) runs.
-    if (this.sweepNeeded) await this.sweep();
+  }
+
+  /**
+   * Commits a ready compaction: the head names its snapshot, the log pieces appended since the
+   * document it holds, and the batch's piece when there is one. False (nothing written) when
+   * the batch does not fit beside the new snapshot. The old snapshot and the log pieces before
+   * the compaction's version are garbage after it, and swept.
+   */
+  private async commitCompaction(compaction: Compaction, ref: SnapshotRef, piece: Buffer | undefined): Promise<boolean> {
+    const tail = this.log.slice(compaction.logPieces);
+    const tailBytes = this.logBytes - compaction.logBytes;
+    const name = piece === undefined ? undefined : `v${this.version + 1}-${randomBytes(8).toString('hex')}-log`;
+    const log = name === undefined ? tail : [...tail, name];
+    const head = encodeManifest({ registryChunks: 1, ...ref, log });
+    if (piece !== undefined) {
+      const shape = { snapshotBytes: ref.bytes, logBytes: tailBytes, logPieces: tail.length };
+      if (chooseWrite(shape, this.limits, { pieceBytes: piece.length, headBytes: Buffer.byteLength(head) }) !== 'append') return false;
+      // A failure here changes nothing: the compaction stays ready for the next write.
+      await this.createLogPiece(name!, piece);
+    }
+    // From here it is committed or, if the set fails, abandoned (setHead deletes its pieces
+    // when the set surely failed; after a lost connection the head may name them).
+    this.compaction = undefined;
+    await this.setHead(Buffer.from(head, 'utf8'), name === undefined ? compaction.names : [...compaction.names, name]);
+    this.remember(this.version, ref, log, tailBytes + (piece?.length ?? 0));
+    this.headBytes = Buffer.byteLength(head);
+    this.compactionFailedAt = undefined;
+    this.sweepNeeded = true;
+    await this.sweep();
+    return true;
+  }
+
+  /** After an append: starts a compaction of the document as of it when the log is past its soft limits ({@link compactionDue}). */
+  private maybeStartCompaction(snapshot: RegistrySnapshot): void {
+    if (this.compaction !== undefined || this.closed) return;
+    const shape = { snapshotBytes: this.snapshot?.bytes, logBytes: this.logBytes, logPieces: this.log.length };
+    if (!compactionDue(shape, this.headBytes, this.limits, this.compactionFailedAt)) return;
+    // Captured now: the registry changes the document in place once this write settles.
+    const captured = captureRegistry(snapshot);
+    let settle!: () => void;
+    const compaction: Compaction = {
+      version: this.version, logPieces: this.log.length, logBytes: this.logBytes, names: [], abandoned: false,
+      settled: new Promise<void>((resolve) => { settle = resolve; }),
+    };
+    this.compaction = compaction;
+    void this.prepareCompaction(compaction, captured).finally(settle);
+  }
+
+  /**
+   * Encodes, compresses and creates a compaction's snapshot pieces, beside the log: the head is
+   * not touched (a write commits it, or {@link commitWhenIdle}). On failure, or once abandoned,
+   * deletes what it created. Never rejects.
+   */
+  private async prepareCompaction(compaction: Compaction, captured: CapturedRegistry): Promise<void> {
+    try {
+      const data = await this.deflateCaptured(captured, () => compaction.abandoned);
+      if (data === undefined) return;
+      if (data.length > this.maxBytes) {
+        throw new AgoraError('AGORA_REGISTRY_TOO_LARGE', `registry document is ${data.length} bytes compressed, over the limit of ${this.maxBytes} bytes`);
+      }
+      // Named for the version whose document it holds (see the header: garbage).
+      const token = randomBytes(8).toString('hex');
+      const writes: Promise<string>[] = [];
+      for (let i = 0, offset = 0; offset < data.length; i++, offset += this.maxNodeBytes) {
+        const name = `v${compaction.version}-${token}-${i}`;
+        compaction.names.push(name);
+        writes.push(this.session.create(`${this.node}/${name}`, data.subarray(offset, offset + this.maxNodeBytes), 'PERSISTENT'));
+      }
+      const created = await Promise.allSettled(writes);
+      const failed = created.find((c): c is PromiseRejectedResult => c.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
+      if (compaction.abandoned) {
+        await this.discard(compaction.names);
+        return;
+      }
+      compaction.ref = { chunks: compaction.names, bytes: data.length, sha256: createHash('sha256').update(data).digest('hex') };
+      void this.commitWhenIdle(compaction);
+    } catch {
+      // Nothing committed, nothing lost: the log goes on, and a later compaction (or, at the
+      // hard limit, a whole write) takes its place. Its pieces are garbage.
+      if (this.compaction === compaction) {
+        this.compaction = undefined;
+        this.compactionFailedAt = this.log.length;
+      }
+      await this.discard(compaction.names);
+    }
+  }
+
+  /** Commits a ready compaction no write has committed: through the head lock, so never beside a write. */
+  private async commitWhenIdle(compaction: Compaction): Promise<void> {
+    await this.exclusive(async () => {
+      if (this.compaction !== compaction || compaction.ref === undefined) return;
+      try {
+        await this.commitCompaction(compaction, compaction.ref, undefined);
+      } catch {
+        // A deposed master (the next write meets the same conflict and reports it) or a lost
+        // connection: the pieces are deleted by setHead or left to a sweep.
+      }
+    });
+  }
+
+  /**
+   * Gives up the compaction in flight (a read, a whole write, close): it stops, and its pieces
+   * are deleted — now when they are all created, else by its task once its creates are over.
+   * Resolves when they are.
+   */
+  private async abandonCompaction(): Promise<void> {
+    const compaction = this.compaction;
+    if (compaction === undefined) return;
+    this.compaction = undefined;
+    compaction.abandoned = true;
+    if (compaction.ref !== undefined) await this.discard(compaction.names);
+    else await compaction.settled;
+  }
+
+  /**
+   * The captured document compressed, encoded a part at a time into a zlib stream: each part
+   * is compressed on the thread pool while the event loop serves commits and admissions (at
+   * 100,000 varied agents the document is 100 MB of JSON). Undefined once `abandoned()`.
+   */
+  private async deflateCaptured(captured: CapturedRegistry, abandoned: () => boolean): Promise<Buffer | undefined> {
+    const stream = createDeflate({ level: this.level });
+    const out: Buffer[] = [];
+    stream.on('data', (chunk: Buffer) => out.push(chunk));
+    const ended = once(stream, 'end');
+    try {
+      for (const part of encodeCapturedRegistry(captured, AGENTS_PER_PART)) {
+        if (abandoned()) return undefined;
+        await new Promise<void>((resolve, reject) => {
+          stream.write(part, (err) => (err ? reject(err) : resolve()));
+        });
+      }
+      stream.end();
+      await ended;
+    } finally {
+      if (!stream.writableFinished) stream.destroy();
+    }
+    return Buffer.concat(out);
   }
 
   /** The whole document: inline when small and it fits, else a new snapshot in pieces; either way no log. */
@@ -367,6 +645,7 @@ export class ZkRegistry extends DocumentRegistry {
         throw new AgoraError('AGORA_REGISTRY_CONFLICT', `registry ${this.node} was created by another master: ${(err as Error).message}`, { cause: err });
       }
       this.remember(0, undefined, [], 0);
+      this.headBytes = inPieces ? 0 : data.length;
       if (!inPieces) return;
     }
     // Whatever the old head named is garbage once this commits.
@@ -374,6 +653,7 @@ export class ZkRegistry extends DocumentRegistry {
     if (!inPieces) {
       await this.setHead(data, []);
       this.remember(this.version, undefined, [], 0);
+      this.headBytes = data.length;
     } else {
       const target = this.version + 1;
       const token = randomBytes(8).toString('hex');
@@ -392,9 +672,12 @@ export class ZkRegistry extends DocumentRegistry {
         throw failed.reason;
       }
       const ref: SnapshotRef = { chunks: names, bytes: data.length, sha256: createHash('sha256').update(data).digest('hex') };
-      await this.setHead(Buffer.from(encodeManifest({ registryChunks: 1, ...ref }), 'utf8'), names);
+      const head = Buffer.from(encodeManifest({ registryChunks: 1, ...ref }), 'utf8');
+      await this.setHead(head, names);
       this.remember(this.version, ref, [], 0);
+      this.headBytes = head.length;
     }
+    this.compactionFailedAt = undefined;
     // The old head's pieces are garbage from here on, and so is any orphan left for an older version.
     if (hadPieces || inPieces) this.sweepNeeded = true;
     if (this.sweepNeeded) await this.sweep();
@@ -424,7 +707,9 @@ export class ZkRegistry extends DocumentRegistry {
     } catch (err) {
       // This master no longer knows the head: it steps down. Its new pieces are garbage when the
       // set surely failed; after a lost connection the head may name them (a successor sweeps).
+      // A compaction in flight is given up: whatever comes next starts from a read.
       this.sweepNeeded = true;
+      void this.abandonCompaction();
       const code = (err as { code?: unknown }).code;
       if (code === 'AGORA_ZK_BAD_VERSION' || code === 'AGORA_ZK_NO_NODE') await this.discard(created);
       throw new AgoraError('AGORA_REGISTRY_CONFLICT', `registry ${this.node} changed under this master (another leader?): ${(err as Error).message}`, { cause: err });
@@ -439,13 +724,15 @@ export class ZkRegistry extends DocumentRegistry {
 
   /**
    * Deletes the pieces (snapshot or log) no head can name any more: those written for a
-   * version up to the current one that the current head does not name. Best effort: the
-   * registry is already durable, and what stays is deleted by a later write.
+   * version up to the current one that the current head does not name, except the pieces of
+   * this master's compaction in flight (see the header: garbage). Best effort: the registry is
+   * already durable, and what stays is deleted by a later write.
    */
   private async sweep(): Promise<void> {
-    const keep = new Set([...(this.snapshot?.chunks ?? []), ...this.log]);
     try {
       const names = await this.session.children(this.node);
+      // Read after the listing: a compaction's names are set before its first create.
+      const keep = new Set([...(this.snapshot?.chunks ?? []), ...this.log, ...(this.compaction?.names ?? [])]);
       const stale = names.filter((name) => {
         const version = pieceVersion(name);
         return version !== undefined && version <= this.version && !keep.has(name);

@@ -7,7 +7,7 @@
  * Sizes are shrunk through the options so that a few dozen agents exercise all of it.
  */
 import { randomBytes } from 'node:crypto';
-import { deflateSync } from 'node:zlib';
+import { deflateSync, inflateSync } from 'node:zlib';
 import t from 'tap';
 import type { Clock } from '../../sdk/core/clock.js';
 import type { AgentInfo } from '../../sdk/protocol/index.js';
@@ -16,8 +16,9 @@ import {
   type RegistryOp, type RegistrySnapshot, type RegistryZkSession, type ZkRegistryOptions,
 } from '../../master/registry/index.js';
 import { startZooKeeper } from '../helpers/zookeeper.js';
+import { decodeLogPiece } from '../../master/registry/zk-format.js';
 import { seededRandom } from '../../slave/sim/prng.js';
-import { interposedSession } from '../helpers/registry-session.js';
+import { controlledSession, interposedSession } from '../helpers/registry-session.js';
 import { VirtualClock } from '../../sdk/testing/virtual-clock.js';
 
 /** Seeded integers below `n` (slave/sim/prng.ts, mulberry32): the same agents every run. */
@@ -90,7 +91,7 @@ async function seeded(base: string, opts: ZkRegistryOptions, n = 150): Promise<{
 
 const load = (base: string, opts: ZkRegistryOptions = {}): Promise<RegistrySnapshot> => new ZkRegistry(session, base, opts).load();
 
-t.test('commits append log pieces a new leader replays; too many pieces compact, and the old pieces are swept', async (t) => {
+t.test('commits append log pieces a new leader replays; at maxLogPieces a compaction beside the log commits a new snapshot, and the old pieces are swept', async (t) => {
   const base = freshBase();
   const opts: ZkRegistryOptions = { maxNodeBytes: 2_000, logFromBytes: 1_000, maxLogPieces: 4 };
   const { reg, expected } = await seeded(base, opts);
@@ -105,7 +106,7 @@ t.test('commits append log pieces a new leader replays; too many pieces compact,
     { op: 'removeAgent', id: 'agent-2' },
     { op: 'admitAgent', id: 'agent-1', info: agentInfo(1), timeMs: 6000 },
   ];
-  for (let i = 0; i < ops.length; i++) {
+  for (let i = 0; i < ops.length - 1; i++) {
     await apply(reg, expected, ops[i]!);
     const head = await headOf(base);
     t.same(head.chunks, snap.chunks, `append ${i + 1}: the snapshot pieces stay`);
@@ -116,23 +117,26 @@ t.test('commits append log pieces a new leader replays; too many pieces compact,
     t.equal(encodeRegistry(loaded), encodeRegistry(expected.doc), `append ${i + 1}: byte for byte`);
   }
 
-  // A fifth would exceed maxLogPieces: the commit writes a new snapshot and sweeps the old pieces.
-  await apply(reg, expected, { op: 'removeFramework', frameworkId: 'fw-1' });
+  // The fourth reaches maxLogPieces: it appends, and a compaction of the document as of it
+  // starts beside the log; with no write after it, it commits by itself (and sweeps).
+  await apply(reg, expected, ops[3]!);
+  await reg.settled();
   const compacted = await headOf(base);
-  t.same(compacted.log, [], 'compacted: no log');
+  t.same(compacted.log, [], 'compacted: no log (nothing was appended after the fourth)');
   t.notSame(compacted.chunks, snap.chunks, 'a new snapshot');
   t.same(await childrenOf(base), named(compacted), 'the old snapshot and log pieces were swept');
   t.same(await load(base, opts), expected.doc);
 
-  // …and the next commit appends to the new snapshot.
+  // …and the next commits append to the new snapshot.
+  await apply(reg, expected, { op: 'removeFramework', frameworkId: 'fw-1' });
   await apply(reg, expected, { op: 'admitAgent', id: 'agent-new', info: agentInfo(999), timeMs: 7000 });
   const after = await headOf(base);
   t.same(after.chunks, compacted.chunks);
-  t.equal(after.log.length, 1);
+  t.equal(after.log.length, 2);
   t.same(await load(base, opts), expected.doc);
 });
 
-t.test('the log is compacted before it outgrows the snapshot, and the head stays small', async (t) => {
+t.test('a compaction starts once the log outgrows the snapshot, and the head stays small', async (t) => {
   const base = freshBase();
   const opts: ZkRegistryOptions = { maxNodeBytes: 4_000, logFromBytes: 1_000, maxLogPieces: 1_000 };
   const { reg, expected } = await seeded(base, opts, 50);
@@ -141,14 +145,18 @@ t.test('the log is compacted before it outgrows the snapshot, and the head stays
   let previous = await headOf(base);
   for (let i = 0; i < 80 && compactions < 2; i++) {
     await apply(reg, expected, { op: 'admitAgent', id: `more-${i}`, info: agentInfo(100 + i), timeMs: 2000 + i });
+    // The compaction started by this commit, if any, has committed.
+    await reg.settled();
     const head = await headOf(base);
-    if (head.log.length === 0) {
+    if (head.chunks.join() !== previous.chunks.join()) {
       compactions++;
       t.ok(previous.log.length > 0, `compaction ${compactions} after a log of ${previous.log.length} pieces`);
+      t.same(head.log, [], 'nothing was appended after it started');
     }
     const logBytes = (await Promise.all(head.log.map((name) => sizeOf(base, name)))).reduce((a, b) => a + b, 0);
+    // A log over the snapshot starts a compaction, which (no write after it) commits with no log.
     if (logBytes > head.bytes) t.fail(`the log (${logBytes} bytes) outgrew the snapshot (${head.bytes})`);
-    if (head.data.length > 1_000) t.fail(`the head is ${head.data.length} bytes, over a quarter of maxNodeBytes`);
+    if (head.data.length > 2_000) t.fail(`the head is ${head.data.length} bytes, over half of maxNodeBytes`);
     longest = Math.max(longest, head.log.length);
     previous = head;
   }
@@ -178,6 +186,8 @@ t.test('snapshot and log together stay within maxBytes; a snapshot over it is re
       refused = err;
       break;
     }
+    // A compaction this commit started beside the log has committed (or failed: a snapshot over the limit).
+    await reg.settled();
     const head = await headOf(base);
     const stored = head.bytes + (await Promise.all(head.log.map((name) => sizeOf(base, name)))).reduce((a, b) => a + b, 0);
     if (stored > maxBytes) t.fail(`${stored} bytes stored, over ${maxBytes}`);
@@ -232,10 +242,12 @@ t.test('a deposed writer\'s append is refused and leaves no visible change, and 
   t.equal(orphans.length, 1, 'its log piece is left behind');
   t.match(orphans[0], /-log$/);
   t.same(await load(base, opts), expected.doc, 'and not visible');
-  // The winner's log is full after one more append; the commit after compacts and sweeps.
+  // The winner's log reaches maxLogPieces with the next append: a compaction commits and sweeps.
+  const unswept = await headOf(base);
   for (let i = 0; i < 2; i++) await apply(winner, expected, { op: 'setFrameworkDeadline', frameworkId: `fw-${i}`, deadlineMs: 100 + i });
+  await winner.settled();
   const swept = await headOf(base);
-  t.same(swept.log, [], 'compacted');
+  t.notSame(swept.chunks, unswept.chunks, 'compacted');
   t.same(await childrenOf(base), named(swept), 'the orphan was swept');
   t.same(await load(base, opts), expected.doc);
 });
@@ -321,6 +333,8 @@ t.test('heads of the formats before the log load, and the next writes append and
     t.equal(h1.log.length, first === 'append' ? 1 : 0, `${what}: the first write ${first === 'append' ? 'appends' : 'writes a snapshot in pieces'}`);
     t.same(await load(base, opts), expected.doc, `${what}: read back after the first write`);
     for (let i = 2; i <= 4; i++) await apply(reg, expected, { op: 'admitAgent', id: `new-${i}`, info: agentInfo(i), timeMs: i });
+    // The compaction the log started beside it has committed (and swept).
+    await reg.settled();
     const h2 = await headOf(base);
     t.ok(h2.log.length <= 2, `${what}: appended and compacted within maxLogPieces (log now ${h2.log.length})`);
     t.notSame(h2.chunks, h1.chunks, `${what}: compacted to a new snapshot`);
@@ -332,13 +346,21 @@ t.test('heads of the formats before the log load, and the next writes append and
 t.test('a reader whose log pieces vanish under a compaction reads the newer head', async (t) => {
   const base = freshBase();
   const opts: ZkRegistryOptions = { maxNodeBytes: 2_000, logFromBytes: 1_000, maxLogPieces: 2 };
-  const { reg: writer, expected } = await seeded(base, opts);
+  const { reg: seed, expected } = await seeded(base, opts);
+  await seed.close();
+  // The writer's compaction (started by its second append) is held until the reader reads.
+  const ctl = controlledSession(session);
+  const gate = ctl.hold((c) => c.op === 'create' && !c.path.endsWith('-log'));
+  const writer = new ZkRegistry(ctl.session, base, opts);
+  await writer.load();
   await apply(writer, expected, { op: 'removeAgent', id: 'agent-0' });
   await apply(writer, expected, { op: 'removeAgent', id: 'agent-1' });
+  await gate.reached(1);
   t.equal((await headOf(base)).log.length, 2);
   // The reader's first piece read waits until the writer compacted (and swept) the pieces it named.
   const slow = interposedSession(session, `${base}/registry/`, async () => {
-    await apply(writer, expected, { op: 'removeAgent', id: 'agent-2' });
+    gate.release();
+    await writer.settled();
   });
 
   const s = await new ZkRegistry(slow.session, base, opts).load();
@@ -348,6 +370,7 @@ t.test('a reader whose log pieces vanish under a compaction reads the newer head
 });
 
 t.test('appends and compactions are not paced, only spaced by the append interval; a whole write without a log is paced', async (t) => {
+  // (Compactions run beside the log here: the commits that carry them are appends.)
   const base = freshBase();
   const opts: ZkRegistryOptions = { maxNodeBytes: 2_000, logFromBytes: 1_000, maxLogPieces: 2 };
   const { reg: seed } = await seeded(base, opts);
@@ -366,6 +389,8 @@ t.test('appends and compactions are not paced, only spaced by the append interva
   };
   // Every head write takes `costMs` of (virtual) time, 40 ms as a large registry's whole write would.
   let costMs = 40;
+  /** The log pieces created, in order. */
+  const logPieces: Buffer[] = [];
   const slow: RegistryZkSession = {
     get: (p) => session.get(p),
     set: async (p, d, v) => {
@@ -373,7 +398,10 @@ t.test('appends and compactions are not paced, only spaced by the append interva
       clock.advance(costMs);
       return version;
     },
-    create: (p, d, m) => session.create(p, d, m),
+    create: (p, d, m) => {
+      if (p.endsWith('-log')) logPieces.push(Buffer.from(d));
+      return session.create(p, d, m);
+    },
     mkdirp: (p) => session.mkdirp(p),
     children: (p) => session.children(p),
     delete: (p, v) => session.delete(p, v),
@@ -392,20 +420,18 @@ t.test('appends and compactions are not paced, only spaced by the append interva
   };
   const reg = new ZkRegistry(slow, base, { ...opts, clock: watched });
   await reg.load();
-  const kinds: string[] = [];
+  const seededChunks = (await headOf(base)).chunks;
   for (let i = 0; i < 5; i++) {
-    const pausedBefore = await write(reg, `p-${i}`);
-    t.notOk(pausedBefore, `write ${i + 1} (an ${(await headOf(base)).log.length === 0 ? 'compaction' : 'append'}) was not held back`);
-    kinds.push((await headOf(base)).log.length === 0 ? 'compact' : 'append');
+    t.notOk(await write(reg, `p-${i}`), `write ${i + 1} was not held back`);
   }
-  t.same(kinds, ['append', 'append', 'compact', 'append', 'append']);
+  await reg.settled();
+  t.notSame((await headOf(base)).chunks, seededChunks, 'compactions committed meanwhile');
   t.same(pauses, [], 'no pause was ever set');
 
   // Quick appends are spaced: the next batch is taken appendIntervalMs after the last append
   // began, and what arrives meanwhile goes out together.
   costMs = 0;
   t.notOk(await write(reg, 'i-0'), 'an append long after the last one is not held back');
-  const versionBefore = (await headOf(base)).version;
   const pause = new Promise<void>((resolve) => { paused = resolve; });
   const queued = ['i-1', 'i-2', 'i-3'].map((id) => reg.admitAgent(id, agentInfo(8), 2));
   await pause;
@@ -413,7 +439,8 @@ t.test('appends and compactions are not paced, only spaced by the append interva
   clock.advance(10);
   await Promise.all(queued);
   paused = undefined;
-  t.equal((await headOf(base)).version, versionBefore + 1, 'the three went out in one commit');
+  const lastPiece = decodeLogPiece(inflateSync(logPieces.at(-1)!).toString('utf8'), 'last');
+  t.same(lastPiece.map((op) => (op as { id: string }).id), ['i-1', 'i-2', 'i-3'], 'the three went out in one commit');
   pauses.length = 0;
 
   // The same registry with the log turned off: every commit is a whole write, paced.

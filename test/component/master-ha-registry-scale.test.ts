@@ -221,9 +221,11 @@ t.test('a reader whose pieces vanish under a newer head reads that head', async 
   await store(new ZkRegistry(session, base, opts), cluster(60, 0, 0, { seed: 5 }));
   const writer = new ZkRegistry(session, base, opts);
   await writer.load();
-  // The reader's first piece read waits until the writer committed (and swept) a new version.
+  // The reader's first piece read waits until the writer committed (and swept) a new version:
+  // its append's head passes a quarter of a znode, so a compaction beside the log commits too.
   const slow = interposedSession(session, `${base}/registry/`, async () => {
     await writer.admitAgent('late', { hostname: 'late', port: 5051 }, 9);
+    await writer.settled();
   });
 
   const s = await new ZkRegistry(slow.session, base, opts).load();
