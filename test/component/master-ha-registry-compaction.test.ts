@@ -10,25 +10,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
-import type { AgentInfo } from '../../sdk/protocol/index.js';
 import {
   applyRegistryOp, emptyRegistry, encodeRegistry, ZkRegistry,
   type RegistryOp, type RegistrySnapshot, type RegistryZkSession, type ZkRegistryOptions,
 } from '../../master/registry/index.js';
 import { startZooKeeper } from '../helpers/zookeeper.js';
-import { seededRandom } from '../../slave/sim/prng.js';
-import { controlledSession, type SessionCall } from '../helpers/registry-session.js';
+import { controlledSession, variedAgents, type SessionCall } from '../helpers/registry-session.js';
 
-const random = seededRandom(7);
-const rand = (n: number): number => Math.floor(random() * n);
-/** An agent with some variety (so that it does not compress to nothing). */
-function agentInfo(i: number): AgentInfo {
-  return {
-    hostname: `ip-10-${rand(256)}-${rand(256)}-${rand(256)}.eu-west-1.compute.internal`, port: 5051,
-    resources: [{ name: 'cpus', type: 'SCALAR', scalar: { value: rand(64) + 1 } }, { name: 'mem', type: 'SCALAR', scalar: { value: rand(500_000) + 1024 } }],
-    attributes: [{ name: 'rack', type: 'TEXT', text: { value: `r${rand(400)}-${i}` } }],
-  } as AgentInfo;
-}
+/** Agents with some variety, the same every run. */
+const agentInfo = variedAgents(7);
 
 const zkServer = await startZooKeeper(t);
 const { connectZk } = await import('../../sdk/zk/index.js');
@@ -80,6 +70,16 @@ async function apply(reg: ZkRegistry, expected: { doc: RegistrySnapshot }, op: R
 const admit = (i: number): RegistryOp => ({ op: 'admitAgent', id: `more-${i}`, info: agentInfo(1_000 + i), timeMs: 5_000 + i });
 
 /** A registry of 150 agents in snapshot pieces, no log; closed. */
+/** A registry seeded with 150 agents by another writer, loaded by a registry on a controlled session. */
+async function rig(options: ZkRegistryOptions = opts): Promise<{ base: string; expected: { doc: RegistrySnapshot }; ctl: ReturnType<typeof controlledSession>; reg: ZkRegistry }> {
+  const base = freshBase();
+  const expected = await seeded(base);
+  const ctl = controlledSession(session);
+  const reg = new ZkRegistry(ctl.session, base, options);
+  await reg.load();
+  return { base, expected, ctl, reg };
+}
+
 async function seeded(base: string): Promise<{ doc: RegistrySnapshot }> {
   const reg = new ZkRegistry(session, base, opts);
   await reg.load();
@@ -90,11 +90,7 @@ async function seeded(base: string): Promise<{ doc: RegistrySnapshot }> {
 }
 
 t.test('commits append while a compaction is prepared, are not held for it, and are all read back once it commits by itself', async (t) => {
-  const base = freshBase();
-  const expected = await seeded(base);
-  const ctl = controlledSession(session);
-  const reg = new ZkRegistry(ctl.session, base, opts);
-  await reg.load();
+  const { base, expected, ctl, reg } = await rig();
   const first = await headOf(base);
   t.same(first.log, [], 'a snapshot, no log');
   const gate = ctl.hold(snapshotCreate);
@@ -148,11 +144,7 @@ t.test('commits append while a compaction is prepared, are not held for it, and 
 
 t.test('at the hard limit a commit waits for the compaction and commits it with its batch; if it fails, writes the whole document', async (t) => {
   for (const outcome of ['ready', 'failed'] as const) {
-    const base = freshBase();
-    const expected = await seeded(base);
-    const ctl = controlledSession(session);
-    const reg = new ZkRegistry(ctl.session, base, immediate);
-    await reg.load();
+    const { base, expected, ctl, reg } = await rig(immediate);
     const first = await headOf(base);
     const gate = ctl.hold(snapshotCreate);
     for (let i = 1; i <= 4; i++) await apply(reg, expected, admit(i));
@@ -241,11 +233,7 @@ t.test('a deposed writer\'s compaction commit is refused; its pieces are swept b
 });
 
 t.test('a failed piece create gives the compaction up without losing a commit, and a later one succeeds', async (t) => {
-  const base = freshBase();
-  const expected = await seeded(base);
-  const ctl = controlledSession(session);
-  const reg = new ZkRegistry(ctl.session, base, opts);
-  await reg.load();
+  const { base, expected, ctl, reg } = await rig();
   const first = await headOf(base);
   const gate = ctl.hold(snapshotCreate);
   await apply(reg, expected, admit(1));
@@ -272,11 +260,7 @@ t.test('a failed piece create gives the compaction up without losing a commit, a
 });
 
 t.test('the sweep spares the pieces of the compaction in flight', async (t) => {
-  const base = freshBase();
-  const expected = await seeded(base);
-  const ctl = controlledSession(session);
-  const reg = new ZkRegistry(ctl.session, base, opts);
-  await reg.load();
+  const { base, expected, ctl, reg } = await rig();
   const first = await headOf(base);
   // The compaction's first piece is created; the others are held.
   const gate = ctl.hold((c) => snapshotCreate(c) && !c.path.endsWith('-0'));
@@ -312,11 +296,7 @@ t.test('the sweep spares the pieces of the compaction in flight', async (t) => {
 
 t.test('a load, a whole write or close gives the compaction in flight up and deletes its pieces', async (t) => {
   for (const how of ['load', 'close'] as const) {
-    const base = freshBase();
-    const expected = await seeded(base);
-    const ctl = controlledSession(session);
-    const reg = new ZkRegistry(ctl.session, base, opts);
-    await reg.load();
+    const { base, expected, ctl, reg } = await rig();
     const gate = ctl.hold((c) => snapshotCreate(c) && !c.path.endsWith('-0'));
     const firstPiece = ctl.next((c) => snapshotCreate(c) && c.path.endsWith('-0'));
     await apply(reg, expected, admit(1));

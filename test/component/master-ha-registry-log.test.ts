@@ -10,35 +10,17 @@ import { randomBytes } from 'node:crypto';
 import { deflateSync, inflateSync } from 'node:zlib';
 import t from 'tap';
 import type { Clock } from '../../sdk/core/clock.js';
-import type { AgentInfo } from '../../sdk/protocol/index.js';
 import {
   applyRegistryOp, emptyRegistry, encodeRegistry, ZkRegistry,
   type RegistryOp, type RegistrySnapshot, type RegistryZkSession, type ZkRegistryOptions,
 } from '../../master/registry/index.js';
 import { startZooKeeper } from '../helpers/zookeeper.js';
 import { decodeLogPiece } from '../../master/registry/zk-format.js';
-import { seededRandom } from '../../slave/sim/prng.js';
-import { controlledSession, interposedSession } from '../helpers/registry-session.js';
+import { controlledSession, interposedSession, variedAgents } from '../helpers/registry-session.js';
 import { VirtualClock } from '../../sdk/testing/virtual-clock.js';
 
-/** Seeded integers below `n` (slave/sim/prng.ts, mulberry32): the same agents every run. */
-function prng(seed: number): (n: number) => number {
-  const random = seededRandom(seed);
-  return (n) => Math.floor(random() * n);
-}
-
-const rand = prng(42);
-/** An agent with some variety (so that it does not compress to nothing). */
-function agentInfo(i: number): AgentInfo {
-  return {
-    hostname: `ip-10-${rand(256)}-${rand(256)}-${rand(256)}.eu-west-1.compute.internal`, port: 5051,
-    resources: [
-      { name: 'cpus', type: 'SCALAR', scalar: { value: rand(64) + 1 } },
-      { name: 'mem', type: 'SCALAR', scalar: { value: rand(500_000) + 1024 } },
-    ],
-    attributes: [{ name: 'rack', type: 'TEXT', text: { value: `r${rand(400)}-${i}` } }],
-  } as AgentInfo;
-}
+/** Agents with some variety, the same every run. */
+const agentInfo = variedAgents(42);
 
 const zkServer = await startZooKeeper(t);
 const { connectZk } = await import('../../sdk/zk/index.js');

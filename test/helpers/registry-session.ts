@@ -4,6 +4,25 @@
  * every call and holds, fails or awaits chosen ones (a compaction's piece creates, a head set).
  */
 import type { RegistryZkSession } from '../../master/registry/index.js';
+import type { AgentInfo } from '../../sdk/protocol/index.js';
+import { seededRandom } from '../../slave/sim/prng.js';
+
+/**
+ * Agents with some variety (hostnames, sizes, a rack attribute), so that a registry of them
+ * does not compress to nothing; seeded (slave/sim/prng.ts), the same agents every run.
+ */
+export function variedAgents(seed: number): (i: number) => AgentInfo {
+  const random = seededRandom(seed);
+  const rand = (n: number): number => Math.floor(random() * n);
+  return (i) => ({
+    hostname: `ip-10-${rand(256)}-${rand(256)}-${rand(256)}.eu-west-1.compute.internal`, port: 5051,
+    resources: [
+      { name: 'cpus', type: 'SCALAR', scalar: { value: rand(64) + 1 } },
+      { name: 'mem', type: 'SCALAR', scalar: { value: rand(500_000) + 1024 } },
+    ],
+    attributes: [{ name: 'rack', type: 'TEXT', text: { value: `r${rand(400)}-${i}` } }],
+  } as AgentInfo);
+}
 
 /** The first `get` under `prefix` (a piece of the registry) first awaits `before`, then reads. */
 export function interposedSession(session: RegistryZkSession, prefix: string, before: () => Promise<void>): { session: RegistryZkSession; interposed: () => boolean } {
