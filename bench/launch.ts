@@ -15,8 +15,9 @@
  * Then, on the same cluster, T more tasks at a sustained `--rate` (tasks/s), twice: the same
  * figures without the queueing of one burst. The first sustained run after the bursts starts
  * with a transient (for its first 300–600 ms latencies are 2–5 times the steady state's, on
- * this 2-core machine; neither a 10 s pause nor 2,000 paced tasks beforehand remove it, a
- * whole paced run does), reported as `paced_first`; the second is `paced`, the steady state a
+ * this 2-core machine: V8 deoptimises the hot path of all three processes on object shapes the
+ * bursts had not shown it, then optimises it again; neither a 10 s pause nor 2,000 paced tasks
+ * beforehand remove it, a whole paced run does), reported as `paced_first`; the second is `paced`, the steady state a
  * running cluster launches in, as the warm burst is the headline rather than the cold one.
  *
  * The issue's target, 10,000 tasks/s with p99 <= 50 ms, is read as two figures: the burst's
