@@ -16,13 +16,31 @@ import type { SchedulerEvent } from '../../sdk/protocol/index.js';
 
 const hasOwn = (o: object, key: string): boolean => Object.prototype.hasOwnProperty.call(o, key);
 
-/** `"value"` when the string needs no escaping and is ASCII, else undefined. */
-function plainString(value: unknown): string | undefined {
-  return typeof value === 'string' && PLAIN_JSON_ASCII.test(value) ? `"${value}"` : undefined;
+type FieldKind = 'id' | 'string' | 'number' | 'boolean';
+
+/** The fields a usual status holds, and what each is written as (no prototype: any other key is undefined). */
+const FIELD_KIND: Record<string, FieldKind | undefined> = Object.assign(Object.create(null) as Record<string, FieldKind | undefined>, {
+  task_id: 'id', agent_id: 'id', executor_id: 'id',
+  state: 'string', source: 'string', reason: 'string', message: 'string', uuid: 'string', data: 'string',
+  timestamp: 'number',
+  healthy: 'boolean',
+} satisfies Record<string, FieldKind>);
+
+/**
+ * What opens each field, first in the object or after another (`"task_id":{"value":"`,
+ * `,"state":"`, `"timestamp":` …): constants, so that a status's parts are these and the
+ * values it already holds, and no string is built per field.
+ */
+const OPEN_FIRST: Record<string, string> = Object.create(null) as Record<string, string>;
+const OPEN_NEXT: Record<string, string> = Object.create(null) as Record<string, string>;
+for (const [key, kind] of Object.entries(FIELD_KIND) as [string, FieldKind][]) {
+  const open = kind === 'id' ? `"${key}":{"value":"` : kind === 'string' ? `"${key}":"` : `"${key}":`;
+  OPEN_FIRST[key] = open;
+  OPEN_NEXT[key] = `,${open}`;
 }
 
-/** `{"value":"…"}` for an id object holding exactly one plain string `value`, else undefined. */
-function idJson(id: unknown): string | undefined {
+/** The id's `value` when the id is an object holding exactly one plain string `value`, else undefined. */
+function plainIdValue(id: unknown): string | undefined {
   if (id === null || typeof id !== 'object') return undefined;
   let keys = 0;
   for (const key in id) {
@@ -30,46 +48,44 @@ function idJson(id: unknown): string | undefined {
     keys++;
   }
   if (keys !== 1) return undefined;
-  const value = plainString((id as { value: unknown }).value);
-  return value === undefined ? undefined : `{"value":${value}}`;
+  const value = (id as { value: unknown }).value;
+  return typeof value === 'string' && PLAIN_JSON_ASCII.test(value) ? value : undefined;
 }
 
-/** The JSON of a status made of the usual fields only, in its own key order; else undefined. */
-function statusJson(status: unknown): string | undefined {
-  if (status === null || typeof status !== 'object' || Array.isArray(status)) return undefined;
-  let json = '{';
+/** Appends the parts of a status made of the usual fields only, in its own key order; false otherwise (`out` then holds a partial status). */
+function pushStatus(status: unknown, out: string[]): boolean {
+  if (status === null || typeof status !== 'object' || Array.isArray(status)) return false;
+  let first = true;
   for (const key in status) {
     // JSON.stringify writes own keys only; an inherited enumerable one is left to it.
-    if (!hasOwn(status, key)) return undefined;
+    if (!hasOwn(status, key)) return false;
     const value = (status as Record<string, unknown>)[key];
-    let field: string | undefined;
-    switch (key) {
-      case 'task_id':
-      case 'agent_id':
-      case 'executor_id':
-        field = idJson(value);
+    const open = first ? OPEN_FIRST[key] : OPEN_NEXT[key];
+    switch (FIELD_KIND[key]) {
+      case 'id': {
+        const id = plainIdValue(value);
+        if (id === undefined) return false;
+        out.push(open!, id, '"}');
         break;
-      case 'state':
-      case 'source':
-      case 'reason':
-      case 'message':
-      case 'uuid':
-      case 'data':
-        field = plainString(value);
+      }
+      case 'string':
+        if (typeof value !== 'string' || !PLAIN_JSON_ASCII.test(value)) return false;
+        out.push(open!, value, '"');
         break;
-      case 'timestamp':
-        field = typeof value === 'number' && Number.isFinite(value) ? String(value) : undefined;
+      case 'number':
+        if (typeof value !== 'number' || !Number.isFinite(value)) return false;
+        out.push(open!, String(value));
         break;
-      case 'healthy':
-        field = value === true ? 'true' : value === false ? 'false' : undefined;
+      case 'boolean':
+        if (value !== true && value !== false) return false;
+        out.push(open!, value ? 'true' : 'false');
         break;
       default:
-        return undefined;
+        return false;
     }
-    if (field === undefined) return undefined;
-    json += json.length === 1 ? `"${key}":${field}` : `,"${key}":${field}`;
+    first = false;
   }
-  return `${json}}`;
+  return true;
 }
 
 /** True when `o` has exactly the own enumerable keys `keys`, in that order. */
@@ -85,19 +101,48 @@ function hasExactly(o: object, keys: readonly string[]): boolean {
 const EVENT_KEYS = ['type', 'update'] as const;
 const UPDATE_KEYS = ['status'] as const;
 
+/** Appends the parts of an UPDATE event's JSON from the template; false when it must be stringified (`out` then holds a partial event). */
+function pushUpdateJson(event: SchedulerEvent, out: string[]): boolean {
+  if (event.type !== 'UPDATE' || !hasExactly(event, EVENT_KEYS)) return false;
+  const update = event.update;
+  if (update === null || typeof update !== 'object' || !hasExactly(update, UPDATE_KEYS)) return false;
+  out.push('{"type":"UPDATE","update":{"status":{');
+  if (!pushStatus(update.status, out)) return false;
+  out.push('}}}');
+  return true;
+}
+
 /** The JSON of an UPDATE event from the template, or undefined when it must be stringified. */
 export function updateJson(event: SchedulerEvent): string | undefined {
-  if (event.type !== 'UPDATE' || !hasExactly(event, EVENT_KEYS)) return undefined;
-  const update = event.update;
-  if (update === null || typeof update !== 'object' || !hasExactly(update, UPDATE_KEYS)) return undefined;
-  const status = statusJson(update.status);
-  return status === undefined ? undefined : `{"type":"UPDATE","update":{"status":${status}}}`;
+  const out: string[] = [];
+  return pushUpdateJson(event, out) ? out.join('') : undefined;
+}
+
+/**
+ * Appends the event's RecordIO record (its JSON's length in bytes, a newline, the JSON) to
+ * `out` as parts whose concatenation is the record. A stream joins a turn's parts once: the
+ * usual UPDATE then costs the parts array's slots and its length's digits, where building
+ * each record made a string per field and a tree of concatenations (3 KB per task launched,
+ * the largest allocation of a busy master), held until the end of the turn.
+ */
+export function pushEventRecord(event: SchedulerEvent, out: string[]): void {
+  const start = out.length;
+  out.push('', '\n');
+  if (pushUpdateJson(event, out)) {
+    // Printable ASCII throughout: one byte a character.
+    let bytes = 0;
+    for (let i = start + 2; i < out.length; i++) bytes += out[i]!.length;
+    out[start] = String(bytes);
+    return;
+  }
+  out.length = start;
+  const json = JSON.stringify(event);
+  out.push(`${Buffer.byteLength(json)}\n`, json);
 }
 
 /** The event as one RecordIO record: its JSON's length in bytes, a newline, the JSON. */
 export function eventRecord(event: SchedulerEvent): string {
-  const ascii = updateJson(event);
-  if (ascii !== undefined) return `${ascii.length}\n${ascii}`;
-  const json = JSON.stringify(event);
-  return `${Buffer.byteLength(json)}\n${json}`;
+  const out: string[] = [];
+  pushEventRecord(event, out);
+  return out.join('');
 }

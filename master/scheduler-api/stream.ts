@@ -12,7 +12,7 @@ import type { ServerResponse } from 'node:http';
 import type { SchedulerEvent } from '../../sdk/protocol/index.js';
 import type { EventStream } from '../connections.js';
 import { CALL_BATCH_HEADER, MAX_BATCH_CALLS } from '../../sdk/core/call-batch.js';
-import { eventRecord } from './event-json.js';
+import { pushEventRecord } from './event-json.js';
 
 export class HttpEventStream implements EventStream {
   private ended = false;
@@ -48,16 +48,15 @@ export class HttpEventStream implements EventStream {
     // Events of one turn of the event loop leave in one write: a busy master sends a
     // framework thousands of UPDATEs a second, and a write each (a syscall, then Node's
     // per-write and chunk cost) was a large part of its time. close() flushes first.
-    const record = eventRecord(event);
     if (this.pending.length === 0) setImmediate(() => this.flush());
-    this.pending.push(record);
+    pushEventRecord(event, this.pending);
     return true;
   }
 
   /** Writes the records of this turn in one write. */
   private flush(): void {
     if (this.pending.length === 0) return;
-    const records = this.pending.length === 1 ? this.pending[0]! : this.pending.join('');
+    const records = this.pending.join('');
     this.pending = [];
     if (!this.res.destroyed && !this.res.writableEnded) this.res.write(records);
   }

@@ -5,7 +5,7 @@
  * fields, undefined values, key orders, inherited keys, other event types).
  */
 import t from 'tap';
-import { eventRecord, updateJson } from '../../master/scheduler-api/event-json.js';
+import { eventRecord, pushEventRecord, updateJson } from '../../master/scheduler-api/event-json.js';
 import type { SchedulerEvent } from '../../sdk/protocol/index.js';
 
 function rng(seed: number): () => number {
@@ -122,4 +122,22 @@ t.test('the usual UPDATE, an inherited key and a getter', async (t) => {
   const offers = { type: 'OFFERS', offers: { offers: [] } } as SchedulerEvent;
   const offersJson = JSON.stringify(offers);
   t.equal(eventRecord(offers), `${offersJson.length}\n${offersJson}`);
+});
+
+t.test('records pushed as parts into one array join to the records one after the other', async (t) => {
+  const random = rng(11);
+  const events: SchedulerEvent[] = [];
+  for (let i = 0; i < 500; i++) {
+    // Usual updates, and ones that fail the template half-way (their parts must be taken back).
+    events.push({ type: 'UPDATE', update: { status: status(random) } } as unknown as SchedulerEvent);
+  }
+  events.splice(250, 0, { type: 'HEARTBEAT' } as SchedulerEvent);
+  const parts: string[] = [];
+  for (const event of events) pushEventRecord(event, parts);
+  t.equal(parts.join(''), events.map((e) => reference(e)).join(''), 'the stream\'s one join is every record in order');
+  t.ok(parts.length > events.length * 2, 'the usual updates stay in parts (no string per record)');
+  const failsLate = { type: 'UPDATE', update: { status: { task_id: { value: 't' }, state: 'TASK_RUNNING', message: 'a "quoted" word' } } } as SchedulerEvent;
+  const out = ['before'];
+  pushEventRecord(failsLate, out);
+  t.equal(out.join(''), `before${reference(failsLate)}`, 'a template given up half-way leaves only its record after what was there');
 });
