@@ -17,8 +17,9 @@
  * with a transient (for its first 300–600 ms latencies are 2–5 times the steady state's, on
  * this 2-core machine: V8 deoptimises the hot path of all three processes on object shapes the
  * bursts had not shown it, then optimises it again; neither a 10 s pause nor 2,000 paced tasks
- * beforehand remove it, a whole paced run does), reported as `paced_first`; the second is `paced`, the steady state a
- * running cluster launches in, as the warm burst is the headline rather than the cold one.
+ * beforehand remove it, a whole paced run does), reported as `paced_first`; the second is
+ * `paced`, the steady state a running cluster launches in, as the warm burst is the headline
+ * rather than the cold one.
  *
  * The issue's target, 10,000 tasks/s with p99 <= 50 ms, is read as two figures: the burst's
  * tasks/s, and p99 while launching at a sustained 10,000/s. The burst's own p99 is reported
