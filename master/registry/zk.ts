@@ -277,19 +277,18 @@ export class ZkRegistry extends DocumentRegistry {
   private async readHead(): Promise<RegistrySnapshot | undefined> {
     for (let attempt = 1; ; attempt++) {
       const got = await this.session.get(this.node);
-      this.headBytes = got?.data.length ?? 0;
       const head = got === undefined ? ({ kind: 'empty' } as const) : parseHead(got.data, `zk:${this.node}`);
       this.sweepNeeded = true;
       if (got === undefined || head.kind === 'empty') {
-        this.remember(got === undefined ? -1 : got.version, undefined, [], 0);
+        this.remember(got === undefined ? -1 : got.version, undefined, [], 0, got?.data.length ?? 0);
         return undefined;
       }
       if (head.kind === 'json') {
-        this.remember(got.version, undefined, [], 0);
+        this.remember(got.version, undefined, [], 0, got.data.length);
         return decodeRegistry(head.text, `zk:${this.node}`);
       }
       if (head.kind === 'compressed') {
-        this.remember(got.version, undefined, [], 0);
+        this.remember(got.version, undefined, [], 0, got.data.length);
         return decodeRegistry(await this.inflate(head.data, `zk:${this.node}`), `zk:${this.node}`);
       }
       const { manifest } = head;
@@ -321,17 +320,18 @@ export class ZkRegistry extends DocumentRegistry {
           }
         }
       });
-      this.remember(got.version, manifest, log, stored.log.reduce((sum, data) => sum + data.length, 0));
+      this.remember(got.version, manifest, log, stored.log.reduce((sum, data) => sum + data.length, 0), got.data.length);
       return draft.snapshot;
     }
   }
 
-  /** Records what the head holds (as read or written). */
-  private remember(version: number, snapshot: SnapshotRef | undefined, log: readonly string[], logBytes: number): void {
+  /** Records what the head holds (as read or written) and its size in bytes. */
+  private remember(version: number, snapshot: SnapshotRef | undefined, log: readonly string[], logBytes: number, headBytes: number): void {
     this.version = version;
     this.snapshot = snapshot === undefined ? undefined : { chunks: snapshot.chunks, bytes: snapshot.bytes, sha256: snapshot.sha256 };
     this.log = log;
     this.logBytes = logBytes;
+    this.headBytes = headBytes;
   }
 
   /** The snapshot's pieces joined and checked against the manifest, and the log pieces; undefined when one is missing. */
@@ -475,9 +475,7 @@ export class ZkRegistry extends DocumentRegistry {
   private async append(name: string, piece: Buffer, head: string): Promise<void> {
     await this.createLogPiece(name, piece);
     await this.setHead(Buffer.from(head, 'utf8'), [name]);
-    this.log = [...this.log, name];
-    this.logBytes += piece.length;
-    this.headBytes = Buffer.byteLength(head);
+    this.remember(this.version, this.snapshot, [...this.log, name], this.logBytes + piece.length, Buffer.byteLength(head));
     // Nothing became garbage: only a sweep already due (after a read or a failure) runs.
     if (this.sweepNeeded) await this.sweep();
   }
@@ -514,8 +512,7 @@ export class ZkRegistry extends DocumentRegistry {
     // when the set surely failed; after a lost connection the head may name them).
     this.compaction = undefined;
     await this.setHead(Buffer.from(head, 'utf8'), name === undefined ? compaction.names : [...compaction.names, name]);
-    this.remember(this.version, ref, log, tailBytes + (piece?.length ?? 0));
-    this.headBytes = Buffer.byteLength(head);
+    this.remember(this.version, ref, log, tailBytes + (piece?.length ?? 0), Buffer.byteLength(head));
     this.compactionFailedAt = undefined;
     this.sweepNeeded = true;
     await this.sweep();
@@ -551,21 +548,12 @@ export class ZkRegistry extends DocumentRegistry {
         throw new AgoraError('AGORA_REGISTRY_TOO_LARGE', `registry document is ${data.length} bytes compressed, over the limit of ${this.maxBytes} bytes`);
       }
       // Named for the version whose document it holds (see the header: garbage).
-      const token = randomBytes(8).toString('hex');
-      const writes: Promise<string>[] = [];
-      for (let i = 0, offset = 0; offset < data.length; i++, offset += this.maxNodeBytes) {
-        const name = `v${compaction.version}-${token}-${i}`;
-        compaction.names.push(name);
-        writes.push(this.session.create(`${this.node}/${name}`, data.subarray(offset, offset + this.maxNodeBytes), 'PERSISTENT'));
-      }
-      const created = await Promise.allSettled(writes);
-      const failed = created.find((c): c is PromiseRejectedResult => c.status === 'rejected');
-      if (failed !== undefined) throw failed.reason;
+      const ref = await this.createSnapshotPieces(data, compaction.version, compaction.names);
       if (compaction.abandoned) {
         await this.discard(compaction.names);
         return;
       }
-      compaction.ref = { chunks: compaction.names, bytes: data.length, sha256: createHash('sha256').update(data).digest('hex') };
+      compaction.ref = ref;
       void this.commitWhenIdle(compaction);
     } catch {
       // Nothing committed, nothing lost: the log goes on, and a later compaction (or, at the
@@ -630,6 +618,26 @@ export class ZkRegistry extends DocumentRegistry {
     return Buffer.concat(out);
   }
 
+  /**
+   * Creates `data` as snapshot pieces `v<version>-<token>-<i>` of at most maxNodeBytes each, all
+   * at once. Each name is pushed to `names` before its create starts (a compaction's sweep-proof
+   * list, and what the caller discards on failure); throws the first failed create's error once
+   * every create is over.
+   */
+  private async createSnapshotPieces(data: Buffer, version: number, names: string[]): Promise<SnapshotRef> {
+    const token = randomBytes(8).toString('hex');
+    const writes: Promise<string>[] = [];
+    for (let i = 0, offset = 0; offset < data.length; i++, offset += this.maxNodeBytes) {
+      const name = `v${version}-${token}-${i}`;
+      names.push(name);
+      writes.push(this.session.create(`${this.node}/${name}`, data.subarray(offset, offset + this.maxNodeBytes), 'PERSISTENT'));
+    }
+    const created = await Promise.allSettled(writes);
+    const failed = created.find((c): c is PromiseRejectedResult => c.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+    return { chunks: [...names], bytes: data.length, sha256: createHash('sha256').update(data).digest('hex') };
+  }
+
   /** The whole document: inline when small and it fits, else a new snapshot in pieces; either way no log. */
   private async writeWhole(snapshot: RegistrySnapshot): Promise<void> {
     const data = await this.compress(snapshot);
@@ -644,38 +652,27 @@ export class ZkRegistry extends DocumentRegistry {
       } catch (err) {
         throw new AgoraError('AGORA_REGISTRY_CONFLICT', `registry ${this.node} was created by another master: ${(err as Error).message}`, { cause: err });
       }
-      this.remember(0, undefined, [], 0);
-      this.headBytes = inPieces ? 0 : data.length;
+      this.remember(0, undefined, [], 0, inPieces ? 0 : data.length);
       if (!inPieces) return;
     }
     // Whatever the old head named is garbage once this commits.
     const hadPieces = this.snapshot !== undefined || this.log.length > 0;
     if (!inPieces) {
       await this.setHead(data, []);
-      this.remember(this.version, undefined, [], 0);
-      this.headBytes = data.length;
+      this.remember(this.version, undefined, [], 0, data.length);
     } else {
-      const target = this.version + 1;
-      const token = randomBytes(8).toString('hex');
       const names: string[] = [];
-      const writes: Promise<string>[] = [];
-      for (let i = 0, offset = 0; offset < data.length; i++, offset += this.maxNodeBytes) {
-        const name = `v${target}-${token}-${i}`;
-        names.push(name);
-        writes.push(this.session.create(`${this.node}/${name}`, data.subarray(offset, offset + this.maxNodeBytes), 'PERSISTENT'));
-      }
-      const created = await Promise.allSettled(writes);
-      const failed = created.find((c): c is PromiseRejectedResult => c.status === 'rejected');
-      if (failed !== undefined) {
+      let ref: SnapshotRef;
+      try {
+        ref = await this.createSnapshotPieces(data, this.version + 1, names);
+      } catch (err) {
         // Nothing committed: the head still names the old pieces; the new ones are garbage.
         await this.discard(names);
-        throw failed.reason;
+        throw err;
       }
-      const ref: SnapshotRef = { chunks: names, bytes: data.length, sha256: createHash('sha256').update(data).digest('hex') };
       const head = Buffer.from(encodeManifest({ registryChunks: 1, ...ref }), 'utf8');
       await this.setHead(head, names);
-      this.remember(this.version, ref, [], 0);
-      this.headBytes = head.length;
+      this.remember(this.version, ref, [], 0, head.length);
     }
     this.compactionFailedAt = undefined;
     // The old head's pieces are garbage from here on, and so is any orphan left for an older version.
