@@ -6,23 +6,31 @@
  * over an idle window of a few ping periods, the master's CPU (% of one core) and RSS;
  * heartbeat trouble (agents the master found failing health checks, removed, or inactive:
  * all 0 when every ping is answered in time); and the latency of GET /master/state (p50/p99)
- * with its size.
+ * with its size. Last, a framework that declines every offer with `refuse_seconds: 0` for
+ * `--decline S` seconds: the offers it gets a second and the master's CPU meanwhile (the
+ * master holds declined resources back from the decliner for `--min-decline-refuse`, 1 s by
+ * default, so this is one offer per agent a second, as Mesos's one-second allocation batches
+ * give; without that floor the offers came straight back, a loop that kept the master busy).
  *
- *   node dist/bench/agents.js [--quick] [--json] [--slaves N] [--ping S] [--idle S] [--ha]
+ *   node dist/bench/agents.js [--quick] [--json] [--slaves N] [--ping S] [--idle S] [--decline S] [--ha]
  *
  * `--ha`: the master runs highly available (`--zk`, a real ZooKeeper started by the bench),
  * so every admission is written to the registry in ZooKeeper: the same figures with the
  * registry's size (`registry_bytes`, the znodes under the master's path) added.
  *
- * Full: N = 15,000, ping every 15 s (Mesos's default), 45 s idle; quick: N = 1,000, ping
- * every 2 s, 10 s idle. The fd soft limit of the master and emulator is raised to the hard
- * limit (20,000 here) at their start.
+ * Full: N = 15,000, ping every 15 s (Mesos's default), 45 s idle, 10 s declining; quick:
+ * N = 1,000, ping every 2 s, 10 s idle, 5 s declining. The fd soft limit of the master and
+ * emulator is raised to the hard limit (20,000 here) at their start.
  *
  * @module
  */
+import { performance } from 'node:perf_hooks';
 import type { LogRecord } from '../test/helpers/agora-process.js';
 import { startZooKeeper } from '../test/helpers/zookeeper.js';
+import { silentLogger } from '../sdk/core/log.js';
+import { Scheduler } from '../sdk/scheduler/index.js';
 import { connectZk } from '../sdk/zk/index.js';
+import { within } from './lib/framework.js';
 import { fetchJson, masterMetric, timeGets } from './lib/http.js';
 import { CpuWindow, rssMb } from './lib/proc-stats.js';
 import { intFlag, runBench } from './lib/run.js';
@@ -55,10 +63,39 @@ function idleFor(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/**
+ * A framework declining every offer it gets with `refuse_seconds: 0`, for `ms` of wall time
+ * after its first offers: offers it got a second, and the master's CPU (% of one core).
+ */
+async function measureDecliner(master: string, masterPid: number, ms: number): Promise<{ offers_per_s: number; master_cpu_percent: number | undefined; seconds: number }> {
+  const scheduler = new Scheduler({ master, frameworkInfo: { user: 'bench', name: 'bench-decliner' }, logger: silentLogger() });
+  let offers = 0;
+  let firstOffers!: () => void;
+  const offered = new Promise<void>((resolve) => { firstOffers = resolve; });
+  scheduler.on('OFFERS', (list) => {
+    offers += list.length;
+    firstOffers();
+    // Not awaited: the SDK runs handlers one at a time, and the calls go out in order anyway.
+    void scheduler.decline(list.map((o) => o.id.value), { refuse_seconds: 0 }).catch(() => undefined);
+  });
+  try {
+    await scheduler.start();
+    await within(offered, 30_000, 'the declining framework\'s first offers');
+    const cpu = new CpuWindow(masterPid);
+    const counted = offers;
+    const started = performance.now();
+    await idleFor(ms);
+    const seconds = (performance.now() - started) / 1000;
+    return { offers_per_s: round((offers - counted) / seconds, 0), master_cpu_percent: cpu.percent(), seconds: round(seconds, 1) };
+  } finally {
+    await scheduler.teardown().catch(() => scheduler.stop().catch(() => undefined));
+  }
+}
+
 await runBench({
   name: 'agents',
   budgetMs: { quick: 90_000, full: 420_000 },
-  flags: { slaves: { type: 'string' }, ping: { type: 'string' }, idle: { type: 'string' }, requests: { type: 'string' }, ha: { type: 'boolean' } },
+  flags: { slaves: { type: 'string' }, ping: { type: 'string' }, idle: { type: 'string' }, requests: { type: 'string' }, decline: { type: 'string' }, ha: { type: 'boolean' } },
   targets: [
     { figure: 'master_idle.cpu_percent', op: '<=', value: 25, unit: '% of a core' },
     { figure: 'master_idle.rss_mb', op: '<=', value: 400, unit: 'MB' },
@@ -70,6 +107,7 @@ await runBench({
     const pingS = intFlag(ctx, 'ping', ctx.quick ? 2 : 15);
     const idleS = intFlag(ctx, 'idle', ctx.quick ? 10 : 45);
     const requests = intFlag(ctx, 'requests', ctx.quick ? 20 : 30);
+    const declineS = intFlag(ctx, 'decline', ctx.quick ? 5 : 10);
 
     const ha = ctx.flags.ha === true;
     const haArgs: string[] = [];
@@ -109,6 +147,9 @@ await runBench({
     const stateMb = Buffer.byteLength(JSON.stringify(state.body)) / 2 ** 20;
     const stateMs = await timeGets(`${master.url}/master/state`, requests, ctx.deadline - 10_000);
     const registryBytes = zkConnect === undefined ? undefined : await znodeBytes(zkConnect, '/agora');
+
+    ctx.note(`a framework declining every offer with refuse_seconds 0, for ${declineS} s`);
+    const declining = await measureDecliner(master.address, master.proc.pid, Math.min(declineS * 1000, ctx.remainingMs() / 3));
     return {
       params: { slaves, ping_interval_s: pingS, idle_s: idleS, state_requests: stateMs.length, slave_resources: SLAVE_RESOURCES, registry: ha ? 'zookeeper' : 'file' },
       figures: {
@@ -121,6 +162,7 @@ await runBench({
         master_state_ms: percentiles(stateMs, 1),
         master_state_mb: round(stateMb, 2),
         ...(registryBytes !== undefined ? { registry_bytes: registryBytes } : {}),
+        declining_framework: declining,
       },
     };
   },

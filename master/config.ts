@@ -28,6 +28,13 @@ export interface MasterOptions {
   maxAgentPingTimeouts?: number;
   /** Offers older than this are rescinded; default none (offers never time out). */
   offerTimeoutMs?: number;
+  /**
+   * Declined resources stay away from the framework that declined them for at least this
+   * long, whatever its `refuse_seconds` (0 included); default 1000 (Mesos's
+   * `--allocation_interval`: there, declined resources come back at the next one-second
+   * allocation batch at the earliest). 0 turns the floor off.
+   */
+  minDeclineRefuseMs?: number;
   /** Interval of HEARTBEAT events on scheduler streams; default 15000. */
   heartbeatIntervalMs?: number;
   /** Largest scheduler call body accepted; default 8 MiB (larger → 413). */
@@ -72,6 +79,7 @@ export interface MasterConfig {
   agentPingTimeoutMs: number;
   maxAgentPingTimeouts: number;
   offerTimeoutMs?: number;
+  minDeclineRefuseMs: number;
   heartbeatIntervalMs: number;
   maxCallBodyBytes: number;
   zk?: string;
@@ -86,6 +94,7 @@ export interface MasterConfig {
 export const DEFAULT_AGENT_PING_TIMEOUT_MS = 15_000;
 export const DEFAULT_MAX_AGENT_PING_TIMEOUTS = 5;
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 15_000;
+export const DEFAULT_MIN_DECLINE_REFUSE_MS = 1_000;
 export const DEFAULT_MAX_CALL_BODY_BYTES = 8 * 1024 * 1024;
 export const DEFAULT_ZK_SESSION_TIMEOUT_MS = 10_000;
 export const DEFAULT_AGENT_REREGISTER_TIMEOUT_MS = 600_000;
@@ -125,6 +134,10 @@ export function compileMasterOptions(o: MasterOptions): MasterConfig {
   if (!Number.isInteger(maxAgentCount) || maxAgentCount > DEFAULT_REGISTRY_MAX_AGENT_COUNT) {
     throw new AgoraError('AGORA_MASTER_BAD_OPTION', `registryMaxAgentCount must be an integer in 1..${DEFAULT_REGISTRY_MAX_AGENT_COUNT}, got ${maxAgentCount}`);
   }
+  const minDeclineRefuseMs = o.minDeclineRefuseMs ?? DEFAULT_MIN_DECLINE_REFUSE_MS;
+  if (!Number.isFinite(minDeclineRefuseMs) || minDeclineRefuseMs < 0) {
+    throw new AgoraError('AGORA_MASTER_BAD_OPTION', `minDeclineRefuseMs must be a number ≥ 0, got ${minDeclineRefuseMs}`);
+  }
   return {
     ...(o.zk !== undefined ? { zk: o.zk } : {}),
     ...(o.agentRemovalRateLimit !== undefined ? { agentRemovalRateLimit: parseRemovalRateLimit(o.agentRemovalRateLimit) } : {}),
@@ -141,6 +154,7 @@ export function compileMasterOptions(o: MasterOptions): MasterConfig {
     agentPingTimeoutMs: positive('agentPingTimeoutMs', o.agentPingTimeoutMs, DEFAULT_AGENT_PING_TIMEOUT_MS)!,
     maxAgentPingTimeouts: maxPings,
     offerTimeoutMs: positive('offerTimeoutMs', o.offerTimeoutMs, undefined),
+    minDeclineRefuseMs,
     heartbeatIntervalMs: positive('heartbeatIntervalMs', o.heartbeatIntervalMs, DEFAULT_HEARTBEAT_INTERVAL_MS)!,
     maxCallBodyBytes: positive('maxCallBodyBytes', o.maxCallBodyBytes, DEFAULT_MAX_CALL_BODY_BYTES)!,
   };

@@ -177,6 +177,7 @@ export async function startMaster(o: MasterOptions): Promise<RunningMaster> {
             agent_ping_timeout: `${cfg.agentPingTimeoutMs / 1000}secs`,
             max_agent_ping_timeouts: String(cfg.maxAgentPingTimeouts),
             ...(cfg.offerTimeoutMs !== undefined ? { offer_timeout: `${cfg.offerTimeoutMs / 1000}secs` } : {}),
+            min_decline_refuse: `${cfg.minDeclineRefuseMs / 1000}secs`,
             ...(cfg.agentRemovalRateLimit !== undefined ? { agent_removal_rate_limit: cfg.agentRemovalRateLimit.text } : {}),
             registry_max_agent_age: formatMesosDuration(cfg.registryMaxAgentAgeMs),
             registry_max_agent_count: String(cfg.registryMaxAgentCount),

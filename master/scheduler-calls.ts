@@ -15,7 +15,7 @@ import { removeFramework, updateFramework } from './frameworks.js';
 import { planAccept } from './launch-validation.js';
 import type { FrameworkRecord, TaskRecord } from './model.js';
 import { reconcileTasks } from './reconcile.js';
-import { refuseSecondsOf, removeOffer } from './offers.js';
+import { declineRefuseSecondsOf, refuseSecondsOf, removeOffer } from './offers.js';
 import type { CallResult } from './scheduler-api/http.js';
 import { addTask, completeTask, countTerminal, getTask, isPartitionAware } from './tasks.js';
 
@@ -184,7 +184,8 @@ export function accept(ctx: MasterContext, fw: FrameworkRecord, payload: AcceptP
 
   addUsedAll(state, fw.id, agentId, charges);
 
-  const refuse = refuseSecondsOf(payload.filters);
+  // An ACCEPT without operations declines its offers (Mesos): the decline's floor applies.
+  const refuse = (payload.operations ?? []).length === 0 ? declineRefuseSecondsOf(ctx, payload.filters) : refuseSecondsOf(payload.filters);
   if (refuse > 0 && !isEmptyResources(plan.leftover)) {
     ctx.filters.add({ frameworkId: fw.id, agentId, resources: plan.leftover, expiresAt: now + refuse * 1000 });
   }
@@ -192,7 +193,7 @@ export function accept(ctx: MasterContext, fw: FrameworkRecord, payload: AcceptP
 }
 
 export function decline(ctx: MasterContext, fw: FrameworkRecord, payload: NonNullable<SchedulerCall['decline']>): void {
-  const refuse = refuseSecondsOf(payload.filters);
+  const refuse = declineRefuseSecondsOf(ctx, payload.filters);
   for (const { value } of payload.offer_ids ?? []) {
     const offer = ctx.state.offers.get(value);
     if (offer === undefined || offer.frameworkId !== fw.id) {

@@ -18,6 +18,7 @@ interface MasterFlags {
   agentPingTimeout?: number;
   maxAgentPingTimeouts?: number;
   offerTimeout?: number;
+  minDeclineRefuse?: number;
   zk?: string;
   zkSessionTimeout?: number;
   agentReregisterTimeout?: number;
@@ -48,6 +49,7 @@ export function masterCommand(): Command {
     .option('--agent-ping-timeout <dur>', 'how long a slave may leave a ping unanswered (Mesos: 15secs)', durationOption)
     .option('--max-agent-ping-timeouts <n>', 'missed pings before a slave is removed (Mesos: 5)', intOption(1))
     .option('--offer-timeout <dur>', 'rescind offers not used within this duration (default: never)', durationOption)
+    .option('--min-decline-refuse <dur>', 'declined resources stay away from the declining framework at least this long, even with refuse_seconds 0 (default 1secs, as Mesos\'s allocation interval; 0secs: off)', durationOption)
     .option('--zk <url>', 'zk://[user:pass@]host:port,…/path: run highly available — elect a leader and keep the registry in ZooKeeper')
     .option('--zk-session-timeout <dur>', 'ZooKeeper session timeout (default 10secs)', durationOption)
     .option('--agent-reregister-timeout <dur>', 'after a failover, how long the new leader waits for known slaves to re-register (default 10mins)', durationOption)
@@ -72,6 +74,7 @@ export function masterCommand(): Command {
           agentPingTimeoutMs: flags.agentPingTimeout,
           maxAgentPingTimeouts: flags.maxAgentPingTimeouts,
           offerTimeoutMs: flags.offerTimeout,
+          minDeclineRefuseMs: flags.minDeclineRefuse,
           zk: flags.zk,
           zkSessionTimeoutMs: flags.zkSessionTimeout,
           agentReregisterTimeoutMs: flags.agentReregisterTimeout,

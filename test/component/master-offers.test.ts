@@ -7,7 +7,7 @@ import t from 'tap';
 import type { SchedulerEvent } from '../../sdk/protocol/index.js';
 import { scalarOf } from '../../sdk/resources/index.js';
 import {
-  FakeSlave, ManualClock, TestScheduler, frameworkInfo, launchCall, scalar, startTestMaster, uuidB64,
+  FakeSlave, ManualClock, TestScheduler, frameworkInfo, launchCall, request, scalar, startTestMaster, uuidB64,
 } from './master-kit.js';
 
 function offersOf(e: SchedulerEvent) {
@@ -184,6 +184,100 @@ t.test('DECLINE with refuse_seconds filters until the (virtual) time passes', as
   t.equal(m.state.offers.size, 0, 'suppressed: no offers');
   await s.call({ type: 'REVIVE' });
   await s.next('OFFERS');
+});
+
+t.test('declined resources stay away from the decliner for the floor, even with refuse_seconds 0; others get them at once', async (t) => {
+  const clock = new ManualClock();
+  const m = await startTestMaster({ clock });
+  t.teardown(() => m.cleanup());
+  const flags = JSON.parse((await request(m.port, { method: 'GET', path: '/master/flags' })).body) as { flags: Record<string, string> };
+  t.equal(flags.flags.min_decline_refuse, '1secs', 'default floor: Mesos\'s one-second allocation interval');
+  const slave = new FakeSlave(m.port);
+  const agentId = await slave.register();
+  t.teardown(() => slave.close());
+  const a = new TestScheduler(m.port);
+  await a.subscribe(frameworkInfo({ name: 'a' }));
+  t.teardown(() => a.disconnect());
+  const first = offersOf(await a.next('OFFERS'))[0]!;
+
+  // Alone: A does not get its own declined resources back before the floor has passed.
+  await a.call({ type: 'DECLINE', decline: { offer_ids: [first.id], filters: { refuse_seconds: 0 } } });
+  m.master.allocateNow();
+  t.equal(m.state.offers.size, 0, 'not re-offered at once');
+  clock.advance(999);
+  m.master.allocateNow();
+  t.equal(m.state.offers.size, 0, 'not within the floor');
+  clock.advance(2);
+  const again = offersOf(await a.next('OFFERS'))[0]!;
+  t.equal(again.agent_id.value, agentId, 're-offered once the floor passed');
+
+  // Another framework is not held back: the filter is A's.
+  const b = new TestScheduler(m.port);
+  await b.subscribe(frameworkInfo({ name: 'b' }));
+  t.teardown(() => b.disconnect());
+  await a.call({ type: 'DECLINE', decline: { offer_ids: [again.id], filters: { refuse_seconds: 0 } } });
+  const ofB = offersOf(await b.next('OFFERS'))[0]!;
+  t.equal(ofB.agent_id.value, agentId, 'the other framework gets them without waiting');
+
+  // An ACCEPT without operations declines too, floor included; a longer refuse_seconds wins.
+  await b.call({ type: 'ACCEPT', accept: { offer_ids: [ofB.id], operations: [], filters: { refuse_seconds: 0 } } });
+  m.master.allocateNow();
+  t.equal(m.state.offers.size, 0, 'both frameworks filtered: nobody gets them');
+  t.equal(m.state.counters.offersDeclined, 2, 'the two DECLINEs counted');
+  clock.advance(1001);
+  m.master.allocateNow();
+  const reoffered = [...m.state.offers.values()];
+  t.equal(reoffered.length, 1, 'back after the floor');
+  const holder = reoffered[0]!.frameworkId === a.frameworkId ? a : b;
+  const other = holder === a ? b : a;
+  const back = offersOf(await holder.next('OFFERS'))[0]!;
+  t.equal(back.agent_id.value, agentId);
+
+  // REVIVE clears the floor's filter as any other.
+  await holder.call({ type: 'DECLINE', decline: { offer_ids: [back.id], filters: { refuse_seconds: 0 } } });
+  const ofOther = offersOf(await other.next('OFFERS'))[0]!;
+  await other.call({ type: 'DECLINE', decline: { offer_ids: [ofOther.id], filters: { refuse_seconds: 0 } } });
+  m.master.allocateNow();
+  t.equal(m.state.offers.size, 0, 'both filtered again');
+  await holder.call({ type: 'REVIVE' });
+  t.equal(offersOf(await holder.next('OFFERS'))[0]!.agent_id.value, agentId, 'REVIVE: offered at once, before the floor passed');
+});
+
+t.test('on a quiet master (wall clock), resources come back to the decliner when its filter expires', async (t) => {
+  // The expiry timer asks for an allocation pass, which runs on a zero-delay timer. Nothing
+  // else happens meanwhile here, so the pass must not wait for other events to wake the master.
+  const m = await startTestMaster({ minDeclineRefuseMs: 0 });
+  t.teardown(() => m.cleanup());
+  const slave = new FakeSlave(m.port);
+  const agentId = await slave.register();
+  t.teardown(() => slave.close());
+  const s = new TestScheduler(m.port);
+  await s.subscribe();
+  t.teardown(() => s.disconnect());
+  for (let round = 0; round < 3; round++) {
+    const offer = offersOf(await s.next('OFFERS'))[0]!;
+    t.equal(offer.agent_id.value, agentId);
+    await s.call({ type: 'DECLINE', decline: { offer_ids: [offer.id], filters: { refuse_seconds: 0.05 } } });
+  }
+  t.equal(m.state.counters.offersDeclined, 3, 're-offered after each expiry');
+});
+
+t.test('minDeclineRefuseMs 0 turns the floor off; a negative one is refused', async (t) => {
+  const m = await startTestMaster({ minDeclineRefuseMs: 0 });
+  t.teardown(() => m.cleanup());
+  const slave = new FakeSlave(m.port);
+  await slave.register();
+  t.teardown(() => slave.close());
+  const s = new TestScheduler(m.port);
+  await s.subscribe();
+  t.teardown(() => s.disconnect());
+  const offer = offersOf(await s.next('OFFERS'))[0]!;
+  await s.call({ type: 'DECLINE', decline: { offer_ids: [offer.id], filters: { refuse_seconds: 0 } } });
+  const next = offersOf(await s.next('OFFERS'))[0]!;
+  t.not(next.id.value, offer.id.value, 'offered straight back, as before the floor');
+  t.equal(m.state.counters.offersDeclined, 1);
+  await t.rejects(startTestMaster({ minDeclineRefuseMs: -1 }), { code: 'AGORA_MASTER_BAD_OPTION', message: /minDeclineRefuseMs/ });
+  await t.rejects(startTestMaster({ minDeclineRefuseMs: Number.NaN }), { code: 'AGORA_MASTER_BAD_OPTION' });
 });
 
 t.test('invalid offers and invalid tasks', async (t) => {
