@@ -239,6 +239,7 @@ export class LaunchFramework {
   private onOffers(offers: Offer[]): void {
     const calls: Array<Promise<void>> = [];
     const unused: string[] = [];
+    const unusable: string[] = [];
     const allowed = this.allowance();
     for (const offer of offers) {
       const tasks = this.pack(offer, allowed);
@@ -247,6 +248,11 @@ export class LaunchFramework {
         if (this.nextTask < this.plan.total && allowed <= this.nextTask) {
           this.held.push(offer);
           this.pace();
+        } else if (this.nextTask < this.plan.total) {
+          // Nothing of ours fits (e.g. an agent whose cpus are all taken offers only mem
+          // and disk): refuse it for Mesos's default 5 s, as a real framework does. With 0
+          // the master would offer it straight back, an offer-decline loop per such agent.
+          unusable.push(offer.id.value);
         } else {
           unused.push(offer.id.value);
         }
@@ -261,6 +267,7 @@ export class LaunchFramework {
         this.acceptReplyMs.push(performance.now() - now);
       }));
     }
+    if (unusable.length > 0) calls.push(this.scheduler.decline(unusable, { refuse_seconds: 5 }));
     if (unused.length > 0) calls.push(this.scheduler.decline(unused, { refuse_seconds: this.nextTask < this.plan.total ? 0 : 60 }));
     if (this.nextTask >= this.plan.total && !this.suppressed) {
       this.suppressed = true;
