@@ -9,29 +9,15 @@
 import type { Clock } from '../sdk/core/clock.js';
 import type { Logger } from '../sdk/core/log.js';
 import type { AgentInfo } from '../sdk/protocol/index.js';
-import type { OfferFilter } from './allocator/types.js';
 import type { MasterConfig } from './config.js';
 import type { Connections } from './connections.js';
 import type { IdGenerator } from './ids.js';
 import type { MasterState } from './model.js';
+import type { OfferFilters } from './offer-filters.js';
 import type { RemovalQueue } from './removal-rate-limit.js';
 import type { Timers } from './timers.js';
 
-/** DECLINE/ACCEPT filters in force; the allocator prunes expired ones each run. */
-export class OfferFilters {
-  list: OfferFilter[] = [];
-
-  add(filter: OfferFilter): void {
-    this.list.push(filter);
-  }
-  /** REVIVE (and framework removal): the framework's filters go. */
-  clearFramework(frameworkId: string): void {
-    this.list = this.list.filter((f) => f.frameworkId !== frameworkId);
-  }
-  clearAgent(agentId: string): void {
-    this.list = this.list.filter((f) => f.agentId !== agentId);
-  }
-}
+export { OfferFilters } from './offer-filters.js';
 
 /**
  * Registry writes the behaviour modules trigger without waiting (removals, disconnects);

@@ -5,15 +5,20 @@
  * over every agent did.
  */
 import t from 'tap';
-import { AgentScan, buildSnapshot } from '../../master/allocation.js';
+import { AgentScan, AllocationLoop, buildSnapshot } from '../../master/allocation.js';
 import { AgentChangeLog } from '../../master/agent-changes.js';
 import { seededRandom } from '../../slave/sim/prng.js';
-import { availableOf } from '../../master/accounting.js';
+import { addUsed, availableOf, releaseUsed } from '../../master/accounting.js';
 import { allocate, clusterTotalsOf } from '../../master/allocator/allocate.js';
-import { OfferFilters } from '../../master/context.js';
+import { compileMasterOptions } from '../../master/config.js';
+import { OfferFilters, type MasterContext } from '../../master/context.js';
+import { IdGenerator } from '../../master/ids.js';
 import type { AgentRecord, FrameworkRecord } from '../../master/model.js';
+import { removeOffer } from '../../master/offers.js';
 import { createMasterState } from '../../master/state.js';
+import { silentLogger } from '../../sdk/core/log.js';
 import type { Resource } from '../../sdk/protocol/index.js';
+import { scalarOf, unallocateResources } from '../../sdk/resources/index.js';
 
 function scalar(name: string, value: number): Resource {
   return { name, type: 'SCALAR', scalar: { value } };
@@ -167,4 +172,110 @@ t.test('with a change log, a scan revisits only the reported agents and lists wh
   t.ok(scan.scan(state.agents).offerable.some((x) => x.id === quiet.id), 'an unreported change is not looked for');
   log.touched(quiet);
   t.notOk(scan.scan(state.agents).offerable.some((x) => x.id === quiet.id), 'once reported, it is');
+});
+
+t.test('the allocation loop visits only what changed and offers exactly what a pass over every agent offers', async (t) => {
+  const random = seededRandom(20261127); // seeded: a failure reproduces
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+  let now = 1_000_000;
+  const state = stateWith(Array.from({ length: 30 }, (_, i) => agent(`m-S${String(i).padStart(2, '0')}`, 1 + (i % 4))), [
+    framework('f1'), framework('f2', { roles: ['*', 'web'] }),
+  ]);
+  const filters = new OfferFilters();
+  const noTimers = { timeout: () => undefined, cancel: () => undefined, has: () => false, interval: () => undefined, cancelAll: () => undefined };
+  const ctx = {
+    state, filters, config: compileMasterOptions({ port: 0, workDir: '/unused' }), clock: { now: () => now },
+    logger: silentLogger(), ids: new IdGenerator('m'), timers: noTimers,
+    conns: { sendEvent: () => true }, requestAllocation: () => undefined,
+  } as unknown as MasterContext;
+  const loop = new AllocationLoop(ctx, allocate);
+  let nextFramework = 3;
+  let nextAgent = 30;
+  let mismatches = 0;
+  let offersMade = 0;
+  const steps = 1_500;
+  for (let step = 0; step < steps; step++) {
+    // What a pass over every agent with every filter in force would offer now.
+    const expected = allocate({ ...buildSnapshot(state, filters, now, new AgentScan()), filters: filters.all() })
+      .allocations.map((a) => `${a.frameworkId}>${a.agentId}:${JSON.stringify(unallocateResources(a.resources))}`);
+    const before = new Set(state.offers.keys());
+    const sentBefore = state.counters.offersSent;
+    loop.run();
+    const made = [...state.offers.values()].filter((o) => !before.has(o.id))
+      .map((o) => `${o.frameworkId}>${o.agentId}:${JSON.stringify(unallocateResources(o.resources))}`);
+    if (JSON.stringify(made) !== JSON.stringify(expected)) mismatches++;
+    offersMade += state.counters.offersSent - sentBefore;
+
+    // Then something happens, as in a master.
+    const offers = [...state.offers.values()];
+    const roll = random();
+    if (roll < 0.3 && offers.length > 0) {
+      // DECLINE (or an ACCEPT's leftover), with or without a filter.
+      removeOffer(ctx, pick(offers).id, { refuseSeconds: pick([0, 0, 1, 5]) });
+    } else if (roll < 0.45 && offers.length > 0) {
+      // A task takes part of an offer; the rest comes back filtered or not.
+      const offer = pick(offers);
+      removeOffer(ctx, offer.id, { refuseSeconds: pick([0, 2]), filterResources: [scalar('mem', 1)] });
+      addUsed(state, offer.frameworkId, offer.agentId, [scalar('cpus', 1)].filter(() => scalarOf(availableOf(state.agents.get(offer.agentId)!), 'cpus') >= 1));
+    } else if (roll < 0.55) {
+      // A task ends somewhere.
+      const a = pick([...state.agents.values()]);
+      const fw = pick([...state.frameworks.values()]);
+      if (scalarOf(a.used, 'cpus') >= 1 && scalarOf(fw.used, 'cpus') >= 1) releaseUsed(state, fw.id, a.id, [scalar('cpus', 1)]);
+    } else if (roll < 0.72) {
+      now += Math.floor(random() * 2_500); // filters expire
+    } else if (roll < 0.78) {
+      const fw = pick([...state.frameworks.values()]);
+      if (random() < 0.5) fw.suppressedRoles.add(pick(fw.roles));
+      else { filters.clearFramework(fw.id); fw.suppressedRoles.clear(); } // REVIVE
+    } else if (roll < 0.84) {
+      // A framework disconnects (its offers come back) or reconnects.
+      const fw = pick([...state.frameworks.values()]);
+      if (fw.connected) for (const o of offers) if (o.frameworkId === fw.id) removeOffer(ctx, o.id, { reallocate: false });
+      fw.connected = !fw.connected;
+    } else if (roll < 0.87) {
+      const f = framework(`f${nextFramework++}`, { roles: random() < 0.5 ? ['web'] : ['*'] });
+      state.frameworks.set(f.id, f);
+    } else if (roll < 0.93) {
+      // An agent goes inactive (its offers rescinded) or comes back.
+      const a = pick([...state.agents.values()]);
+      if (a.active) for (const o of offers) if (o.agentId === a.id) removeOffer(ctx, o.id, { reallocate: false });
+      a.active = !a.active;
+      state.agentChanges!.touched(a);
+    } else if (roll < 0.96) {
+      const reserved: Resource = { ...scalar('cpus', 1), reservations: [{ type: 'STATIC', role: 'web' }] } as Resource;
+      const added = agent(`m-S${nextAgent++}`, 2, { total: [scalar('cpus', 2), scalar('mem', 2048), reserved] });
+      state.agents.set(added.id, added);
+      state.agentChanges!.membershipChanged();
+    } else if (offers.length > 0) {
+      // REVIVE of the framework of some offer, and time passes: many changes in one turn.
+      const fw = state.frameworks.get(pick(offers).frameworkId)!;
+      filters.clearFramework(fw.id);
+      fw.suppressedRoles.clear();
+      now += 700;
+    }
+  }
+  t.equal(mismatches, 0, `${steps} passes: every one made the offers a pass over every agent makes`);
+  t.ok(offersMade > 300, `offers were made (${offersMade})`);
+});
+
+t.test('a pass visits the agents that changed, not the ones every framework filters', async (t) => {
+  const agents = Array.from({ length: 5 }, (_, i) => agent(`m-S${i}`, 2));
+  const state = stateWith(agents, [framework('f1')]);
+  const log = new AgentChangeLog();
+  const scan = new AgentScan(log);
+  const ids = (r: ReturnType<AgentScan['scan']>) => r.visit.map((a) => a.id);
+  t.same(ids(scan.scan(state.agents, {})), ['m-S0', 'm-S1', 'm-S2', 'm-S3', 'm-S4'], 'the first scan visits every agent');
+  t.same(ids(scan.scan(state.agents, {})), [], 'nothing changed: nothing to visit');
+  agents[3]!.used = [scalar('cpus', 1)];
+  log.touched(agents[3]!);
+  agents[1]!.used = [scalar('cpus', 1)];
+  log.touched(agents[1]!);
+  t.same(ids(scan.scan(state.agents, { released: new Set(['m-S4', 'nobody']) })), ['m-S1', 'm-S3', 'm-S4'], 'the reported ones and the released ones, in registry order');
+  agents[2]!.offered = [...agents[2]!.total];
+  log.touched(agents[2]!);
+  const r = scan.scan(state.agents, { released: new Set(['m-S2']) });
+  t.same(ids(r), [], 'an agent with nothing available is not visited');
+  t.same(r.offerable.map((a) => a.id), ['m-S0', 'm-S1', 'm-S3', 'm-S4'], 'though the offerable list follows it');
+  t.same(ids(scan.scan(state.agents, { all: true })), ['m-S0', 'm-S1', 'm-S3', 'm-S4'], 'all: every offerable agent');
 });
