@@ -25,8 +25,9 @@
  * is offered whole without per-role filtering, and offers are the agent's entries as they
  * are (no copies). Nothing is kept between calls: every pass starts from its snapshot. The
  * master keeps the cluster totals between passes (they change only when an agent comes, goes
- * or changes its total) and passes them in the snapshot with only the agents that may be
- * offered, so a pass costs what is offerable, not the size of the cluster.
+ * or changes its total) and passes them in the snapshot with only the agents whose outcome
+ * may have changed since its last pass, and their filters (master/allocation.ts), so a pass
+ * costs what changed, not the size of the cluster.
  *
  * Differences from Mesos (deliberate, for a simple and predictable first allocator):
  * one level of sorting (frameworks, not roles then frameworks), no weights, quotas or

@@ -3,15 +3,40 @@
  * slave as run_task, status updates flow to the framework with their uuid and the ack back to
  * the slave; DECLINE filters; invalid offers and invalid tasks.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import type { SchedulerEvent } from '../../sdk/protocol/index.js';
 import { scalarOf } from '../../sdk/resources/index.js';
 import {
   FakeSlave, ManualClock, TestScheduler, frameworkInfo, launchCall, request, scalar, startTestMaster, uuidB64,
+  type TestMaster,
 } from './master-kit.js';
+import type { MasterOptions } from '../../master/config.js';
 
 function offersOf(e: SchedulerEvent) {
   return e.offers?.offers ?? [];
+}
+
+/** A master (with these options), one fake slave registered and one scheduler subscribed. */
+async function masterWithOneSlave(t: Test, opts: Partial<MasterOptions> = {}, info = frameworkInfo()) {
+  const m = await startTestMaster(opts);
+  t.teardown(() => m.cleanup());
+  const slave = new FakeSlave(m.port);
+  const agentId = await slave.register();
+  t.teardown(() => slave.close());
+  const s = new TestScheduler(m.port);
+  await s.subscribe(info);
+  t.teardown(() => s.disconnect());
+  return { m, slave, agentId, s };
+}
+
+/** Declined resources stay back for `ms` of virtual time, and not 1 ms longer (the offer itself is for the caller to await). */
+function heldBackFor(t: Test, m: TestMaster, clock: ManualClock, ms: number): void {
+  m.master.allocateNow();
+  t.equal(m.state.offers.size, 0, 'not re-offered at once');
+  clock.advance(ms - 1);
+  m.master.allocateNow();
+  t.equal(m.state.offers.size, 0, `not within ${ms} ms`);
+  clock.advance(2);
 }
 
 t.test('offer → launch → status update → acknowledge', async (t) => {
@@ -148,26 +173,14 @@ t.test('latest_state: a task that already ended frees its resources while its up
 
 t.test('DECLINE with refuse_seconds filters until the (virtual) time passes', async (t) => {
   const clock = new ManualClock();
-  const m = await startTestMaster({ clock });
-  t.teardown(() => m.cleanup());
-  const slave = new FakeSlave(m.port);
-  const agentId = await slave.register();
-  t.teardown(() => slave.close());
-  const s = new TestScheduler(m.port);
-  await s.subscribe();
-  t.teardown(() => s.disconnect());
+  const { m, agentId, s } = await masterWithOneSlave(t, { clock });
   const offer = offersOf(await s.next('OFFERS'))[0]!;
 
   const res = await s.call({ type: 'DECLINE', decline: { offer_ids: [offer.id], filters: { refuse_seconds: 10 } } });
   t.equal(res.status, 202);
   t.equal(m.state.offers.size, 0);
   t.equal(m.state.counters.offersDeclined, 1);
-  m.master.allocateNow();
-  t.equal(m.state.offers.size, 0, 'filtered: not re-offered');
-  clock.advance(9_000);
-  m.master.allocateNow();
-  t.equal(m.state.offers.size, 0, 'still filtered after 9 s');
-  clock.advance(1_001);
+  heldBackFor(t, m, clock, 10_000);
   const next = offersOf(await s.next('OFFERS'))[0]!;
   t.equal(next.agent_id.value, agentId, 're-offered once the filter expired');
 
@@ -188,26 +201,14 @@ t.test('DECLINE with refuse_seconds filters until the (virtual) time passes', as
 
 t.test('declined resources stay away from the decliner for the floor, even with refuse_seconds 0; others get them at once', async (t) => {
   const clock = new ManualClock();
-  const m = await startTestMaster({ clock });
-  t.teardown(() => m.cleanup());
+  const { m, agentId, s: a } = await masterWithOneSlave(t, { clock }, frameworkInfo({ name: 'a' }));
   const flags = JSON.parse((await request(m.port, { method: 'GET', path: '/master/flags' })).body) as { flags: Record<string, string> };
   t.equal(flags.flags.min_decline_refuse, '1secs', 'default floor: Mesos\'s one-second allocation interval');
-  const slave = new FakeSlave(m.port);
-  const agentId = await slave.register();
-  t.teardown(() => slave.close());
-  const a = new TestScheduler(m.port);
-  await a.subscribe(frameworkInfo({ name: 'a' }));
-  t.teardown(() => a.disconnect());
   const first = offersOf(await a.next('OFFERS'))[0]!;
 
   // Alone: A does not get its own declined resources back before the floor has passed.
   await a.call({ type: 'DECLINE', decline: { offer_ids: [first.id], filters: { refuse_seconds: 0 } } });
-  m.master.allocateNow();
-  t.equal(m.state.offers.size, 0, 'not re-offered at once');
-  clock.advance(999);
-  m.master.allocateNow();
-  t.equal(m.state.offers.size, 0, 'not within the floor');
-  clock.advance(2);
+  heldBackFor(t, m, clock, 1_000);
   const again = offersOf(await a.next('OFFERS'))[0]!;
   t.equal(again.agent_id.value, agentId, 're-offered once the floor passed');
 
@@ -246,14 +247,7 @@ t.test('declined resources stay away from the decliner for the floor, even with 
 t.test('on a quiet master (wall clock), resources come back to the decliner when its filter expires', async (t) => {
   // The expiry timer asks for an allocation pass, which runs on a zero-delay timer. Nothing
   // else happens meanwhile here, so the pass must not wait for other events to wake the master.
-  const m = await startTestMaster({ minDeclineRefuseMs: 0 });
-  t.teardown(() => m.cleanup());
-  const slave = new FakeSlave(m.port);
-  const agentId = await slave.register();
-  t.teardown(() => slave.close());
-  const s = new TestScheduler(m.port);
-  await s.subscribe();
-  t.teardown(() => s.disconnect());
+  const { m, agentId, s } = await masterWithOneSlave(t, { minDeclineRefuseMs: 0 });
   for (let round = 0; round < 3; round++) {
     const offer = offersOf(await s.next('OFFERS'))[0]!;
     t.equal(offer.agent_id.value, agentId);
@@ -263,14 +257,7 @@ t.test('on a quiet master (wall clock), resources come back to the decliner when
 });
 
 t.test('minDeclineRefuseMs 0 turns the floor off; a negative one is refused', async (t) => {
-  const m = await startTestMaster({ minDeclineRefuseMs: 0 });
-  t.teardown(() => m.cleanup());
-  const slave = new FakeSlave(m.port);
-  await slave.register();
-  t.teardown(() => slave.close());
-  const s = new TestScheduler(m.port);
-  await s.subscribe();
-  t.teardown(() => s.disconnect());
+  const { m, s } = await masterWithOneSlave(t, { minDeclineRefuseMs: 0 });
   const offer = offersOf(await s.next('OFFERS'))[0]!;
   await s.call({ type: 'DECLINE', decline: { offer_ids: [offer.id], filters: { refuse_seconds: 0 } } });
   const next = offersOf(await s.next('OFFERS'))[0]!;
