@@ -96,8 +96,8 @@ export interface ScanResult {
  *
  * Without a change log every scan walks every agent (comparing list identities). With one
  * (the allocation loop's, agent-changes.ts) a scan revisits only the agents reported since
- * the last one and keeps the offerable entries, in the registry's order, between scans; it
- * walks every agent again only when agents came or went.
+ * the last one and keeps the offerable entries by registry position between scans; it walks
+ * every agent again only when agents came or went.
  */
 export class AgentScan {
   /** Per registry position: the total list the cluster totals were summed with. */
@@ -105,9 +105,14 @@ export class AgentScan {
   private clusterTotals: ReadonlyMap<string, number> = new Map();
   /** With a change log: each agent's registry position as of the last full walk. */
   private readonly positions = new Map<AgentRecord, number>();
-  /** With a change log: the offerable entries in registry order, and their positions (same indexes). */
-  private offerable: AllocatorAgent[] = [];
-  private offerablePositions: number[] = [];
+  /**
+   * With a change log: the offerable entry of each registry position (undefined: nothing to
+   * offer), so that an agent coming or going is one assignment, not a search and a splice of a
+   * packed list (agents come and go with every offer and decline).
+   */
+  private entries: (AllocatorAgent | undefined)[] = [];
+  /** The defined entries in order, built when asked for and dropped when an entry changes. */
+  private packed: AllocatorAgent[] | undefined;
 
   constructor(private readonly changes?: AgentChangeLog) {}
 
@@ -139,7 +144,12 @@ export class AgentScan {
       visited.push(position);
     }
     if (totalsChanged) this.clusterTotals = clusterTotalsOf(agents.values());
-    if (hints.all === true) return { offerable: this.offerable, visit: this.offerable, clusterTotals: this.clusterTotals };
+    const clusterTotals = this.clusterTotals;
+    const self = this;
+    if (hints.all === true) {
+      const offerable = this.offerable();
+      return { offerable, visit: offerable, clusterTotals };
+    }
     if (hints.released !== undefined) {
       for (const id of hints.released) {
         const record = agents.get(id);
@@ -147,7 +157,17 @@ export class AgentScan {
         if (position !== undefined) visited.push(position);
       }
     }
-    return { offerable: this.offerable, visit: this.entriesAt(visited), clusterTotals: this.clusterTotals };
+    return { get offerable() { return self.offerable(); }, visit: this.entriesAt(visited), clusterTotals };
+  }
+
+  /** Every defined entry, in registry order. */
+  private offerable(): AllocatorAgent[] {
+    if (this.packed === undefined) {
+      const packed: AllocatorAgent[] = [];
+      for (const entry of this.entries) if (entry !== undefined) packed.push(entry);
+      this.packed = packed;
+    }
+    return this.packed;
   }
 
   /** The offerable entries at these registry positions (any order, repeats allowed), in registry order. */
@@ -158,23 +178,10 @@ export class AgentScan {
     for (const position of positions) {
       if (position === last) continue;
       last = position;
-      const i = this.indexOf(position);
-      if (this.offerablePositions[i] === position) out.push(this.offerable[i]!);
+      const entry = this.entries[position];
+      if (entry !== undefined) out.push(entry);
     }
     return out;
-  }
-
-  /** The first index of the kept list whose position is >= `position` (binary search). */
-  private indexOf(position: number): number {
-    const { offerablePositions } = this;
-    let lo = 0;
-    let hi = offerablePositions.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (offerablePositions[mid]! < position) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
   }
 
   /** Every agent, from scratch (the totals summed again only if a total list changed). */
@@ -183,7 +190,7 @@ export class AgentScan {
     const { totalLists } = this;
     const tracked = this.changes !== undefined;
     if (tracked) this.positions.clear();
-    const positions: number[] = [];
+    const entries: (AllocatorAgent | undefined)[] = tracked ? new Array<AllocatorAgent | undefined>(agents.size) : [];
     let totalsChanged = agents.size !== totalLists.length;
     let i = 0;
     for (const a of agents.values()) {
@@ -193,36 +200,25 @@ export class AgentScan {
       }
       if (tracked) this.positions.set(a, i);
       const entry = offerableEntry(a);
-      if (entry !== undefined) {
-        offerable.push(entry);
-        positions.push(i);
-      }
+      if (entry !== undefined) offerable.push(entry);
+      if (tracked) entries[i] = entry;
       i++;
     }
     if (totalLists.length > i) totalLists.length = i;
     if (totalsChanged) this.clusterTotals = clusterTotalsOf(agents.values());
     if (tracked) {
-      this.offerable = offerable;
-      this.offerablePositions = positions;
+      this.entries = entries;
+      this.packed = offerable;
     }
     return { offerable, visit: offerable, clusterTotals: this.clusterTotals };
   }
 
-  /** Puts `a`'s entry in, replaces it or takes it out of the kept list, at its position. */
+  /** Sets, replaces or clears `a`'s entry at its position. */
   private place(a: AgentRecord, position: number): void {
-    const { offerable, offerablePositions } = this;
-    const lo = this.indexOf(position);
-    const present = offerablePositions[lo] === position;
     const entry = offerableEntry(a);
-    if (entry !== undefined && present) {
-      offerable[lo] = entry;
-    } else if (entry !== undefined) {
-      offerable.splice(lo, 0, entry);
-      offerablePositions.splice(lo, 0, position);
-    } else if (present) {
-      offerable.splice(lo, 1);
-      offerablePositions.splice(lo, 1);
-    }
+    if (entry === undefined && this.entries[position] === undefined) return;
+    this.entries[position] = entry;
+    this.packed = undefined;
   }
 }
 
