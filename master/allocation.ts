@@ -145,7 +145,6 @@ export class AgentScan {
     }
     if (totalsChanged) this.clusterTotals = clusterTotalsOf(agents.values());
     const clusterTotals = this.clusterTotals;
-    const self = this;
     if (hints.all === true) {
       const offerable = this.offerable();
       return { offerable, visit: offerable, clusterTotals };
@@ -157,7 +156,9 @@ export class AgentScan {
         if (position !== undefined) visited.push(position);
       }
     }
-    return { get offerable() { return self.offerable(); }, visit: this.entriesAt(visited), clusterTotals };
+    // The packed list costs a walk of every position: built only if a caller reads it.
+    const offerable = (): AllocatorAgent[] => this.offerable();
+    return { get offerable() { return offerable(); }, visit: this.entriesAt(visited), clusterTotals };
   }
 
   /** Every defined entry, in registry order. */
