@@ -81,7 +81,8 @@ interface Leadership {
   close(): Promise<void>;
 }
 
-async function buildLeadership(config: MasterConfig, logger: Logger): Promise<Leadership> {
+/** `onConflict`: another master wrote the registry (a write of this one nobody awaited found out). */
+async function buildLeadership(config: MasterConfig, logger: Logger, onConflict: (reason: string) => void): Promise<Leadership> {
   if (config.zk === undefined) {
     return { elector: new StandaloneElector(), registry: new FileRegistry(config.workDir), close: async () => undefined };
   }
@@ -93,7 +94,7 @@ async function buildLeadership(config: MasterConfig, logger: Logger): Promise<Le
   return {
     elector: zk.createZkElector(session, url.path, { logger }),
     detector: zk.createZkDetector(session, url.path),
-    registry: new ZkRegistry(session, url.path),
+    registry: new ZkRegistry(session, url.path, { onBackgroundConflict: (err) => onConflict(err.message) }),
     close: () => session.close(),
   };
 }
@@ -105,7 +106,9 @@ export async function startMaster(o: MasterOptions): Promise<RunningMaster> {
   const clock = o.clock ?? systemClock;
   await mkdir(config.workDir, { recursive: true });
 
-  const leadership = await buildLeadership(config, logger);
+  // Set once stepDown exists (the master is built before it).
+  let onConflict: (reason: string) => void = () => undefined;
+  const leadership = await buildLeadership(config, logger, (reason) => onConflict(reason));
   const http = new MasterHttpServer();
   let port: number;
   try {
@@ -118,8 +121,6 @@ export async function startMaster(o: MasterOptions): Promise<RunningMaster> {
   const hostname = config.hostname ?? os.hostname();
   const masterInfo = buildMasterInfo({ id: randomUUID(), ip, port, hostname });
 
-  // Set once stepDown exists (the master is built before it).
-  let onConflict: (reason: string) => void = () => undefined;
   const container = new Container();
   container.bind<MasterConfig>(TOKENS.Config).toConstantValue(config);
   container.bind<Clock>(TOKENS.Clock).toConstantValue(clock);

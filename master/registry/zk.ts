@@ -39,7 +39,9 @@
  *   never overwritten), then the head is set with compare-and-set on the version this
  *   master last read or wrote. That one set is the commit: readers only follow the head, so
  *   they see the old document or the new one, never a mix. A deposed leader's head write
- *   fails (`AGORA_REGISTRY_CONFLICT`, it steps down as before) and it deletes its pieces.
+ *   fails (`AGORA_REGISTRY_CONFLICT`, it steps down as before) and it deletes its pieces; when
+ *   that write was a compaction committing by itself, the conflict goes to
+ *   `onBackgroundConflict`, since no caller awaits it.
  * - **Garbage**: a piece's name (snapshot or log) carries a head version `v<n>`: a log piece's
  *   and a whole write's snapshot pieces the version they commit at, a compaction's snapshot
  *   pieces the version c whose document they hold (the log pieces a head names after them are
@@ -146,6 +148,12 @@ export interface ZkRegistryOptions {
   compressionLevel?: number;
   /** Times the writes for {@link PACE_FROM_MS pacing}. Default: the system clock. */
   clock?: Clock;
+  /**
+   * Called when a commit nobody awaits (a ready compaction committing itself while no write
+   * comes) finds the head changed under this registry (`AGORA_REGISTRY_CONFLICT`): another
+   * master wrote it. Without it a deposed master would learn so only at its next write.
+   */
+  onBackgroundConflict?: (err: AgoraError) => void;
 }
 
 /**
@@ -223,6 +231,7 @@ export class ZkRegistry extends DocumentRegistry {
   /** When the next batch may be taken (clock ms): after a paced whole write's pause, or an append interval after the last append began. */
   private nextBatchAt = Number.NEGATIVE_INFINITY;
   private readonly appendIntervalMs: number;
+  private readonly onBackgroundConflict?: (err: AgoraError) => void;
   /** Bytes of the head as last read or written (a compaction starts before it grows large). */
   private headBytes = 0;
   /** The compaction in flight, being prepared or ready to commit. */
@@ -260,6 +269,7 @@ export class ZkRegistry extends DocumentRegistry {
     }
     this.limits = { logFromBytes, maxLogPieces, maxNodeBytes: this.maxNodeBytes, maxBytes: this.maxBytes };
     this.appendIntervalMs = opts.appendIntervalMs ?? APPEND_INTERVAL_MS;
+    this.onBackgroundConflict = opts.onBackgroundConflict;
     if (!Number.isFinite(this.appendIntervalMs) || this.appendIntervalMs < 0) {
       throw new AgoraError('AGORA_REGISTRY_BAD_INPUT', `appendIntervalMs must be a non-negative number, got ${String(opts.appendIntervalMs)}`);
     }
@@ -572,9 +582,11 @@ export class ZkRegistry extends DocumentRegistry {
       if (this.compaction !== compaction || compaction.ref === undefined) return;
       try {
         await this.commitCompaction(compaction, compaction.ref, undefined);
-      } catch {
-        // A deposed master (the next write meets the same conflict and reports it) or a lost
-        // connection: the pieces are deleted by setHead or left to a sweep.
+      } catch (err) {
+        // A deposed master or a lost connection (setHead reports both as a conflict: this
+        // master no longer knows the head). The pieces are deleted by setHead or left to a
+        // sweep. Nobody awaits this commit, so the conflict is reported here.
+        if (err instanceof AgoraError && err.code === 'AGORA_REGISTRY_CONFLICT') this.onBackgroundConflict?.(err);
       }
     });
   }

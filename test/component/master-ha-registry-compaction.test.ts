@@ -3,7 +3,8 @@
  * go on appending while a compaction's snapshot pieces are created, and all of them are read
  * back once it commits (with the next write, or by itself when no write comes); a commit waits
  * for it only at the log's hard limit (and writes the whole document itself if it fails); a
- * deposed writer's compaction commit is refused and its pieces are swept by the winner; a
+ * deposed writer's compaction commit is refused and its pieces are swept by the winner, and
+ * when that commit is the compaction's own (no write awaits it) the conflict is reported; a
  * failed piece create gives the compaction up and loses no commit; the sweep spares the pieces
  * of the compaction in flight. The order of ZooKeeper operations is steered and observed
  * through a controlled session (test/helpers/registry-session.ts), never by timing.
@@ -16,6 +17,7 @@ import {
 } from '../../master/registry/index.js';
 import { startZooKeeper } from '../helpers/zookeeper.js';
 import { controlledSession, variedAgents, type SessionCall } from '../helpers/registry-session.js';
+import { withTimeout } from '../helpers/wait.js';
 
 /** Agents with some variety, the same every run. */
 const agentInfo = variedAgents(7);
@@ -228,6 +230,31 @@ t.test('a deposed writer\'s compaction commit is refused; its pieces are swept b
   t.notSame(swept.chunks, won.chunks, 'the winner compacted');
   t.same(await childrenOf(base), named(swept), 'and swept the deposed writer\'s pieces');
   t.same(await load(base), expected.doc);
+  await winner.close();
+  await old.close();
+});
+
+t.test('a deposed writer\'s compaction committing by itself reports the conflict, which nobody awaits', async (t) => {
+  const base = freshBase();
+  const expected = await seeded(base);
+  const ctl = controlledSession(session);
+  let reported!: (err: Error) => void;
+  const conflict = new Promise<Error>((resolve) => { reported = resolve; });
+  const old = new ZkRegistry(ctl.session, base, { ...immediate, onBackgroundConflict: (err) => reported(err) });
+  await old.load();
+  const gate = ctl.hold(snapshotCreate);
+  for (let i = 1; i <= 4; i++) await apply(old, expected, admit(i));
+  await gate.reached(1);
+
+  // A new leader commits while the old one's compaction is prepared; the old one writes nothing more.
+  const winner = new ZkRegistry(session, base, opts);
+  await winner.load();
+  await apply(winner, expected, { op: 'admitAgent', id: 'won', info: agentInfo(901), timeMs: 10 });
+  const won = await headOf(base);
+  gate.release();
+  t.match(await withTimeout(conflict, 20_000, 'the conflict report'), { code: 'AGORA_REGISTRY_CONFLICT' }, 'the compaction\'s own commit finds the head changed and says so');
+  t.same(await headOf(base), won, 'the winner\'s head is untouched');
+  t.same(await load(base), expected.doc, 'and its registry intact');
   await winner.close();
   await old.close();
 });
