@@ -22,9 +22,10 @@ import { clusterTotalsOf } from './allocator/allocate.js';
 import type { AllocationResult, AllocationSnapshot, AllocatorAgent, OfferFilter } from './allocator/types.js';
 import { allocatedTo, availableOf } from './accounting.js';
 import { AgentChangeLog } from './agent-changes.js';
-import type { MasterContext, OfferFilters } from './context.js';
+import type { MasterContext } from './context.js';
 import { events } from './events.js';
 import type { AgentRecord, MasterState, OfferRecord } from './model.js';
+import type { OfferFilters } from './offer-filters.js';
 import { createOffer, offerToWire } from './offers.js';
 
 /** The allocator's signature (master/allocator/allocate.ts). */
@@ -304,14 +305,14 @@ export class AllocationLoop {
       // Until this run has made its offers, a failure must not leave agents unvisited.
       this.visitAllNext = true;
       const result = this.allocate(buildSnapshot(ctx.state, ctx.filters, now, this.agentScan, { all, released: ctx.filters.takeReleased() }));
-      let declined = false;
+      let unmade = false;
       const byFramework = new Map<string, OfferRecord[]>();
       for (const allocation of result.allocations) {
         const offer = createOffer(ctx, allocation);
         if (offer === undefined) {
           // Resources the allocator saw that the agent no longer has: look at every agent
           // again next time rather than trust what this run left.
-          declined = true;
+          unmade = true;
           continue;
         }
         let list = byFramework.get(offer.frameworkId);
@@ -321,7 +322,7 @@ export class AllocationLoop {
       for (const [frameworkId, offers] of byFramework) {
         ctx.conns.sendEvent(frameworkId, events.offers(offers.map((o) => offerToWire(ctx.state, o))));
       }
-      this.visitAllNext = declined;
+      this.visitAllNext = unmade;
       const nextExpiry = ctx.filters.nextExpiry();
       if (nextExpiry !== undefined) {
         ctx.timers.timeout('filter-expiry', Math.max(0, nextExpiry - now), () => this.request());

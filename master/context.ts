@@ -17,8 +17,6 @@ import type { OfferFilters } from './offer-filters.js';
 import type { RemovalQueue } from './removal-rate-limit.js';
 import type { Timers } from './timers.js';
 
-export { OfferFilters } from './offer-filters.js';
-
 /**
  * Registry writes the behaviour modules trigger without waiting (removals, disconnects);
  * the master queues them in order behind the writes it does wait for. Absent when the

@@ -14,10 +14,11 @@ import { agentDisconnected, handlePong, registerAgent, reregisterAgent } from '.
 import { AllocationLoop, type AllocateFn } from './allocation.js';
 import type { MasterConfig } from './config.js';
 import { Connections, type AgentLink } from './connections.js';
-import { OfferFilters, type MasterContext } from './context.js';
+import type { MasterContext } from './context.js';
 import { events } from './events.js';
 import { removeFramework, rolesOf, subscribeFramework, validateFrameworkInfo, type SubscriberStream } from './frameworks.js';
 import { IdGenerator } from './ids.js';
+import { OfferFilters } from './offer-filters.js';
 import type { FrameworkRecord, MasterState } from './model.js';
 import { rememberGoneAgent, unreachableAgentsToPrune } from './registry/gc.js';
 import { planRecovery } from './registry/recovery.js';

@@ -71,17 +71,17 @@ async function apply(reg: ZkRegistry, expected: { doc: RegistrySnapshot }, op: R
 }
 const admit = (i: number): RegistryOp => ({ op: 'admitAgent', id: `more-${i}`, info: agentInfo(1_000 + i), timeMs: 5_000 + i });
 
-/** A registry of 150 agents in snapshot pieces, no log; closed. */
 /** A registry seeded with 150 agents by another writer, loaded by a registry on a controlled session. */
-async function rig(options: ZkRegistryOptions = opts): Promise<{ base: string; expected: { doc: RegistrySnapshot }; ctl: ReturnType<typeof controlledSession>; reg: ZkRegistry }> {
+async function rig(options: ZkRegistryOptions = opts, inner: RegistryZkSession = session): Promise<{ base: string; expected: { doc: RegistrySnapshot }; ctl: ReturnType<typeof controlledSession>; reg: ZkRegistry }> {
   const base = freshBase();
   const expected = await seeded(base);
-  const ctl = controlledSession(session);
+  const ctl = controlledSession(inner);
   const reg = new ZkRegistry(ctl.session, base, options);
   await reg.load();
   return { base, expected, ctl, reg };
 }
 
+/** A registry of 150 agents in snapshot pieces, no log; closed. */
 async function seeded(base: string): Promise<{ doc: RegistrySnapshot }> {
   const reg = new ZkRegistry(session, base, opts);
   await reg.load();
@@ -89,6 +89,26 @@ async function seeded(base: string): Promise<{ doc: RegistrySnapshot }> {
   await Promise.all(Array.from({ length: 150 }, (_, i) => apply(reg, expected, { op: 'admitAgent', id: `agent-${i}`, info: agentInfo(i), timeMs: 1_000 + i })));
   await reg.close();
   return expected;
+}
+
+/** {@link rig} on `inner`, four admissions in: its compaction has started and its first snapshot piece create is held at `gate`. */
+async function compactionHeld(inner: RegistryZkSession, options: ZkRegistryOptions) {
+  const { base, expected, ctl, reg: old } = await rig(options, inner);
+  const gate = ctl.hold(snapshotCreate);
+  for (let i = 1; i <= 4; i++) await apply(old, expected, admit(i));
+  await gate.reached(1);
+  return { base, expected, old, gate };
+}
+
+/** Two admissions start a compaction whose first piece is created and whose next creates are held at `gate`; `created` names that first piece. */
+async function compactionPastFirstPiece(ctl: ReturnType<typeof controlledSession>, reg: ZkRegistry, expected: { doc: RegistrySnapshot }) {
+  const gate = ctl.hold((c) => snapshotCreate(c) && !c.path.endsWith('-0'));
+  const firstPiece = ctl.next((c) => snapshotCreate(c) && c.path.endsWith('-0'));
+  await apply(reg, expected, admit(1));
+  await apply(reg, expected, admit(2));
+  const created = leaf((await firstPiece).path);
+  await gate.reached(1);
+  return { gate, created };
 }
 
 t.test('commits append while a compaction is prepared, are not held for it, and are all read back once it commits by itself', async (t) => {
@@ -192,8 +212,6 @@ t.test('at the hard limit a commit waits for the compaction and commits it with 
 });
 
 t.test('a deposed writer\'s compaction commit is refused; its pieces are swept by the winner', async (t) => {
-  const base = freshBase();
-  const expected = await seeded(base);
   const a = await connectZk(zkServer.url('/'), { sessionTimeoutMs: 10_000 });
   t.teardown(() => a.close());
   // The deposed writer cannot delete what it wrote (its connection is going): the winner must.
@@ -202,12 +220,7 @@ t.test('a deposed writer\'s compaction commit is refused; its pieces are swept b
     mkdirp: (p) => a.mkdirp(p), children: (p) => a.children(p),
     delete: () => Promise.reject(Object.assign(new Error('connection lost'), { code: 'AGORA_ZK_CONNECTION_LOSS' })),
   };
-  const ctl = controlledSession(cannotDelete);
-  const old = new ZkRegistry(ctl.session, base, immediate);
-  await old.load();
-  const gate = ctl.hold(snapshotCreate);
-  for (let i = 1; i <= 4; i++) await apply(old, expected, admit(i));
-  await gate.reached(1);
+  const { base, expected, old, gate } = await compactionHeld(cannotDelete, immediate);
   const pieces = gate.held.map((c) => leaf(c.path));
 
   // A new leader loads (a log at its hard limit) and commits: a whole write.
@@ -235,16 +248,9 @@ t.test('a deposed writer\'s compaction commit is refused; its pieces are swept b
 });
 
 t.test('a deposed writer\'s compaction committing by itself reports the conflict, which nobody awaits', async (t) => {
-  const base = freshBase();
-  const expected = await seeded(base);
-  const ctl = controlledSession(session);
   let reported!: (err: Error) => void;
   const conflict = new Promise<Error>((resolve) => { reported = resolve; });
-  const old = new ZkRegistry(ctl.session, base, { ...immediate, onBackgroundConflict: (err) => reported(err) });
-  await old.load();
-  const gate = ctl.hold(snapshotCreate);
-  for (let i = 1; i <= 4; i++) await apply(old, expected, admit(i));
-  await gate.reached(1);
+  const { base, expected, old, gate } = await compactionHeld(session, { ...immediate, onBackgroundConflict: (err) => reported(err) });
 
   // A new leader commits while the old one's compaction is prepared; the old one writes nothing more.
   const winner = new ZkRegistry(session, base, opts);
@@ -290,12 +296,7 @@ t.test('the sweep spares the pieces of the compaction in flight', async (t) => {
   const { base, expected, ctl, reg } = await rig();
   const first = await headOf(base);
   // The compaction's first piece is created; the others are held.
-  const gate = ctl.hold((c) => snapshotCreate(c) && !c.path.endsWith('-0'));
-  const firstPiece = ctl.next((c) => snapshotCreate(c) && c.path.endsWith('-0'));
-  await apply(reg, expected, admit(1));
-  await apply(reg, expected, admit(2));
-  const createdPiece = leaf((await firstPiece).path);
-  await gate.reached(1);
+  const { gate, created: createdPiece } = await compactionPastFirstPiece(ctl, reg, expected);
   // An orphan for an old version (what a master that died before its commit leaves): the sweep's to delete.
   const orphan = `v1-${randomBytes(8).toString('hex')}-0`;
   await session.create(`${base}/registry/${orphan}`, 'x', 'PERSISTENT');
@@ -324,12 +325,7 @@ t.test('the sweep spares the pieces of the compaction in flight', async (t) => {
 t.test('a load, a whole write or close gives the compaction in flight up and deletes its pieces', async (t) => {
   for (const how of ['load', 'close'] as const) {
     const { base, expected, ctl, reg } = await rig();
-    const gate = ctl.hold((c) => snapshotCreate(c) && !c.path.endsWith('-0'));
-    const firstPiece = ctl.next((c) => snapshotCreate(c) && c.path.endsWith('-0'));
-    await apply(reg, expected, admit(1));
-    await apply(reg, expected, admit(2));
-    const created = leaf((await firstPiece).path);
-    await gate.reached(1);
+    const { gate, created } = await compactionPastFirstPiece(ctl, reg, expected);
     const before = await headOf(base);
     const done = how === 'load' ? reg.load() : reg.close();
     // The load or close waits for the creates in flight, then deletes what was created.
