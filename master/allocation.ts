@@ -8,9 +8,10 @@
  * A run visits only the agents whose outcome may differ from the last run's: a pass offers
  * every agent that some framework may be offered, so an agent it leaves offerable is one
  * that every eligible framework filters, and stays so until its resources change (the
- * change log, agent-changes.ts), a filter on it goes (offer-filters.ts), or the frameworks
- * that may be offered anything change (one subscribes, reconnects, revives or changes
- * roles: every agent is visited again). The DRF order does not matter for such an agent:
+ * change log, agent-changes.ts), a filter on it goes (offer-filters.ts), or a framework
+ * may be offered something it could not be offered before (one subscribes, reconnects,
+ * revives or takes a role: every agent is visited again; one leaving or suppressing a role
+ * needs no visit). The DRF order does not matter for such an agent:
  * nobody takes it in any order. So a run decides exactly what a run over every agent would,
  * and costs what changed: a framework declining the offers of 15,000 agents made every run
  * check all of its 15,000 filters (~30 ms), after every status update.
@@ -233,19 +234,26 @@ function offerableEntry(a: AgentRecord): AllocatorAgent | undefined {
 }
 
 /**
- * Which frameworks may be offered what: each connected framework with the roles it is not
- * suppressed in. When it differs from the last run's, agents that nobody could take before
- * may have a taker now, and the run visits every offerable agent.
+ * Which frameworks may be offered what: a key per connected framework and role it is not
+ * suppressed in. A key the last run did not have means agents that nobody could take before
+ * may have a taker now, and the run visits every offerable agent. Keys that went (a framework
+ * disconnected or suppressed a role) change nothing for the agents a run left: whoever is
+ * left filtered them before.
  */
-function eligibilityOf(state: MasterState): string {
-  let key = '';
+function eligibilityOf(state: MasterState): Set<string> {
+  const keys = new Set<string>();
   for (const f of state.frameworks.values()) {
     if (!f.connected) continue;
-    key += f.id;
-    for (const role of f.roles) if (!f.suppressedRoles.has(role)) key += `\u0001${role}`;
-    key += '\u0002';
+    for (const role of f.roles) if (!f.suppressedRoles.has(role)) keys.add(`${f.id}\u0001${role}`);
   }
-  return key;
+  return keys;
+}
+
+/** Whether `now` has a key that `before` had not (everything is new after no run at all). */
+function gainedEligibility(before: ReadonlySet<string> | undefined, now: ReadonlySet<string>): boolean {
+  if (before === undefined) return true;
+  for (const key of now) if (!before.has(key)) return true;
+  return false;
 }
 
 function hasConnectedFramework(state: MasterState): boolean {
@@ -269,7 +277,7 @@ export class AllocationLoop {
   private lastRunEnd = Number.NEGATIVE_INFINITY;
   private lastRunMs = 0;
   /** Who could be offered what as of the last run ({@link eligibilityOf}). */
-  private lastEligibility: string | undefined;
+  private lastEligibility: Set<string> | undefined;
   /** The next run visits every offerable agent (the last one did not finish its work). */
   private visitAllNext = true;
 
@@ -300,7 +308,7 @@ export class AllocationLoop {
       const now = ctx.clock.now();
       ctx.filters.expire(now);
       const eligibility = eligibilityOf(ctx.state);
-      const all = this.visitAllNext || eligibility !== this.lastEligibility;
+      const all = this.visitAllNext || gainedEligibility(this.lastEligibility, eligibility);
       this.lastEligibility = eligibility;
       // Until this run has made its offers, a failure must not leave agents unvisited.
       this.visitAllNext = true;

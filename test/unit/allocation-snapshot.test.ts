@@ -47,6 +47,16 @@ function stateWith(agents: AgentRecord[], frameworks: FrameworkRecord[]) {
   return state;
 }
 
+/** What an AllocationLoop needs of a master, with no timers (the test calls `run` itself) and no connections. */
+function loopContext(state: ReturnType<typeof stateWith>, filters: OfferFilters, now: () => number): MasterContext {
+  const noTimers = { timeout: () => undefined, cancel: () => undefined, has: () => false, interval: () => undefined, cancelAll: () => undefined };
+  return {
+    state, filters, config: compileMasterOptions({ port: 0, workDir: '/unused' }), clock: { now },
+    logger: silentLogger(), ids: new IdGenerator('m'), timers: noTimers,
+    conns: { sendEvent: () => true }, requestAllocation: () => undefined,
+  } as unknown as MasterContext;
+}
+
 t.test('the snapshot lists the agents a pass may offer; the totals count every agent', async (t) => {
   const a1 = agent('m-S1', 4);
   const a2 = agent('m-S2', 8, { offered: [scalar('cpus', 8), scalar('mem', 8192)] }); // all of it offered
@@ -183,12 +193,7 @@ t.test('the allocation loop visits only what changed and offers exactly what a p
     framework('f1'), framework('f2', { roles: ['*', 'web'] }),
   ]);
   const filters = new OfferFilters();
-  const noTimers = { timeout: () => undefined, cancel: () => undefined, has: () => false, interval: () => undefined, cancelAll: () => undefined };
-  const ctx = {
-    state, filters, config: compileMasterOptions({ port: 0, workDir: '/unused' }), clock: { now: () => now },
-    logger: silentLogger(), ids: new IdGenerator('m'), timers: noTimers,
-    conns: { sendEvent: () => true }, requestAllocation: () => undefined,
-  } as unknown as MasterContext;
+  const ctx = loopContext(state, filters, () => now);
   const loop = new AllocationLoop(ctx, allocate);
   let nextFramework = 3;
   let nextAgent = 30;
@@ -279,4 +284,37 @@ t.test('a pass visits the agents that changed, not the ones every framework filt
   t.same(ids(r), [], 'an agent with nothing available is not visited');
   t.same(r.offerable.map((a) => a.id), ['m-S0', 'm-S1', 'm-S3', 'm-S4'], 'though the offerable list follows it');
   t.same(ids(scan.scan(state.agents, { all: true })), ['m-S0', 'm-S1', 'm-S3', 'm-S4'], 'all: every offerable agent');
+});
+
+t.test('a run visits every agent when a framework may take more than before, none when it may take less', async (t) => {
+  const state = stateWith(Array.from({ length: 6 }, (_, i) => agent(`m-S${i}`, 2)), [framework('f1'), framework('f2', { roles: ['*', 'web'] })]);
+  const filters = new OfferFilters();
+  const ctx = loopContext(state, filters, () => 1_000);
+  const visited: number[] = [];
+  const loop = new AllocationLoop(ctx, (snapshot) => {
+    visited.push(snapshot.agents.length);
+    return allocate(snapshot);
+  });
+  const visits = (what: () => void): number => {
+    what();
+    loop.run();
+    return visited.at(-1)!;
+  };
+  t.equal(visits(() => undefined), 6, 'the first run visits every agent');
+  // Every offer declined for a long time by whoever got it: the agents stay offerable, filtered.
+  const declineAll = (): void => {
+    for (const o of [...state.offers.values()]) removeOffer(ctx, o.id, { refuseSeconds: 3_600 });
+  };
+  t.equal(visits(declineAll), 6, 'the declined agents are visited again, for the other framework');
+  t.equal(visits(declineAll), 6, 'and again when it declines them too');
+  t.equal(state.offers.size, 0, 'every agent is filtered by both frameworks');
+  t.equal(visits(() => undefined), 0, 'nothing changed: no visit');
+  const f2 = state.frameworks.get('f2')!;
+  t.equal(visits(() => f2.suppressedRoles.add('web')), 0, 'a role suppressed: no visit');
+  t.equal(visits(() => { state.frameworks.get('f1')!.connected = false; }), 0, 'a framework disconnected: no visit');
+  t.equal(visits(() => f2.suppressedRoles.delete('web')), 6, 'the role revived: every agent');
+  t.equal(visits(() => { state.frameworks.get('f1')!.connected = true; }), 6, 'the framework back: every agent');
+  t.equal(visits(() => f2.roles.push('batch')), 6, 'a role taken: every agent');
+  t.equal(visits(() => undefined), 0, 'nothing changed: no visit');
+  t.equal(state.offers.size, 0, 'every agent stayed filtered for everyone (filters are per framework and agent)');
 });
