@@ -16,52 +16,23 @@
  * @module
  */
 import { Worker } from 'node:worker_threads';
-import { writeFileAtomicAsync } from './checkpoint-store.js';
+import { writeAtomicSteps, writeFileAtomicAsync } from './checkpoint-store.js';
 
 /**
  * The worker's program (CommonJS, run with `eval`, so it needs no file of its own and runs
- * the same from dist/ and from sources under a loader). The steps are those of
- * checkpoint-store.ts `writeFileAtomic`; the temp file name matches the pattern a
- * restarting slave cleans up (`.<name>.tmp-<pid>-<n>`).
+ * the same from dist/ and from sources under a loader): checkpoint-store.ts
+ * `writeAtomicSteps`, from its source text, for each message. Its temp files are numbered
+ * from 1,000,000 so that they never share a name with the main thread's.
  */
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const fs = require('node:fs');
 const path = require('node:path');
+const writeAtomicSteps = ${writeAtomicSteps.toString()};
 let seq = 0;
-function writeAtomic(file, data) {
-  const dir = path.dirname(file);
-  const tmp = path.join(dir, '.' + path.basename(file) + '.tmp-' + process.pid + '-' + (1000000 + seq++));
-  try {
-    let fd;
-    try {
-      fd = fs.openSync(tmp, 'w', 0o600);
-    } catch (e) {
-      if (e.code !== 'ENOENT') throw e;
-      fs.mkdirSync(dir, { recursive: true });
-      fd = fs.openSync(tmp, 'w', 0o600);
-    }
-    try {
-      fs.writeFileSync(fd, data);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
-  const dirFd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(dirFd);
-  } finally {
-    fs.closeSync(dirFd);
-  }
-}
 parentPort.on('message', (m) => {
   try {
-    writeAtomic(m.file, m.data);
+    writeAtomicSteps(fs, path, m.file, m.data, process.pid + '-' + (1000000 + seq++));
     parentPort.postMessage({ id: m.id });
   } catch (e) {
     parentPort.postMessage({ id: m.id, message: String(e && e.message), code: e && e.code });

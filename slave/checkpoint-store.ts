@@ -19,37 +19,56 @@ export function checkpointPath(workDir: string): string {
   return path.join(metaDir(workDir), 'checkpoint.json');
 }
 
+/** Numbers the temp files of this thread's writes (sync and async). */
+let tempSeq = 0;
+
 /**
  * Writes `data` to `file` atomically: temp file + fsync + rename + fsync of the directory.
  * The temp file is removed when anything fails.
  */
 export function writeFileAtomic(file: string, data: string): void {
-  const dir = path.dirname(file);
-  fs.mkdirSync(dir, { recursive: true });
-  const tmp = path.join(dir, `.${path.basename(file)}.tmp-${process.pid}`);
+  writeAtomicSteps(fs, path, file, data, `${process.pid}-${tempSeq++}`);
+}
+
+/**
+ * The steps of {@link writeFileAtomic}, temp file `.<name>.tmp-<tempSuffix>` (the pattern a
+ * restarting slave cleans up). Self-contained: it uses only its arguments, so the atomic
+ * writer's worker thread (atomic-writer.ts) runs this very function from its source text.
+ * Keep it so: no outer names, no nested functions.
+ */
+export function writeAtomicSteps(fsSync: typeof fs, paths: typeof path, file: string, data: string, tempSuffix: string): void {
+  const dir = paths.dirname(file);
+  const tmp = paths.join(dir, `.${paths.basename(file)}.tmp-${tempSuffix}`);
   try {
-    const fd = fs.openSync(tmp, 'w', 0o600);
+    let fd: number;
     try {
-      fs.writeFileSync(fd, data);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
+      fd = fsSync.openSync(tmp, 'w', 0o600);
+    } catch (e) {
+      // The directory is made only when it is missing (not a mkdir per write).
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      fsSync.mkdirSync(dir, { recursive: true });
+      fd = fsSync.openSync(tmp, 'w', 0o600);
     }
-    fs.renameSync(tmp, file);
+    try {
+      fsSync.writeFileSync(fd, data);
+      fsSync.fsyncSync(fd);
+    } finally {
+      fsSync.closeSync(fd);
+    }
+    fsSync.renameSync(tmp, file);
   } catch (e) {
-    fs.rmSync(tmp, { force: true });
+    fsSync.rmSync(tmp, { force: true });
     throw e;
   }
   // The rename is durable only once the directory entry is.
-  const dirFd = fs.openSync(dir, 'r');
+  const dirFd = fsSync.openSync(dir, 'r');
   try {
-    fs.fsyncSync(dirFd);
+    fsSync.fsyncSync(dirFd);
   } finally {
-    fs.closeSync(dirFd);
+    fsSync.closeSync(dirFd);
   }
 }
 
-let tempSeq = 0;
 
 /**
  * {@link writeFileAtomic} without blocking the event loop (the fsyncs take milliseconds):

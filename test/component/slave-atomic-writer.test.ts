@@ -22,8 +22,14 @@ t.test('writes land whole, in order, with no temp file left; a missing directory
   t.teardown(() => writer.close());
   const dir = path.join(tempDir(t), 'meta');
   const file = path.join(dir, 'doc.json');
+  // The fallback opens files through this thread's fs.promises; the worker never does.
+  const open = fs.promises.open;
+  let opensHere = 0;
+  fs.promises.open = ((...args: Parameters<typeof open>) => (opensHere++, open(...args))) as typeof open;
+  t.teardown(() => { fs.promises.open = open; });
   await writer.write(file, 'first');
   t.equal(fs.readFileSync(file, 'utf8'), 'first', 'the directory was created and the file written');
+  t.equal(opensHere, 0, 'by the worker thread, not the fallback');
   // Not awaited one by one: the worker takes them in order, so the last one wins.
   await Promise.all(Array.from({ length: 20 }, (_, i) => writer.write(file, `v${i} ${'x'.repeat(i * 1000)}`)));
   t.equal(fs.readFileSync(file, 'utf8'), `v19 ${'x'.repeat(19_000)}`, 'the last write is the content');
