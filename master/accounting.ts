@@ -7,7 +7,7 @@
  */
 import { isTerminalState, type Resource } from '../sdk/protocol/index.js';
 import { addResources, subtractResources, sumResources, unallocateResources } from '../sdk/resources/index.js';
-import type { AgentRecord, FrameworkRecord, MasterState } from './model.js';
+import type { AgentRecord, FrameworkRecord, MasterState, OfferRecord } from './model.js';
 
 /** A derived list and the input lists it was computed from (compared by identity). */
 interface Derived {
@@ -129,8 +129,8 @@ export function releaseUsed(state: MasterState, frameworkId: string, agentId: st
   if (fw) fw.used = subtractResources(fw.used, rs);
 }
 
-export function addOffered(state: MasterState, frameworkId: string, agentId: string, resources: readonly Resource[]): void {
-  const rs = unallocateResources(resources);
+/** Adds an offer's resources (without `allocation_info`: {@link OfferRecord.unallocated}) to its agent's and framework's `offered`. */
+export function addOffered(state: MasterState, frameworkId: string, agentId: string, rs: readonly Resource[]): void {
   const agent = state.agents.get(agentId);
   if (agent) {
     agent.offered = addResources(agent.offered, rs);
@@ -140,8 +140,8 @@ export function addOffered(state: MasterState, frameworkId: string, agentId: str
   if (fw) fw.offered = addResources(fw.offered, rs);
 }
 
-export function releaseOffered(state: MasterState, frameworkId: string, agentId: string, resources: readonly Resource[]): void {
-  const rs = unallocateResources(resources);
+/** Takes an offer's resources (without `allocation_info`, as {@link addOffered} added them) from its agent's and framework's `offered`. */
+export function releaseOffered(state: MasterState, frameworkId: string, agentId: string, rs: readonly Resource[]): void {
   const agent = state.agents.get(agentId);
   if (agent) {
     agent.offered = subtractResources(agent.offered, rs);

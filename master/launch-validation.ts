@@ -243,7 +243,7 @@ export function planAccept(input: AcceptInput): AcceptPlan {
   const offerError = validateOffers(input);
   if (offerError !== undefined) {
     plan.offerError = offerError;
-    for (const id of ownOfferIds) plan.leftover = addResources(plan.leftover, unallocateResources(input.offers.get(id)!.resources));
+    for (const id of ownOfferIds) plan.leftover = addResources(plan.leftover, input.offers.get(id)!.unallocated);
     return plan;
   }
   const offers = ownOfferIds.map((id) => input.offers.get(id)!);
@@ -251,7 +251,7 @@ export function planAccept(input: AcceptInput): AcceptPlan {
   plan.agentId = agentId;
   plan.role = offers[0]!.role;
   let offered: Resource[] = [];
-  for (const o of offers) offered = addResources(offered, unallocateResources(o.resources));
+  for (const o of offers) offered = addResources(offered, o.unallocated);
   const available = new RemainingResources(offered);
 
   const ctx: TaskCheckContext = {

@@ -102,7 +102,14 @@ export interface OfferRecord {
   frameworkId: string;
   agentId: string;
   role: string;
+  /** As the framework gets them: each with `allocation_info.role`. */
   resources: Resource[];
+  /**
+   * The same without `allocation_info`: what the offer adds to its agent's and framework's
+   * `offered`, takes away again when it goes, and what a DECLINE's filter holds. Made once,
+   * shared: do not mutate.
+   */
+  unallocated: readonly Resource[];
   createdAt: number;
 }
 

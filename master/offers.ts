@@ -36,6 +36,7 @@ export function createOffer(ctx: MasterContext, allocation: Allocation): OfferRe
     agentId: agent.id,
     role: allocation.role,
     resources: allocateResources(resources, allocation.role),
+    unallocated: resources,
     createdAt: ctx.clock.now(),
   };
   state.offers.set(offer.id, offer);
@@ -101,13 +102,13 @@ export function removeOffer(
   if (offer === undefined) return undefined;
   state.offers.delete(offerId);
   ctx.timers.cancel(`offer-timeout:${offerId}`);
-  releaseOffered(state, offer.frameworkId, offer.agentId, offer.resources);
+  releaseOffered(state, offer.frameworkId, offer.agentId, offer.unallocated);
   if (opts.rescind) {
     state.counters.offersRescinded++;
     ctx.conns.sendEvent(offer.frameworkId, events.rescind(offerId));
   }
   const refuse = opts.refuseSeconds ?? 0;
-  const filterResources = unallocateResources(opts.filterResources ?? offer.resources);
+  const filterResources = opts.filterResources === undefined ? offer.unallocated : unallocateResources(opts.filterResources);
   if (refuse > 0 && !isEmptyResources(filterResources)) {
     ctx.filters.add({
       frameworkId: offer.frameworkId,

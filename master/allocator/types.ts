@@ -34,7 +34,7 @@ export interface OfferFilter {
   frameworkId: string;
   agentId: string;
   /** The resources that were refused; an offer is filtered when it is contained in them (Mesos semantics). */
-  resources: Resource[];
+  resources: readonly Resource[];
   /** ms since epoch. */
   expiresAt: number;
 }

@@ -9,7 +9,7 @@
 import t from 'tap';
 import { planAccept, RemainingResources } from '../../master/launch-validation.js';
 import type { Resource } from '../../sdk/protocol/index.js';
-import { containsResources, subtractResources } from '../../sdk/resources/index.js';
+import { containsResources, subtractResources, unallocateResources } from '../../sdk/resources/index.js';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -134,7 +134,7 @@ t.test('planAccept: a task that no longer fits is refused naming what remains, l
         ],
       },
     }],
-    offers: new Map([['o1', { id: 'o1', frameworkId: 'f1', agentId: 'a1', role: '*', resources: offered, createdAt: 0 }]]),
+    offers: new Map([['o1', { id: 'o1', frameworkId: 'f1', agentId: 'a1', role: '*', resources: offered, unallocated: unallocateResources(offered), createdAt: 0 }]]),
     taskIdInUse: () => false,
     executorsOnAgent: () => new Map(),
   });

@@ -90,7 +90,7 @@ function buildState(): MasterState {
   ]));
   s.tasks.set('unknown-fw', new Map([['orphan', task('unknown-fw', 'orphan', 'm1-S0', 'TASK_RUNNING', T0 + 1)]]));
   s.completedTasks.push(task('m1-0000', 'done1', 'm1-S0', 'TASK_FINISHED', T0 + 2_000), task('m1-0000', 'done2', 'm1-S0', 'TASK_FAILED', T0 + 3_000));
-  s.offers.set('m1-O1', { id: 'm1-O1', frameworkId: 'm1-0000', agentId: 'm1-S0', role: 'web', resources: [scalar('cpus', 1, { allocation_info: { role: 'web' } })], createdAt: T0 });
+  s.offers.set('m1-O1', { id: 'm1-O1', frameworkId: 'm1-0000', agentId: 'm1-S0', role: 'web', resources: [scalar('cpus', 1, { allocation_info: { role: 'web' } })], unallocated: [scalar('cpus', 1)], createdAt: T0 });
   return s;
 }
 
