@@ -101,7 +101,8 @@ export function removeOffer(
   const offer = state.offers.get(offerId);
   if (offer === undefined) return undefined;
   state.offers.delete(offerId);
-  ctx.timers.cancel(`offer-timeout:${offerId}`);
+  // Only offers made with a timeout have a timer (no key built per offer otherwise).
+  if (ctx.config.offerTimeoutMs !== undefined) ctx.timers.cancel(`offer-timeout:${offerId}`);
   releaseOffered(state, offer.frameworkId, offer.agentId, offer.unallocated);
   if (opts.rescind) {
     state.counters.offersRescinded++;
