@@ -22,13 +22,28 @@ import { fromMilli, toMilli } from './scalar.js';
  * paths.
  */
 export function cloneResource(r: Resource, without?: 'allocation_info'): Resource {
+  return copyResource(r, without);
+}
+
+/**
+ * {@link cloneResource}, with `field` (when given) holding `value` in place of a copy of its
+ * own, at the field's place in the key order (last when `r` has none), as assigning it to a
+ * clone would leave it.
+ */
+function copyResource<F extends ValueField>(r: Resource, without?: 'allocation_info', field?: F, value?: Resource[F]): Resource {
   const copy: Resource = { name: r.name, type: r.type };
+  let placed = false;
   // for…in with an own-property check visits what Object.keys lists, without building the array.
   for (const k in r) {
     if (!Object.hasOwn(r, k)) continue;
     const key = k as keyof Resource;
-    const value = r[key];
-    if (value === undefined || key === 'name' || key === 'type' || key === without) continue;
+    const own = r[key];
+    if (own === undefined || key === 'name' || key === 'type' || key === without) continue;
+    if (key === field) {
+      (copy as Record<string, unknown>)[key] = value;
+      placed = true;
+      continue;
+    }
     switch (key) {
       case 'scalar':
         copy.scalar = { value: r.scalar!.value };
@@ -46,9 +61,10 @@ export function cloneResource(r: Resource, without?: 'allocation_info'): Resourc
         copy.allocation_info = isRoleOnly(r.allocation_info!) ? { role: r.allocation_info!.role } : structuredClone(r.allocation_info!);
         break;
       default:
-        (copy as Record<string, unknown>)[key] = typeof value === 'object' && value !== null ? structuredClone(value) : value;
+        (copy as Record<string, unknown>)[key] = typeof own === 'object' && own !== null ? structuredClone(own) : own;
     }
   }
+  if (field !== undefined && !placed) (copy as Record<string, unknown>)[field] = value;
   return copy;
 }
 
@@ -63,23 +79,25 @@ function isRoleOnly(a: { role?: string }): boolean {
   return keys === 1;
 }
 
-/** Deep copy of a resource with its value normalised. */
+/** The fields holding a resource's value. */
+type ValueField = 'scalar' | 'ranges' | 'set';
+
+/**
+ * Deep copy of a resource with its value normalised. The value is made once, in its place:
+ * this runs for every entry of every sum and difference, and copying the value only to
+ * replace it was a good part of the garbage an offer made.
+ */
 function normalised(r: Resource): Resource {
-  const copy = cloneResource(r);
   switch (r.type) {
     case 'SCALAR':
-      copy.scalar = { value: fromMilli(Math.max(0, toMilli(r.scalar?.value ?? 0))) };
-      break;
+      return copyResource(r, undefined, 'scalar', { value: fromMilli(Math.max(0, toMilli(r.scalar?.value ?? 0))) });
     case 'RANGES':
-      copy.ranges = { range: coalesceRanges(r.ranges?.range ?? []) };
-      break;
+      return copyResource(r, undefined, 'ranges', { range: coalesceRanges(r.ranges?.range ?? []) });
     case 'SET':
-      copy.set = { item: [...new Set(r.set?.item ?? [])].sort() };
-      break;
-    case 'TEXT':
-      break;
+      return copyResource(r, undefined, 'set', { item: [...new Set(r.set?.item ?? [])].sort() });
+    default:
+      return copyResource(r);
   }
-  return copy;
 }
 
 /**

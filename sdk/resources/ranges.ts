@@ -11,6 +11,9 @@ import type { Range } from '../protocol/mesos.js';
  * Returns new objects; the input is not mutated.
  */
 export function coalesceRanges(ranges: readonly Range[]): Range[] {
+  // Most lists are coalesced already (a normalised list, an agent's `ports:[31000-32000]`):
+  // then the result is their copy in the same order, without sorting.
+  if (isCoalesced(ranges)) return ranges.map((r) => ({ begin: r.begin, end: r.end }));
   const sorted = ranges.map((r) => ({ begin: r.begin, end: r.end })).sort((x, y) => x.begin - y.begin || x.end - y.end);
   const out: Range[] = [];
   for (const r of sorted) {
@@ -22,6 +25,20 @@ export function coalesceRanges(ranges: readonly Range[]): Range[] {
     }
   }
   return out;
+}
+
+/**
+ * True when sorting and merging would change nothing: every range after the first starts
+ * after the previous one and more than one past its end (so neither overlaps nor touches).
+ * NaN fails every comparison, so such lists take the general path.
+ */
+function isCoalesced(ranges: readonly Range[]): boolean {
+  for (let i = 1; i < ranges.length; i++) {
+    const prev = ranges[i - 1]!;
+    const r = ranges[i]!;
+    if (!(r.begin > prev.begin && r.begin > prev.end + 1)) return false;
+  }
+  return ranges.length === 0 || ranges[0]!.begin === ranges[0]!.begin;
 }
 
 /** Union of two range lists, coalesced. */

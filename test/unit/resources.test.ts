@@ -491,3 +491,58 @@ t.test('property: add, subtract and contains give the same on short plain lists 
   }
   t.equal(checked, 2500);
 });
+
+t.test('normalised entries keep their keys in the order they came in (as JSON shows them)', async (t) => {
+  const reserved: Resource = {
+    name: 'ports', type: 'RANGES', role: 'web', ranges: { range: [{ begin: 7, end: 9 }, { begin: 1, end: 3 }] },
+    reservations: [{ type: 'STATIC', role: 'web' }],
+  } as Resource;
+  const cases: Array<[Resource, string]> = [
+    [{ name: 'cpus', type: 'SCALAR', scalar: { value: 1.00049 }, role: '*' }, '{"name":"cpus","type":"SCALAR","scalar":{"value":1},"role":"*"}'],
+    [{ name: 'cpus', role: '*', type: 'SCALAR', scalar: { value: 2 } } as Resource, '{"name":"cpus","type":"SCALAR","role":"*","scalar":{"value":2}}'],
+    [reserved, '{"name":"ports","type":"RANGES","role":"web","ranges":{"range":[{"begin":1,"end":3},{"begin":7,"end":9}]},"reservations":[{"type":"STATIC","role":"web"}]}'],
+    [{ name: 'zones', type: 'SET', set: { item: ['b', 'a', 'b'] }, role: '*' }, '{"name":"zones","type":"SET","set":{"item":["a","b"]},"role":"*"}'],
+    // A value missing from the input comes last, as assigning it to a copy would put it.
+    [{ name: 'cpus', type: 'SCALAR', role: '*' } as Resource, '{"name":"cpus","type":"SCALAR","role":"*","scalar":{"value":0}}'],
+  ];
+  for (const [r, json] of cases) {
+    deepFreeze(r);
+    // Two entries of one identity take the merging path; one alone is just normalised.
+    t.equal(JSON.stringify(flattenResources([r])), r.name === 'cpus' && r.scalar === undefined ? '[]' : `[${json}]`, `alone: ${json}`);
+    t.equal(JSON.stringify(subtractResources([r], [])), JSON.stringify(flattenResources([r])), `subtracting nothing: ${json}`);
+  }
+  t.equal(JSON.stringify(addResources([cases[1]![0]], [])), `[${cases[1]![1]}]`, 'a sum keeps the order too');
+});
+
+t.test('property: coalesceRanges is sort-then-merge, for lists coalesced already or not', async (t) => {
+  const rand = seededRandom(0xc0a1);
+  // The definition (the general path, NaN included): sort by begin then end, merge what overlaps or touches.
+  const reference = (ranges: readonly Range[]): Range[] => {
+    const out: Range[] = [];
+    for (const r of [...ranges].map((x) => ({ ...x })).sort((x, y) => x.begin - y.begin || x.end - y.end)) {
+      const last = out[out.length - 1];
+      if (last !== undefined && r.begin <= last.end + 1) {
+        if (r.end > last.end) last.end = r.end;
+      } else {
+        out.push(r);
+      }
+    }
+    return out;
+  };
+  let coalescedInputs = 0;
+  for (let i = 0; i < 3_000; i++) {
+    const n = Math.floor(rand() * 6);
+    let ranges: Range[] = Array.from({ length: n }, () => {
+      const begin = Math.floor(rand() * 40);
+      return { begin, end: begin + Math.floor(rand() * 8) - 1 }; // sometimes end < begin
+    });
+    if (rand() < 0.5) ranges = reference(ranges); // half of them coalesced already
+    if (rand() < 0.05 && ranges.length > 0) ranges[Math.floor(rand() * ranges.length)]!.end = Number.NaN;
+    if (JSON.stringify(reference(ranges)) === JSON.stringify(ranges)) coalescedInputs++;
+    deepFreeze(ranges);
+    const got = coalesceRanges(ranges);
+    t.strictSame(got, reference(ranges), JSON.stringify(ranges));
+    t.ok(got.every((r) => !ranges.includes(r)), 'new objects');
+  }
+  t.ok(coalescedInputs > 1_000, `inputs coalesced already: ${coalescedInputs}`);
+});
