@@ -30,7 +30,8 @@ export function coalesceRanges(ranges: readonly Range[]): Range[] {
 /**
  * True when sorting and merging would change nothing: every range after the first starts
  * after the previous one and more than one past its end (so neither overlaps nor touches).
- * NaN fails every comparison, so such lists take the general path.
+ * A NaN between two ranges fails the comparison, so such lists take the general path; a
+ * lone range comes back as it is either way.
  */
 function isCoalesced(ranges: readonly Range[]): boolean {
   for (let i = 1; i < ranges.length; i++) {
@@ -38,7 +39,7 @@ function isCoalesced(ranges: readonly Range[]): boolean {
     const r = ranges[i]!;
     if (!(r.begin > prev.begin && r.begin > prev.end + 1)) return false;
   }
-  return ranges.length === 0 || ranges[0]!.begin === ranges[0]!.begin;
+  return true;
 }
 
 /** Union of two range lists, coalesced. */
