@@ -66,7 +66,7 @@ await runBench({
     const perOffer = Math.ceil(tasks / slaves);
     const rate = intFlag(ctx, 'rate', ctx.quick ? 1_000 : 10_000);
     const sweepRates = parseRates(ctx.flags.sweep);
-    const repeats = intFlag(ctx, 'repeat', ctx.quick ? 0 : 2);
+    const repeats = intFlag(ctx, 'repeat', ctx.quick ? 0 : 2, 0);
 
     ctx.note(`master + ${slaves} emulated slaves`);
     const master = await ctx.processes.master([], { raiseFdLimit: true });

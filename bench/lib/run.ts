@@ -75,12 +75,19 @@ function parseFlags(def: BenchDefinition): { quick: boolean; json: boolean; prof
   }
 }
 
-/** A numeric flag, or `fallback`; a value that is not a positive integer is a clear error. */
-export function intFlag(ctx: BenchContext, name: string, fallback: number): number {
+/**
+ * A numeric flag, or `fallback`; a value that is not an integer of at least `min` (1 unless
+ * said: a count of 0 makes sense only for optional extras such as `launch --repeat 0`) is a
+ * clear error.
+ */
+export function intFlag(ctx: Pick<BenchContext, 'flags'>, name: string, fallback: number, min = 1): number {
   const raw = ctx.flags[name];
   if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+  const n = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : Number.NaN;
+  if (!Number.isInteger(n) || n < min) {
+    const wanted = min === 1 ? 'a positive integer' : min === 0 ? 'a non-negative integer' : `an integer >= ${min}`;
+    throw new Error(`--${name} must be ${wanted}, got ${JSON.stringify(raw)}`);
+  }
   return n;
 }
 

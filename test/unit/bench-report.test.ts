@@ -1,9 +1,11 @@
 /**
- * The benchmark harness's pure parts (bench/lib): percentiles, target checks, the table.
+ * The benchmark harness's pure parts (bench/lib): percentiles, target checks, the table,
+ * numeric flags.
  */
 import t from 'tap';
 import { checkTargets, figureAt, flattenFigures, renderTable } from '../../bench/lib/report.js';
 import { percentiles, quantile } from '../../bench/lib/stats.js';
+import { intFlag } from '../../bench/lib/run.js';
 
 t.test('quantile is the nearest rank', async (t) => {
   const xs = Array.from({ length: 100 }, (_, i) => i + 1);
@@ -46,4 +48,15 @@ t.test('the table lists targets first, then every other figure', async (t) => {
   t.match(lines[3], /^a\s+1\s+>= 2\s+NO$/);
   t.match(lines[4], /^nested\.b\s+1, 2$/);
   t.match(lines[5], /^cells\.0\s+x=1 y=z$/);
+});
+
+t.test('intFlag: the fallback when absent, integers of at least min, a clear error otherwise', async (t) => {
+  const flags = (value: string | undefined) => ({ flags: { repeat: value } });
+  t.equal(intFlag(flags(undefined), 'repeat', 2), 2);
+  t.equal(intFlag(flags('3'), 'repeat', 2), 3);
+  t.throws(() => intFlag(flags('0'), 'repeat', 2), /--repeat must be a positive integer, got "0"/, 'min 1 by default');
+  t.equal(intFlag(flags('0'), 'repeat', 2, 0), 0, 'a count that may be 0 (launch --repeat 0)');
+  t.throws(() => intFlag(flags('-1'), 'repeat', 2, 0), /--repeat must be a non-negative integer, got "-1"/);
+  for (const bad of ['', ' ', '1.5', 'two', '0x']) t.throws(() => intFlag(flags(bad), 'repeat', 2, 0), /--repeat must be a non-negative integer/, JSON.stringify(bad));
+  t.throws(() => intFlag(flags('4'), 'repeat', 2, 5), /--repeat must be an integer >= 5, got "4"/);
 });
