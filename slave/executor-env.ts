@@ -1,7 +1,8 @@
 /**
  * The environment of an executor process: the `MESOS_*` variables Mesos sets (see the
  * slave ↔ executor contract) on top of the slave's own environment, minus the `MESOS_*`
- * and `AGORA_*` variables the slave itself may have inherited. Pure.
+ * and `AGORA_*` variables the slave itself may have inherited, except the executor settings
+ * an operator gives the slave for its executors ({@link EXECUTOR_SETTINGS}). Pure.
  *
  * @module
  */
@@ -27,11 +28,17 @@ export interface ExecutorEnvInput {
   command?: CommandInfo;
 }
 
+/**
+ * `AGORA_*` variables of the slave's environment its executors get: how the command executor
+ * starts task processes (`native`, `perl` or `node`, see slave/executor/task-launcher.ts).
+ */
+export const EXECUTOR_SETTINGS: readonly string[] = ['AGORA_TASK_LAUNCHER'];
+
 /** Builds the executor's environment. */
 export function executorEnvironment(i: ExecutorEnvInput): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(i.base)) {
-    if (v === undefined || k.startsWith('MESOS_') || k.startsWith('AGORA_')) continue;
+    if (v === undefined || k.startsWith('MESOS_') || (k.startsWith('AGORA_') && !EXECUTOR_SETTINGS.includes(k))) continue;
     env[k] = v;
   }
   env.PATH ??= '/usr/local/bin:/usr/bin:/bin';

@@ -13,7 +13,7 @@ import type { Resource, TaskInfo } from '../../sdk/protocol/mesos.js';
 export const MAX_TASK_PORTS = 1024;
 
 /** Variables of the executor's environment that must not leak into a task. */
-const EXECUTOR_ONLY = new Set(['AGORA_EXECUTOR_LOG_LEVEL', 'MESOS_HTTP_COMMAND_EXECUTOR']);
+const EXECUTOR_ONLY = new Set(['AGORA_EXECUTOR_LOG_LEVEL', 'AGORA_TASK_LAUNCHER', 'MESOS_HTTP_COMMAND_EXECUTOR']);
 
 export interface TaskEnvInput {
   /** The executor's own environment (PATH, HOME, MESOS_* from the slave, …). */

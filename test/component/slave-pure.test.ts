@@ -45,7 +45,7 @@ t.test('options', async (t) => {
 
 t.test('executor environment', async (t) => {
   const env = executorEnvironment({
-    base: { PATH: '/bin', HOME: '/root', MESOS_OLD: 'x', AGORA_LOG_LEVEL: 'debug' },
+    base: { PATH: '/bin', HOME: '/root', MESOS_OLD: 'x', AGORA_LOG_LEVEL: 'debug', AGORA_TASK_LAUNCHER: 'perl' },
     frameworkId: 'f', executorId: 'e', agentId: 'S0', agentEndpoint: '127.0.0.1:5051', directory: '/sb',
     checkpoint: true, recoveryTimeoutMs: 900_000, shutdownGraceMs: 5000, commandExecutor: true, logLevel: 'info',
     command: { environment: { variables: [{ name: 'FOO', value: 'bar' }, { name: 'S', type: 'SECRET' }] } },
@@ -55,6 +55,7 @@ t.test('executor environment', async (t) => {
     MESOS_AGENT_ENDPOINT: '127.0.0.1:5051', MESOS_DIRECTORY: '/sb', MESOS_SANDBOX: '/sb', MESOS_CHECKPOINT: '1',
     MESOS_RECOVERY_TIMEOUT: '900secs', MESOS_SUBSCRIPTION_BACKOFF_MAX: '2secs', MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD: '5secs',
     MESOS_HTTP_COMMAND_EXECUTOR: '1', MESOS_SLAVE_PID: 'slave(1)@127.0.0.1:5051', AGORA_EXECUTOR_LOG_LEVEL: 'info', FOO: 'bar',
+    AGORA_TASK_LAUNCHER: 'perl', // the operator's choice of task launcher reaches the executors
   });
   t.notOk('MESOS_OLD' in env);
   t.notOk('AGORA_LOG_LEVEL' in env);

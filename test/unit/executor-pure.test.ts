@@ -89,7 +89,7 @@ t.test('taskPorts and buildTaskEnv', async (t) => {
   t.throws(() => taskPorts([{ name: 'ports', type: 'RANGES', ranges: { range: [{ begin: 1, end: MAX_TASK_PORTS + 1 }] } }]), { code: 'AGORA_TASK_INVALID' });
 
   const env = buildTaskEnv({
-    executorEnv: { PATH: '/bin', MESOS_SANDBOX: '/executor', AGORA_EXECUTOR_LOG_LEVEL: 'debug', MESOS_HTTP_COMMAND_EXECUTOR: '1', PORT0: 'stale', UNSET: undefined },
+    executorEnv: { PATH: '/bin', MESOS_SANDBOX: '/executor', AGORA_EXECUTOR_LOG_LEVEL: 'debug', AGORA_TASK_LAUNCHER: 'perl', MESOS_HTTP_COMMAND_EXECUTOR: '1', PORT0: 'stale', UNSET: undefined },
     task: task({
       resources: [{ name: 'ports', type: 'RANGES', ranges: { range: [{ begin: 8081, end: 8081 }, { begin: 8080, end: 8080 }] } }],
       command: {
