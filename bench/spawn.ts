@@ -27,6 +27,11 @@ import { CpuWindow, ProcessSetSampler, commandName, peakRssMb } from './lib/proc
 import { intFlag, runBench } from './lib/run.js';
 import { rawSpawnRate, rawTaskSpawnRate } from './lib/spawn-raw.js';
 import { percentiles, round } from './lib/stats.js';
+import { nativeLauncherBuilt } from '../slave/executor/native-launcher.js';
+import { taskLauncherKind } from '../slave/executor/task-launcher.js';
+
+/** Command names of the task launcher helpers (the native one's, perl's). */
+const LAUNCHER_HELPERS = new Set(['agora-launcher', 'perl']);
 
 const RAW_IN_FLIGHT = 8;
 
@@ -57,10 +62,10 @@ await runBench({
     // Executors, their task launcher helpers (cwd in the executor sandbox) and any task
     // caught alive: processes whose MESOS_DIRECTORY/MESOS_SANDBOX or cwd is under the work dir.
     const underWorkDir = (): number[] => processesUnder(ctx.processes.workDir, { byCwd: true });
-    // The task processes' CPU is what the executors' task launchers (the perl helpers,
-    // slave/executor/perl-launcher.ts) reaped. Only the helpers count: an executor's own
+    // The task processes' CPU is what the executors' task launcher helpers (native or perl,
+    // slave/executor/helper-launcher.ts) reaped. Only the helpers count: an executor's own
     // reaped CPU would count its helper again.
-    const executors = new ProcessSetSampler(underWorkDir, 250, (pid) => commandName(pid) === 'perl');
+    const executors = new ProcessSetSampler(underWorkDir, 250, (pid) => LAUNCHER_HELPERS.has(commandName(pid) ?? ''));
     const benchCpu = process.cpuUsage();
 
     ctx.note(`launching ${2 * tasks} true tasks (the first ${tasks} warm up)`);
@@ -80,7 +85,11 @@ await runBench({
     const warm = spanOf(framework.times.slice(tasks));
     const perS = round(tasks / warm.seconds, 1);
     return {
-      params: { tasks, warm_up_tasks: tasks, command: 'true', task_cpus: 0.1, slave_cpus: 8, raw_in_flight: [1, RAW_IN_FLIGHT] },
+      params: {
+        tasks, warm_up_tasks: tasks, command: 'true', task_cpus: 0.1, slave_cpus: 8, raw_in_flight: [1, RAW_IN_FLIGHT],
+        // What the slave's executors start tasks with (AGORA_TASK_LAUNCHER, else the default here).
+        task_launcher: taskLauncherKind(process.env.AGORA_TASK_LAUNCHER, nativeLauncherBuilt()),
+      },
       figures: {
         tasks_per_s: perS,
         raw_per_s: { sequential: rawSequential.per_s, [`in_flight_${RAW_IN_FLIGHT}`]: rawParallel.per_s },

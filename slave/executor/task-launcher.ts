@@ -1,12 +1,15 @@
 /**
  * Starting a task's process: what the command executor needs from "spawn", behind one
- * interface, and the plain Node implementation. The fast one, a long-lived helper process
- * that forks on our behalf, is in perl-launcher.ts; {@link createTaskLauncher} picks it.
+ * interface, and the plain Node implementation. The fast ones, a long-lived helper process
+ * that starts tasks on our behalf (helper-launcher.ts: the native helper where it was
+ * built, else the perl one), are what {@link createTaskLauncher} picks.
  *
  * Why a helper: libuv (Node 20) starts a child with fork(), whose cost grows with the
  * parent's resident memory. From the command executor (~70 MB) one `spawn()` blocked the
  * event loop for ~2.5 ms, a third of the executor's CPU per task; from a ~5 MB perl process
  * a fork costs a tenth of that, and the executor's loop only writes a request to a pipe.
+ * The native helper vforks: no copy at all, and a child that runs no interpreter before
+ * its exec.
  *
  * @module
  */
@@ -15,7 +18,9 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import type { Clock } from '../../sdk/core/clock.js';
 import { AgoraError } from '../../sdk/core/errors.js';
 import type { Logger } from '../../sdk/core/log.js';
-import { PerlTaskLauncher } from './perl-launcher.js';
+import { HelperTaskLauncher } from './helper-launcher.js';
+import { nativeHelper, nativeLauncherBuilt } from './native-launcher.js';
+import { perlHelper } from './perl-launcher.js';
 
 /** How to start one task process. */
 export interface TaskProcessSpec {
@@ -66,8 +71,11 @@ export interface TaskLauncher {
   close(): void;
 }
 
-/** Which launcher {@link createTaskLauncher} builds: `AGORA_TASK_LAUNCHER` = `perl` (default) or `node`. */
-export type TaskLauncherKind = 'perl' | 'node';
+/**
+ * Which launcher {@link createTaskLauncher} builds (`AGORA_TASK_LAUNCHER`): `native` (the
+ * default where it was built), `perl` (the default otherwise) or `node`.
+ */
+export type TaskLauncherKind = 'native' | 'perl' | 'node';
 
 /** `child_process.spawn` from this process (the fallback; every launch forks the executor). */
 export class NodeTaskLauncher implements TaskLauncher {
@@ -105,21 +113,32 @@ export class NodeTaskLauncher implements TaskLauncher {
 export interface TaskLauncherOptions {
   clock: Clock;
   logger: Logger;
-  /** Default: `AGORA_TASK_LAUNCHER` from `env`, else `perl`. */
+  /** Default: `AGORA_TASK_LAUNCHER` from `env`, else `native` where it was built, else `perl`. */
   kind?: TaskLauncherKind;
   env?: NodeJS.ProcessEnv;
+  /** The native helper's path (default: where the build puts it). */
+  nativeLauncher?: string;
 }
 
-/** Parses `AGORA_TASK_LAUNCHER`; throws `AGORA_EXECUTOR_CONFIG` for anything but `perl`/`node`. */
-export function taskLauncherKind(value: string | undefined): TaskLauncherKind {
-  if (value === undefined || value === '' || value === 'perl') return 'perl';
-  if (value === 'node') return 'node';
-  throw new AgoraError('AGORA_EXECUTOR_CONFIG', `AGORA_TASK_LAUNCHER must be perl or node, got ${JSON.stringify(value)}`);
+/**
+ * Parses `AGORA_TASK_LAUNCHER`; unset or empty is `native` when `nativeBuilt`, else `perl`.
+ * Throws `AGORA_EXECUTOR_CONFIG` for anything but `native`/`perl`/`node`.
+ */
+export function taskLauncherKind(value: string | undefined, nativeBuilt: boolean): TaskLauncherKind {
+  if (value === undefined || value === '') return nativeBuilt ? 'native' : 'perl';
+  if (value === 'native' || value === 'perl' || value === 'node') return value;
+  throw new AgoraError('AGORA_EXECUTOR_CONFIG', `AGORA_TASK_LAUNCHER must be native, perl or node, got ${JSON.stringify(value)}`);
 }
 
-/** The launcher the command executor uses: the perl helper (falling back to Node's spawn), or Node's spawn. */
+/**
+ * The launcher the command executor uses. Each helper falls back to the next when it cannot
+ * be started at all: native → perl → Node's spawn.
+ */
 export function createTaskLauncher(o: TaskLauncherOptions): TaskLauncher {
-  const kind = o.kind ?? taskLauncherKind((o.env ?? process.env).AGORA_TASK_LAUNCHER);
+  const native = o.nativeLauncher;
+  const kind = o.kind ?? taskLauncherKind((o.env ?? process.env).AGORA_TASK_LAUNCHER, nativeLauncherBuilt(native));
   if (kind === 'node') return new NodeTaskLauncher();
-  return new PerlTaskLauncher({ clock: o.clock, logger: o.logger, fallback: new NodeTaskLauncher() });
+  const perl = new HelperTaskLauncher({ clock: o.clock, logger: o.logger, helper: perlHelper(), fallback: new NodeTaskLauncher() });
+  if (kind === 'perl') return perl;
+  return new HelperTaskLauncher({ clock: o.clock, logger: o.logger, helper: nativeHelper(native), fallback: perl });
 }

@@ -1,18 +1,21 @@
 /**
- * The task launchers with real processes: the perl helper and Node's spawn keep the same
- * contract (new session, cwd, exact environment, argv0, PATH lookup, appended stdout/stderr,
- * exit codes and signals, errno-named failures), and the perl helper's own failure modes
- * (it ignores group signals, a helper that dies leaves its tasks watched, no perl at all
- * means Node's spawn).
+ * The task launchers with real processes: the native helper, the perl helper and Node's
+ * spawn keep the same contract (new session, cwd, exact environment, argv0, PATH lookup,
+ * appended stdout/stderr, exit codes and signals, errno-named failures), and the helpers'
+ * own failure modes (they ignore group signals, a helper that dies leaves its tasks watched,
+ * a launch stuck before exec holds back no other, a helper that cannot start means the
+ * fallback).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { systemClock } from '../../sdk/core/clock.js';
 import { silentLogger } from '../../sdk/core/log.js';
-import { PerlTaskLauncher } from '../../slave/executor/perl-launcher.js';
+import { HelperTaskLauncher, type HelperProgram } from '../../slave/executor/helper-launcher.js';
+import { nativeHelper, nativeLauncherBuilt } from '../../slave/executor/native-launcher.js';
+import { perlHelper } from '../../slave/executor/perl-launcher.js';
 import { NodeTaskLauncher, createTaskLauncher, taskLauncherKind, type TaskLauncher, type TaskProcessSpec } from '../../slave/executor/task-launcher.js';
 import { pollFor, within } from './executor-fake-slave.js';
 
@@ -34,13 +37,29 @@ const groupAndSession = (statText: string): [number, number] => {
   return [Number(f[2]), Number(f[3])];
 };
 
-const launchers: Array<[string, () => TaskLauncher]> = [
-  ['perl', () => new PerlTaskLauncher({ clock: systemClock, logger: silentLogger(), fallback: new NodeTaskLauncher() })],
-  ['node', () => new NodeTaskLauncher()],
+/** The native helper is built by `npm run build` wherever a C compiler is found. */
+const nativeBuilt = nativeLauncherBuilt();
+const compilerFound = ['cc', 'gcc', 'clang'].some((cc) => spawnSync(cc, ['--version'], { stdio: 'ignore' }).status === 0);
+
+t.test('the build made the native helper, as it does wherever a C compiler is found', { skip: compilerFound ? false : 'no C compiler here' }, async (t) => {
+  t.ok(nativeBuilt, 'dist/slave/executor/agora-launcher exists and is executable');
+});
+
+const helpers: Array<[string, () => HelperProgram, string | false]> = [
+  ['native', () => nativeHelper(), nativeBuilt ? false : 'the native helper was not built (no C compiler)'],
+  ['perl', () => perlHelper(), false],
 ];
 
-for (const [name, make] of launchers) {
-  t.test(`${name} launcher`, async (t) => {
+const helperLauncher = (helper: HelperProgram): HelperTaskLauncher =>
+  new HelperTaskLauncher({ clock: systemClock, logger: silentLogger(), helper, fallback: new NodeTaskLauncher() });
+
+const launchers: Array<[string, () => TaskLauncher, string | false]> = [
+  ...helpers.map(([name, program, skip]): [string, () => TaskLauncher, string | false] => [name, () => helperLauncher(program()), skip]),
+  ['node', () => new NodeTaskLauncher(), false],
+];
+
+for (const [name, make, skip] of launchers) {
+  t.test(`${name} launcher`, { skip }, async (t) => {
     const launcher = make();
     t.teardown(() => launcher.close());
 
@@ -87,6 +106,18 @@ for (const [name, make] of launchers) {
       await t.rejects(launcher.launch(spec(dir, 'no-such-program-xyz', [])), { code: 'AGORA_TASK_LAUNCH_FAILED', message: /spawn no-such-program-xyz ENOENT/ });
     });
 
+    t.test('a file without #! runs with /bin/sh (as execvp); one that may not be executed is EACCES', async (t) => {
+      const dir = tempDir(t);
+      const script = path.join(dir, 'script');
+      fs.writeFileSync(script, 'echo "script ran: $1"\n', { mode: 0o755 });
+      const p = await launcher.launch(spec(dir, script, ['x'], { argv0: 'script' }));
+      t.same(await within(p.exited, 10_000, 'exit'), { code: 0, signal: null });
+      t.equal(fs.readFileSync(path.join(dir, 'stdout'), 'utf8'), 'script ran: x\n');
+      const plain = path.join(dir, 'plain');
+      fs.writeFileSync(plain, 'echo no\n', { mode: 0o644 });
+      await t.rejects(launcher.launch(spec(dir, plain, [])), { code: 'AGORA_TASK_LAUNCH_FAILED', message: /EACCES/ });
+    });
+
     t.test('many launches at once', async (t) => {
       const dir = tempDir(t);
       const procs = await Promise.all(Array.from({ length: 40 }, (_, i) => launcher.launch(spec(path.join(dir, `t${i}`), '/bin/sh', ['-c', `exit ${i % 5}`], { makeCwd: true }))));
@@ -97,82 +128,114 @@ for (const [name, make] of launchers) {
   });
 }
 
-t.test('perl launcher: the helper ignores SIGTERM, restarts after dying, and watches the tasks of a dead helper', async (t) => {
-  const launcher = new PerlTaskLauncher({ clock: systemClock, logger: silentLogger(), fallback: new NodeTaskLauncher() });
-  t.teardown(() => launcher.close());
+for (const [name, program, skip] of helpers) {
+  t.test(`${name} helper: it ignores SIGTERM, restarts after dying, and watches the tasks of a dead helper`, { skip }, async (t) => {
+    const launcher = helperLauncher(program());
+    t.teardown(() => launcher.close());
+    const dir = tempDir(t);
+    const first = await launcher.launch(spec(dir, 'sleep', ['30']));
+    const helper = launcher.helperPid!;
+    t.ok(helper > 0, 'a helper runs');
+    process.kill(helper, 'SIGTERM');
+    const second = await launcher.launch(spec(dir, '/bin/true', []));
+    t.same(await within(second.exited, 10_000, 'exit'), { code: 0, signal: null }, 'still launching after SIGTERM');
+    t.equal(launcher.helperPid, helper, 'the same helper');
+
+    process.kill(helper, 'SIGKILL');
+    await pollFor(() => launcher.helperPid === undefined, 'the launcher to notice its helper died');
+    const third = await launcher.launch(spec(dir, '/bin/true', []));
+    t.same(await within(third.exited, 10_000, 'exit'), { code: 0, signal: null }, 'a new helper launches');
+    t.not(launcher.helperPid, helper, 'it is a new process');
+
+    let firstEnded = false;
+    void first.exited.then(() => { firstEnded = true; });
+    t.notOk(firstEnded, 'the orphaned task still runs');
+    process.kill(-first.pid, 'SIGKILL');
+    t.same(await within(first.exited, 10_000, 'orphan exit'), { code: null, signal: null }, 'its end is noticed, with an unknown status');
+  });
+
+  t.test(`${name} helper: a launch stuck before exec does not hold back the next ones`, { skip }, async (t) => {
+    const launcher = helperLauncher(program());
+    t.teardown(() => launcher.close());
+    const dir = tempDir(t);
+    // Opening a FIFO for writing blocks until a reader comes: the first child stays between
+    // fork and exec (the helper answered launches one after another before: all would wait).
+    const fifo = path.join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    let stuckStarted = false;
+    const stuck = launcher.launch(spec(dir, '/bin/sh', ['-c', 'exit 7'], { argv0: 'sh', stdoutPath: fifo }));
+    void stuck.then(() => { stuckStarted = true; }, () => undefined);
+    const others = await within(Promise.all([
+      launcher.launch(spec(dir, '/bin/sh', ['-c', 'exit 2'], { argv0: 'sh' })),
+      launcher.launch(spec(dir, 'no-such-program-xyz', [])).then(() => 'started', (e: Error) => e.message),
+      launcher.launch(spec(dir, '/bin/true', [])),
+    ]), 10_000, 'the launches behind the stuck one');
+    t.same(await within(others[0].exited, 10_000, 'exit'), { code: 2, signal: null }, 'a later task started and ended');
+    t.match(others[1], /spawn no-such-program-xyz ENOENT \(exec: /, 'a later failed start is reported with its step');
+    t.same(await within(others[2].exited, 10_000, 'exit'), { code: 0, signal: null }, 'and the one after it ran');
+    t.notOk(stuckStarted, 'the stuck launch is still waiting for its exec');
+    // A reader unblocks it; its start is reported before its end.
+    const reader = fs.createReadStream(fifo);
+    t.teardown(() => reader.destroy());
+    const p = await within(stuck, 10_000, 'the stuck launch');
+    t.same(await within(p.exited, 10_000, 'exit'), { code: 7, signal: null }, 'it started and its exit status is its own');
+  });
+
+  t.test(`${name} helper: when it cannot start, every launch goes to the fallback`, async (t) => {
+    const launcher = helperLauncher({ ...program(), file: '/nonexistent/helper' });
+    t.teardown(() => launcher.close());
+    const dir = tempDir(t);
+    const [a, b] = await Promise.all([launcher.launch(spec(dir, '/bin/true', [])), launcher.launch(spec(dir, '/bin/sh', ['-c', 'exit 4']))]);
+    t.same(await within(Promise.all([a.exited, b.exited]), 10_000, 'exits'), [{ code: 0, signal: null }, { code: 4, signal: null }], 'launched by the fallback');
+    const c = await launcher.launch(spec(dir, '/bin/true', []));
+    t.same(await within(c.exited, 10_000, 'exit'), { code: 0, signal: null }, 'and later launches too');
+    t.equal(launcher.helperPid, undefined, 'no helper');
+  });
+
+  t.test(`${name} helper: NUL bytes are refused before anything starts`, { skip }, async (t) => {
+    const launcher = helperLauncher(program());
+    t.teardown(() => launcher.close());
+    await t.rejects(launcher.launch(spec(os.tmpdir(), '/bin/echo', ['a\0b'])), { code: 'AGORA_TASK_LAUNCH_FAILED', message: /NUL/ });
+  });
+}
+
+t.test('native helper: a malformed request is skipped with a message; a length that is not one ends it', { skip: nativeBuilt ? false : 'not built' }, async (t) => {
   const dir = tempDir(t);
-  const first = await launcher.launch(spec(dir, 'sleep', ['30']));
-  const helper = launcher.helperPid!;
-  t.ok(helper > 0, 'a helper runs');
-  process.kill(helper, 'SIGTERM');
-  const second = await launcher.launch(spec(dir, '/bin/true', []));
-  t.same(await within(second.exited, 10_000, 'exit'), { code: 0, signal: null }, 'still launching after SIGTERM');
-  t.equal(launcher.helperPid, helper, 'the same helper');
-
-  process.kill(helper, 'SIGKILL');
-  await pollFor(() => launcher.helperPid === undefined, 'the launcher to notice its helper died');
-  const third = await launcher.launch(spec(dir, '/bin/true', []));
-  t.same(await within(third.exited, 10_000, 'exit'), { code: 0, signal: null }, 'a new helper launches');
-  t.not(launcher.helperPid, helper, 'it is a new process');
-
-  let firstEnded = false;
-  void first.exited.then(() => { firstEnded = true; });
-  t.notOk(firstEnded, 'the orphaned task still runs');
-  process.kill(-first.pid, 'SIGKILL');
-  t.same(await within(first.exited, 10_000, 'orphan exit'), { code: null, signal: null }, 'its end is noticed, with an unknown status');
+  const request = (fields: string[]): string => {
+    const body = Buffer.from(fields.join('\0'));
+    return `${body.length}\n${body.toString()}`;
+  };
+  const good = request(['7', '/bin/sh', 'sh', dir, '0', path.join(dir, 'stdout'), path.join(dir, 'stderr'), '2', '-c', 'exit 6', `PATH=${PATH}`]);
+  const tooFew = request(['1', '/bin/true']);
+  const badCount = request(['2', '/bin/true', 'true', dir, '0', 'o', 'e', '9']);
+  const run = spawnSync(nativeHelper().file, [], { input: tooFew + badCount + good, encoding: 'utf8', timeout: 10_000 });
+  t.equal(run.status, 0, 'it ends at EOF');
+  t.equal(run.stderr.match(/malformed request ignored/g)?.length, 2, 'each bad request is named on stderr');
+  t.match(run.stdout, /^R\nS 7 (\d+)\n/, 'the good request behind them starts');
+  const garbage = spawnSync(nativeHelper().file, [], { input: 'twelve\nxx', encoding: 'utf8', timeout: 10_000 });
+  t.equal(garbage.status, 1, 'a stream that is not requests ends the helper (the executor then starts a new one)');
 });
 
-t.test('perl launcher: a launch stuck before exec does not hold back the next ones', async (t) => {
-  const launcher = new PerlTaskLauncher({ clock: systemClock, logger: silentLogger(), fallback: new NodeTaskLauncher() });
-  t.teardown(() => launcher.close());
-  const dir = tempDir(t);
-  // Opening a FIFO for writing blocks until a reader comes: the first child stays between
-  // fork and exec (the helper answered launches one after another before: all would wait).
-  const fifo = path.join(dir, 'fifo');
-  execFileSync('mkfifo', [fifo]);
-  let stuckStarted = false;
-  const stuck = launcher.launch(spec(dir, '/bin/sh', ['-c', 'exit 7'], { argv0: 'sh', stdoutPath: fifo }));
-  void stuck.then(() => { stuckStarted = true; }, () => undefined);
-  const others = await within(Promise.all([
-    launcher.launch(spec(dir, '/bin/sh', ['-c', 'exit 2'], { argv0: 'sh' })),
-    launcher.launch(spec(dir, 'no-such-program-xyz', [])).then(() => 'started', (e: Error) => e.message),
-    launcher.launch(spec(dir, '/bin/true', [])),
-  ]), 10_000, 'the launches behind the stuck one');
-  t.same(await within(others[0].exited, 10_000, 'exit'), { code: 2, signal: null }, 'a later task started and ended');
-  t.match(others[1], /spawn no-such-program-xyz ENOENT \(exec: /, 'a later failed start is reported with its step');
-  t.same(await within(others[2].exited, 10_000, 'exit'), { code: 0, signal: null }, 'and the one after it ran');
-  t.notOk(stuckStarted, 'the stuck launch is still waiting for its exec');
-  // A reader unblocks it; its start is reported before its end.
-  const reader = fs.createReadStream(fifo);
-  t.teardown(() => reader.destroy());
-  const p = await within(stuck, 10_000, 'the stuck launch');
-  t.same(await within(p.exited, 10_000, 'exit'), { code: 7, signal: null }, 'it started and its exit status is its own');
-});
-
-t.test('perl launcher: without perl every launch goes to Node', async (t) => {
-  const launcher = new PerlTaskLauncher({ clock: systemClock, logger: silentLogger(), fallback: new NodeTaskLauncher(), perl: '/nonexistent/perl' });
-  t.teardown(() => launcher.close());
-  const dir = tempDir(t);
-  const [a, b] = await Promise.all([launcher.launch(spec(dir, '/bin/true', [])), launcher.launch(spec(dir, '/bin/sh', ['-c', 'exit 4']))]);
-  t.same(await within(Promise.all([a.exited, b.exited]), 10_000, 'exits'), [{ code: 0, signal: null }, { code: 4, signal: null }], 'launched by the fallback');
-  const c = await launcher.launch(spec(dir, '/bin/true', []));
-  t.same(await within(c.exited, 10_000, 'exit'), { code: 0, signal: null }, 'and later launches too');
-  t.equal(launcher.helperPid, undefined, 'no helper');
-});
-
-t.test('NUL bytes are refused before anything starts', async (t) => {
-  const launcher = new PerlTaskLauncher({ clock: systemClock, logger: silentLogger(), fallback: new NodeTaskLauncher() });
-  t.teardown(() => launcher.close());
-  await t.rejects(launcher.launch(spec(os.tmpdir(), '/bin/echo', ['a\0b'])), { code: 'AGORA_TASK_LAUNCH_FAILED', message: /NUL/ });
-});
-
-t.test('AGORA_TASK_LAUNCHER picks the launcher', async (t) => {
-  t.equal(taskLauncherKind(undefined), 'perl');
-  t.equal(taskLauncherKind('node'), 'node');
-  t.throws(() => taskLauncherKind('fork'), { code: 'AGORA_EXECUTOR_CONFIG' });
+t.test('AGORA_TASK_LAUNCHER picks the launcher; native falls back to perl where it cannot start', async (t) => {
+  t.equal(taskLauncherKind(undefined, true), 'native', 'default where the native helper was built');
+  t.equal(taskLauncherKind('', false), 'perl', 'default otherwise');
+  t.equal(taskLauncherKind('perl', true), 'perl');
+  t.equal(taskLauncherKind('native', false), 'native', 'asked for: it falls back when it cannot start');
+  t.equal(taskLauncherKind('node', true), 'node');
+  t.throws(() => taskLauncherKind('fork', true), { code: 'AGORA_EXECUTOR_CONFIG', message: /native, perl or node/ });
   const node = createTaskLauncher({ clock: systemClock, logger: silentLogger(), env: { AGORA_TASK_LAUNCHER: 'node' } });
   t.ok(node instanceof NodeTaskLauncher);
-  const perl = createTaskLauncher({ clock: systemClock, logger: silentLogger(), env: {} });
-  t.ok(perl instanceof PerlTaskLauncher);
-  perl.close();
+  const byDefault = createTaskLauncher({ clock: systemClock, logger: silentLogger(), env: {} });
+  t.ok(byDefault instanceof HelperTaskLauncher);
+  byDefault.close();
+
+  const dir = tempDir(t);
+  const missing = createTaskLauncher({ clock: systemClock, logger: silentLogger(), env: { AGORA_TASK_LAUNCHER: 'native' }, nativeLauncher: path.join(dir, 'no-such-launcher') });
+  t.teardown(() => missing.close());
+  const p = await missing.launch(spec(dir, 'sleep', ['30']));
+  const stat = fs.readFileSync(`/proc/${p.pid}/stat`, 'utf8');
+  const parent = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]!;
+  t.equal(fs.readFileSync(`/proc/${parent}/comm`, 'utf8').trim(), 'perl', 'the task is a child of the perl helper');
+  process.kill(-p.pid, 'SIGKILL');
+  t.same(await within(p.exited, 10_000, 'exit'), { code: null, signal: 'SIGKILL' });
 });
