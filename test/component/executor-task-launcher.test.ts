@@ -16,6 +16,7 @@ import { silentLogger } from '../../sdk/core/log.js';
 import { HelperTaskLauncher, type HelperProgram } from '../../slave/executor/helper-launcher.js';
 import { nativeHelper, nativeLauncherBuilt } from '../../slave/executor/native-launcher.js';
 import { perlHelper } from '../../slave/executor/perl-launcher.js';
+import { packageRoot } from '../../slave/paths.js';
 import { NodeTaskLauncher, createTaskLauncher, taskLauncherKind, type TaskLauncher, type TaskProcessSpec } from '../../slave/executor/task-launcher.js';
 import { pollFor, within } from './executor-fake-slave.js';
 
@@ -43,6 +44,15 @@ const compilerFound = ['cc', 'gcc', 'clang'].some((cc) => spawnSync(cc, ['--vers
 
 t.test('the build made the native helper, as it does wherever a C compiler is found', { skip: compilerFound ? false : 'no C compiler here' }, async (t) => {
   t.ok(nativeBuilt, 'dist/slave/executor/agora-launcher exists and is executable');
+});
+
+t.test('the build goes on without a C compiler (the perl helper then starts tasks)', async (t) => {
+  const before = nativeBuilt ? fs.statSync(nativeHelper().file).mtimeMs : undefined;
+  const script = path.join(packageRoot(), 'scripts', 'build-launcher.mjs');
+  const run = spawnSync(process.execPath, [script], { env: { ...process.env, CC: '/nonexistent/cc' }, encoding: 'utf8', timeout: 30_000 });
+  t.equal(run.status, 0, run.stderr);
+  t.match(run.stderr, /build-launcher: no C compiler \(\/nonexistent\/cc\); tasks will be started by the perl helper/);
+  if (before !== undefined) t.equal(fs.statSync(nativeHelper().file).mtimeMs, before, 'a helper built before is left as it is');
 });
 
 const helpers: Array<[string, () => HelperProgram, string | false]> = [
