@@ -16,6 +16,11 @@
  *
  *   node dist/bench/spawn.js [--quick] [--json] [--tasks N]
  *
+ * The slave's work dir (task sandboxes, fsynced checkpoints) and the task-shaped raw spawns
+ * are under `os.tmpdir()` (`TMPDIR`); `params.work_dir_fs` names its file system, which
+ * weighs on the figure: on the bench machine the same code ran 0.49–0.60 of raw with `/tmp` on
+ * its ext4 disk and 0.76–0.81 with `TMPDIR=/dev/shm` (tmpfs).
+ *
  * Full: 1,000 tasks measured after 1,000 of warm-up (raw: 1,000 spawns per setting); quick: 200.
  *
  * @module
@@ -27,6 +32,7 @@ import { CpuWindow, ProcessSetSampler, commandName, peakRssMb } from './lib/proc
 import { intFlag, runBench } from './lib/run.js';
 import { rawSpawnRate, rawTaskSpawnRate } from './lib/spawn-raw.js';
 import { percentiles, round } from './lib/stats.js';
+import { filesystemType } from './lib/environment.js';
 import { nativeLauncherBuilt } from '../slave/executor/native-launcher.js';
 import { taskLauncherKind } from '../slave/executor/task-launcher.js';
 
@@ -89,6 +95,8 @@ await runBench({
         tasks, warm_up_tasks: tasks, command: 'true', task_cpus: 0.1, slave_cpus: 8, raw_in_flight: [1, RAW_IN_FLIGHT],
         // What the slave's executors start tasks with (AGORA_TASK_LAUNCHER, else the default here).
         task_launcher: taskLauncherKind(process.env.AGORA_TASK_LAUNCHER, nativeLauncherBuilt()),
+        // The slave's work dir (sandboxes, fsynced checkpoints) and the task-shaped raw spawns' (TMPDIR moves both).
+        work_dir_fs: filesystemType(ctx.processes.workDir),
       },
       figures: {
         tasks_per_s: perS,
