@@ -38,10 +38,10 @@ import { commandExecutorPath, executorRunDir, isSafePathSegment } from './paths.
 import { readProcessIdentity, signalPids } from './process-tree.js';
 import type { CheckpointedFramework } from './checkpoint.js';
 import type { RecoveredProcess } from './recovered-process.js';
+import type { StatusUpdateManager } from './status-updates.js';
 
 /** Node flags of the built-in executor process (see where it is spawned). */
 const EXECUTOR_NODE_FLAGS = ['--max-semi-space-size=1'];
-import type { StatusUpdateManager } from './status-updates.js';
 
 /** Executor id of the built-in command executor (one per framework per slave). */
 export const COMMAND_EXECUTOR_ID = 'agora-command-executor';
