@@ -51,13 +51,22 @@ function plan(id: string): DeploymentPlan {
 }
 
 const dirs: string[] = [];
-t.teardown(() => {
+/** Every FileStore made, closed at the end: an open journal handle would be closed by GC (DEP0137). */
+const fileStores: FileStore[] = [];
+t.teardown(async () => {
+  await Promise.all(fileStores.map((s) => s.close()));
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
 function fileStore(): { make: () => MarathonStore } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'marathon-store-'));
   dirs.push(dir);
-  return { make: () => new FileStore(dir) };
+  return {
+    make: () => {
+      const store = new FileStore(dir);
+      fileStores.push(store);
+      return store;
+    },
+  };
 }
 function memoryStore(): { make: () => MarathonStore } {
   const s = new MemoryStore();
