@@ -139,6 +139,45 @@ for (const [name, make, skip] of launchers) {
 }
 
 for (const [name, program, skip] of helpers) {
+  t.test(`${name} helper: a mixed flood (exits, signals, failed starts, launches stuck on FIFOs) settles each launch once, with its own outcome`, { skip }, async (t) => {
+    const launcher = helperLauncher(program());
+    t.teardown(() => launcher.close());
+    const dir = tempDir(t);
+    const fifos = Array.from({ length: 4 }, (_, i) => path.join(dir, `fifo-${i}`));
+    for (const fifo of fifos) execFileSync('mkfifo', [fifo]);
+    // 240 launches at once: exit codes 0–6, SIGKILL of itself, a program that is not there,
+    // and every 60th stuck before its exec on a FIFO nobody reads yet.
+    const kinds = Array.from({ length: 240 }, (_, i) => (i % 60 === 59 ? 'fifo' : (['exit', 'signal', 'missing'] as const)[i % 3]!));
+    const launches = kinds.map((kind, i) => {
+      const sandbox = path.join(dir, `t${i}`);
+      if (kind === 'missing') return launcher.launch(spec(sandbox, `no-such-program-${i}`, [], { makeCwd: true }));
+      const script = kind === 'signal' ? 'kill -9 $$' : `exit ${i % 7}`;
+      const stdoutPath = kind === 'fifo' ? fifos[Math.floor(i / 60)]! : path.join(sandbox, 'stdout');
+      return launcher.launch(spec(sandbox, '/bin/sh', ['-c', script], { argv0: 'sh', makeCwd: true, stdoutPath }));
+    });
+    const settled = launches.map((p) => p.then((proc) => ({ proc }), (err: Error) => ({ err })));
+    const notStuck = await within(Promise.all(settled.filter((_, i) => kinds[i] !== 'fifo')), 30_000, 'every launch not stuck');
+    const readers = fifos.map((fifo) => fs.createReadStream(fifo));
+    t.teardown(() => { for (const r of readers) r.destroy(); });
+    const stuck = await within(Promise.all(settled.filter((_, i) => kinds[i] === 'fifo')), 30_000, 'the launches stuck on FIFOs, once read');
+    const outcomes = [...notStuck, ...stuck];
+    const order = [...kinds.keys()].filter((i) => kinds[i] !== 'fifo').concat([...kinds.keys()].filter((i) => kinds[i] === 'fifo'));
+    const exits = await within(Promise.all(outcomes.map((o) => ('proc' in o ? o.proc.exited : Promise.resolve(undefined)))), 30_000, 'every exit');
+    let wrong = 0;
+    order.forEach((i, k) => {
+      const o = outcomes[k]!;
+      const kind = kinds[i]!;
+      if (kind === 'missing') {
+        if (!('err' in o) || !/ENOENT/.test(o.err.message)) wrong++;
+        return;
+      }
+      const expected = kind === 'signal' ? { code: null, signal: 'SIGKILL' } : { code: i % 7, signal: null };
+      if (!('proc' in o) || JSON.stringify(exits[k]) !== JSON.stringify(expected)) wrong++;
+    });
+    t.equal(wrong, 0, 'each of the 240 launches has its own outcome');
+    t.equal(new Set(outcomes.flatMap((o) => ('proc' in o ? [o.proc.pid] : []))).size, kinds.filter((k) => k !== 'missing').length, 'distinct pids');
+  });
+
   t.test(`${name} helper: it ignores SIGTERM, restarts after dying, and watches the tasks of a dead helper`, { skip }, async (t) => {
     const launcher = helperLauncher(program());
     t.teardown(() => launcher.close());
