@@ -94,6 +94,14 @@ export function slaveCommand(): Command {
       }
       if (flags.emulateSpread !== undefined) die('--emulate-spread needs --emulate N');
       if (flags.workDir === undefined) die('--work-dir is required (except with --emulate)');
+      // The executors take AGORA_TASK_LAUNCHER from this environment: a bad value would fail
+      // every command task, so it fails the slave's start instead (as a bad flag does).
+      const { taskLauncherKind } = await import('../../slave/executor/task-launcher.js');
+      try {
+        taskLauncherKind(process.env.AGORA_TASK_LAUNCHER, true);
+      } catch (err) {
+        die((err as Error).message);
+      }
       // Loaded here so that the other subcommands do not pay for the slave.
       const { startSlave } = await import('../../slave/main.js');
       const { createLogger } = await import('../../sdk/core/log.js');

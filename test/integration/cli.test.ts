@@ -33,6 +33,9 @@ t.test('bad flags are refused with a clear message', async (t) => {
   const dur = spawnAgora(['master', '--port', '0', '--agent-ping-timeout', 'soon', '--work-dir', dir], { t });
   t.not((await dur.waitForExit(SOON)).code, 0, 'a bad duration is refused');
   t.match(dur.stderr, /invalid duration "soon"/);
+  const launcher = spawnAgora(['slave', '--master', '127.0.0.1:1', '--port', '0', '--work-dir', dir], { t, env: { AGORA_TASK_LAUNCHER: 'fork' } });
+  t.equal((await launcher.waitForExit(SOON)).code, 1, 'a bad AGORA_TASK_LAUNCHER stops the slave before it starts');
+  t.match(launcher.stderr, /AGORA_TASK_LAUNCHER must be native, perl or node, got "fork"/);
 });
 
 t.test('slave executor timeouts are flags, shown in /state like Mesos\'s', async (t) => {
