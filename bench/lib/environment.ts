@@ -1,8 +1,9 @@
 /**
  * What a figure was measured on: the machine (cores, CPU model, memory, Node), its load
  * (os.loadavg at the start and end of the run: a loaded machine explains a slow figure) and
- * the git commit of the code measured, and the file system a bench's work dir is on. Everything here tolerates its source missing (no git
- * checkout, no /proc) and says `unknown` instead.
+ * the git commit of the code measured, and the file system a bench's work dir is on.
+ * Everything here tolerates its source missing (no git checkout, no /proc) and says
+ * `unknown` instead.
  *
  * @module
  */

@@ -47,6 +47,14 @@ interface Helper {
   refd: boolean;
 }
 
+/**
+ * A helper's whole environment: PATH and the C locale. Nothing of the executor's (PERL5OPT,
+ * LD_PRELOAD, …) reaches it; the tasks get theirs from each request.
+ */
+export function helperEnvironment(): Record<string, string> {
+  return { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' };
+}
+
 /** A helper program speaking the launch protocol (perl-launcher.ts). */
 export interface HelperProgram {
   /** For logs: `perl`, `native`. */

@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { packageRoot } from '../paths.js';
-import type { HelperProgram } from './helper-launcher.js';
+import { helperEnvironment, type HelperProgram } from './helper-launcher.js';
 
 /** Where the build puts the native helper. */
 export function nativeLauncherPath(): string {
@@ -29,6 +29,5 @@ export function nativeLauncherBuilt(file = nativeLauncherPath()): boolean {
 
 /** The native helper as a {@link HelperProgram}. */
 export function nativeHelper(file = nativeLauncherPath()): HelperProgram {
-  // It reads no environment variable; PATH only helps a debugger find things.
-  return { name: 'native', file, args: [], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' } };
+  return { name: 'native', file, args: [], env: helperEnvironment() };
 }

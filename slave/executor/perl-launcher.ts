@@ -29,7 +29,7 @@
  *
  * @module
  */
-import type { HelperProgram } from './helper-launcher.js';
+import { helperEnvironment, type HelperProgram } from './helper-launcher.js';
 
 /** The helper program (run as `perl -e`). */
 export const PERL_LAUNCHER_SCRIPT = String.raw`
@@ -149,7 +149,6 @@ export function perlHelper(perl = 'perl'): HelperProgram {
     name: 'perl',
     file: perl,
     args: ['-e', PERL_LAUNCHER_SCRIPT],
-    // A minimal environment: nothing like PERL5OPT from the task's world reaches it.
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' },
+    env: helperEnvironment(),
   };
 }
