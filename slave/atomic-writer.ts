@@ -1,5 +1,6 @@
 /**
- * Atomic file writes (temp file, fsync, rename, fsync of the directory) on a worker thread.
+ * Atomic file writes (temp file, fsync, rename, fsync of the directory) and durable appends
+ * (write, fdatasync; the checkpoint's journal) on a worker thread.
  *
  * Why: the same steps on `fs.promises` are eight round trips through libuv's thread pool,
  * each a wake-up of the event loop and a promise. Measured on the 2-core bench machine, a
@@ -16,23 +17,48 @@
  * @module
  */
 import { Worker } from 'node:worker_threads';
-import { writeAtomicSteps, writeFileAtomicAsync } from './checkpoint-store.js';
+import { APPEND_FLAGS, appendDurablyAsync, appendDurablySteps, writeAtomicSteps, writeFileAtomicAsync } from './checkpoint-store.js';
 
 /**
  * The worker's program (CommonJS, run with `eval`, so it needs no file of its own and runs
  * the same from dist/ and from sources under a loader): checkpoint-store.ts
- * `writeAtomicSteps`, from its source text, for each message. Its temp files are numbered
- * from 1,000,000 so that they never share a name with the main thread's.
+ * `writeAtomicSteps` or `appendDurablySteps`, from their source text, for each message. Its
+ * temp files are numbered from 1,000,000 so that they never share a name with the main
+ * thread's. A file appended to stays open until it is replaced (its old inode then is
+ * gone) or an append to it fails.
  */
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const fs = require('node:fs');
 const path = require('node:path');
 const writeAtomicSteps = ${writeAtomicSteps.toString()};
+const appendDurablySteps = ${appendDurablySteps.toString()};
+const appendFds = new Map();
+const closeAppend = (file) => {
+  const fd = appendFds.get(file);
+  if (fd === undefined) return;
+  appendFds.delete(file);
+  try { fs.closeSync(fd); } catch {}
+};
 let seq = 0;
 parentPort.on('message', (m) => {
   try {
-    writeAtomicSteps(fs, path, m.file, m.data, process.pid + '-' + (1000000 + seq++));
+    if (m.op === 'append') {
+      let fd = appendFds.get(m.file);
+      if (fd === undefined) {
+        fd = fs.openSync(m.file, ${APPEND_FLAGS});
+        appendFds.set(m.file, fd);
+      }
+      try {
+        appendDurablySteps(fs, fd, m.data);
+      } catch (e) {
+        closeAppend(m.file);
+        throw e;
+      }
+    } else {
+      closeAppend(m.file);
+      writeAtomicSteps(fs, path, m.file, m.data, process.pid + '-' + (1000000 + seq++));
+    }
     parentPort.postMessage({ id: m.id });
   } catch (e) {
     parentPort.postMessage({ id: m.id, message: String(e && e.message), code: e && e.code });
@@ -46,12 +72,20 @@ interface WriterReply {
   code?: string;
 }
 
+/** What the worker does with a file: replace it atomically, or append to it durably. */
+type WriteOp = 'replace' | 'append';
+
 interface PendingWrite {
   resolve(): void;
   reject(e: Error): void;
+  op: WriteOp;
   file: string;
   data: string;
 }
+
+/** The same operation on `fs.promises` (the fallback). */
+const fallback = (op: WriteOp, file: string, data: string): Promise<void> =>
+  op === 'append' ? appendDurablyAsync(file, data) : writeFileAtomicAsync(file, data);
 
 /** Atomic writes on one lazily started worker thread (see the module comment). */
 export class AtomicFileWriter {
@@ -64,20 +98,32 @@ export class AtomicFileWriter {
 
   /** Writes `data` to `file` atomically; rejects with the I/O error (its `code` kept). */
   write(file: string, data: string): Promise<void> {
-    if (this.broken || this.closed) return writeFileAtomicAsync(file, data);
+    return this.submit('replace', file, data);
+  }
+
+  /**
+   * Appends `data` to `file`, which must exist, and fdatasyncs it; rejects with the I/O error
+   * (its `code` kept). After a failed append the file may end with part of `data`.
+   */
+  append(file: string, data: string): Promise<void> {
+    return this.submit('append', file, data);
+  }
+
+  private submit(op: WriteOp, file: string, data: string): Promise<void> {
+    if (this.broken || this.closed) return fallback(op, file, data);
     let worker: Worker;
     try {
       worker = this.worker ?? this.start();
     } catch {
       this.broken = true;
-      return writeFileAtomicAsync(file, data);
+      return fallback(op, file, data);
     }
     const id = this.nextId++;
     return new Promise<void>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, file, data });
+      this.pending.set(id, { resolve, reject, op, file, data });
       // Held open only while a write is in flight.
       if (this.pending.size === 1) worker.ref();
-      worker.postMessage({ id, file, data });
+      worker.postMessage({ id, op, file, data });
     });
   }
 
@@ -114,10 +160,17 @@ export class AtomicFileWriter {
     return worker;
   }
 
-  /** Writes in flight on a worker that is gone are done again through `fs.promises` (an atomic write can be repeated). */
+  /**
+   * Writes in flight on a worker that is gone are done again through `fs.promises`. An
+   * atomic write can be repeated; an append cannot (the worker may have done it), so it
+   * fails, and the journal's writer starts a new snapshot.
+   */
   private failOver(): void {
     const left = [...this.pending.values()];
     this.pending.clear();
-    for (const p of left) writeFileAtomicAsync(p.file, p.data).then(p.resolve, p.reject);
+    for (const p of left) {
+      if (p.op === 'append') p.reject(Object.assign(new Error(`the writer thread stopped during an append to ${p.file}`), { code: 'AGORA_WRITER_STOPPED' }));
+      else writeFileAtomicAsync(p.file, p.data).then(p.resolve, p.reject);
+    }
   }
 }

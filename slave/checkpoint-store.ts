@@ -1,13 +1,16 @@
 /**
- * The checkpoint file on disk: `<workDir>/meta/checkpoint.json`, written atomically (a
- * temp file in the same directory, fsync, rename over the old file, fsync of the
- * directory), so a crash at any point leaves either the old or the new content.
+ * The checkpoint's files on disk: the snapshot `<workDir>/meta/checkpoint.json`, written
+ * atomically (a temp file in the same directory, fsync, rename over the old file, fsync of
+ * the directory), so a crash at any point leaves either the old or the new content; and its
+ * journal `<workDir>/meta/checkpoint.journal` (checkpoint-journal.ts), appended to and
+ * fdatasynced, so a crash leaves at most a torn last line, which reading ignores.
  *
  * @module
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { decodeCheckpoint, encodeCheckpoint, type Checkpoint, type DecodedCheckpoint } from './checkpoint.js';
+import { replayJournal } from './checkpoint-journal.js';
 
 /** `<workDir>/meta`: Mesos's name for the slave's checkpoint directory. */
 export function metaDir(workDir: string): string {
@@ -17,6 +20,11 @@ export function metaDir(workDir: string): string {
 /** `<workDir>/meta/checkpoint.json`. */
 export function checkpointPath(workDir: string): string {
   return path.join(metaDir(workDir), 'checkpoint.json');
+}
+
+/** `<workDir>/meta/checkpoint.journal`: the changes made since the snapshot. */
+export function journalPath(workDir: string): string {
+  return path.join(metaDir(workDir), 'checkpoint.journal');
 }
 
 /** Numbers the temp files of this thread's writes (sync and async). */
@@ -69,6 +77,35 @@ export function writeAtomicSteps(fsSync: typeof fs, paths: typeof path, file: st
   }
 }
 
+/**
+ * Appends `data` to the open file `fd` and makes it durable (fdatasync: the data and the new
+ * size). Self-contained, like {@link writeAtomicSteps}: the atomic writer's worker thread runs
+ * it from its source text.
+ */
+export function appendDurablySteps(fsSync: typeof fs, fd: number, data: string): void {
+  const bytes = Buffer.from(data, 'utf8');
+  let done = 0;
+  while (done < bytes.length) done += fsSync.writeSync(fd, bytes, done, bytes.length - done);
+  fsSync.fdatasyncSync(fd);
+}
+
+/**
+ * The flags of a journal append: the file must exist (it was created, and its directory
+ * entry made durable, by an atomic write of its header), so an append never creates a file
+ * whose name a crash could lose.
+ */
+export const APPEND_FLAGS = fs.constants.O_WRONLY | fs.constants.O_APPEND;
+
+/** Appends `data` to `file` durably on `fs.promises` (the atomic writer's fallback). */
+export async function appendDurablyAsync(file: string, data: string): Promise<void> {
+  const handle = await fs.promises.open(file, APPEND_FLAGS);
+  try {
+    await handle.writeFile(data);
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+}
 
 /**
  * {@link writeFileAtomic} without blocking the event loop (the fsyncs take milliseconds):
@@ -114,6 +151,14 @@ export type ReadCheckpoint = { found: false } | ({ found: true } & DecodedCheckp
  */
 export function readCheckpoint(workDir: string): ReadCheckpoint {
   removeStaleTempFiles(metaDir(workDir));
+  return peekCheckpoint(workDir);
+}
+
+/**
+ * {@link readCheckpoint} without removing anything: safe while a slave writes (a reader that
+ * meets a compaction half done gets the snapshot alone, an older state, never a wrong one).
+ */
+export function peekCheckpoint(workDir: string): ReadCheckpoint {
   let text: string;
   try {
     text = fs.readFileSync(checkpointPath(workDir), 'utf8');
@@ -121,7 +166,16 @@ export function readCheckpoint(workDir: string): ReadCheckpoint {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { found: false };
     return { found: true, ok: false, reason: `unreadable: ${(e as Error).message}` };
   }
-  return { found: true, ...decodeCheckpoint(text) };
+  const snapshot = decodeCheckpoint(text);
+  if (!snapshot.ok || snapshot.checkpoint.journal === undefined) return { found: true, ...snapshot };
+  let journal = '';
+  try {
+    journal = fs.readFileSync(journalPath(workDir), 'utf8');
+  } catch (e) {
+    // No journal: the snapshot's was never started (a crash right after the snapshot).
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return { found: true, ok: false, reason: `journal unreadable: ${(e as Error).message}` };
+  }
+  return { found: true, ...replayJournal(snapshot.checkpoint, journal) };
 }
 
 function removeStaleTempFiles(dir: string): void {
@@ -136,25 +190,20 @@ function removeStaleTempFiles(dir: string): void {
   }
 }
 
-/** Writes the checkpoint atomically. Throws the I/O error. */
-export function writeCheckpoint(workDir: string, c: Checkpoint): void {
-  writeFileAtomic(checkpointPath(workDir), encodeCheckpoint(c));
-}
-
 /**
- * Writes the checkpoint atomically without blocking the event loop, through `writer` when
- * given (slave/atomic-writer.ts: a worker thread), else on `fs.promises`. Rejects with the
- * I/O error.
+ * Writes the checkpoint atomically as a snapshot without a journal (what a stopping slave
+ * leaves), then removes the journal, which no longer applies. Throws the I/O error.
  */
-export function writeCheckpointAsync(workDir: string, c: Checkpoint, writer?: { write(file: string, data: string): Promise<void> }): Promise<void> {
-  const file = checkpointPath(workDir);
-  const data = encodeCheckpoint(c);
-  return writer !== undefined ? writer.write(file, data) : writeFileAtomicAsync(file, data);
+export function writeCheckpoint(workDir: string, c: Checkpoint): void {
+  const { journal: _journal, ...whole } = c;
+  writeFileAtomic(checkpointPath(workDir), encodeCheckpoint(whole));
+  fs.rmSync(journalPath(workDir), { force: true });
 }
 
-/** Removes the checkpoint (a clean shutdown that killed everything). */
+/** Removes the checkpoint and its journal (a clean shutdown that killed everything). */
 export function removeCheckpoint(workDir: string): void {
   fs.rmSync(checkpointPath(workDir), { force: true });
+  fs.rmSync(journalPath(workDir), { force: true });
 }
 
 /**

@@ -5,7 +5,9 @@
  * to do with a checkpoint is `recovery-plan.ts`.
  *
  * One JSON document, `<workDir>/meta/checkpoint.json`:
- * `{format, version, boot_id, agent_id?, port, written_at, frameworks[], status_updates[]}`.
+ * `{format, version, boot_id, agent_id?, port, written_at, journal?, frameworks[], status_updates[]}`,
+ * the *snapshot*, and the changes made since it in `checkpoint.journal` (checkpoint-journal.ts)
+ * when `journal` names one.
  * Each framework holds its FrameworkInfo and its live executors (ExecutorInfo, kind,
  * container id, sandbox, pid with its `/proc` start time, tasks with their latest state and
  * phase, the queue of launches not yet delivered); `status_updates` holds every
@@ -20,8 +22,14 @@ import { ExecutorInfo, FrameworkInfo, KillPolicy, TaskInfo, TaskState, safeParse
 
 /** The `format` field: anything else is not ours. */
 export const CHECKPOINT_FORMAT = 'agora-slave-checkpoint';
-/** The version this code writes and reads. A checkpoint of another version starts the slave clean. */
-export const CHECKPOINT_VERSION = 1;
+/**
+ * The version this code writes: 2, a snapshot that may name a journal. It also reads 1 (the
+ * same document without a journal, written before issue 6 round 12). A checkpoint of another
+ * version starts the slave clean.
+ */
+export const CHECKPOINT_VERSION = 2;
+/** The versions this code reads. */
+const READABLE_VERSIONS: readonly unknown[] = [1, CHECKPOINT_VERSION];
 /** How many seen uuids a stream keeps in the checkpoint (to drop executor retransmissions after a restart). */
 export const MAX_CHECKPOINTED_UUIDS = 100;
 
@@ -77,7 +85,7 @@ export type CheckpointedStream = z.infer<typeof CheckpointedStream>;
 
 const Checkpoint = z.object({
   format: z.literal(CHECKPOINT_FORMAT),
-  version: z.literal(CHECKPOINT_VERSION),
+  version: z.union([z.literal(1), z.literal(CHECKPOINT_VERSION)]),
   /** `/proc/sys/kernel/random/boot_id` when written; '' where the host has none. */
   boot_id: z.string(),
   /** The id the master gave; absent until the first registration. */
@@ -87,6 +95,11 @@ const Checkpoint = z.object({
   /** The `ip:port` executors were told. */
   endpoint: z.string(),
   written_at: z.number(),
+  /**
+   * The id of the journal that holds the changes made after this snapshot
+   * (checkpoint-journal.ts): its first line names it. Absent: no journal applies.
+   */
+  journal: z.string().min(1).optional(),
   frameworks: z.array(CheckpointedFramework),
   status_updates: z.array(CheckpointedStream),
 });
@@ -103,7 +116,8 @@ export type DecodedCheckpoint = { ok: true; checkpoint: Checkpoint } | { ok: fal
  */
 const encodedParts = new WeakMap<object, string>();
 
-function cachedJson(value: object): string {
+/** `JSON.stringify(value)`, encoded once per object (see {@link encodedParts}). @internal */
+export function cachedJson(value: object): string {
   let json = encodedParts.get(value);
   if (json === undefined) {
     json = JSON.stringify(value);
@@ -116,7 +130,7 @@ function cachedJson(value: object): string {
  * `{"key":value,…}` in the object's own key order, as `JSON.stringify` writes it (undefined
  * values left out), with `parts[key]` encoding the fields that have a faster way.
  */
-function encodeObject<T extends object>(o: T, parts: { [K in keyof T]?: (v: NonNullable<T[K]>) => string } = {}): string {
+export function encodeObject<T extends object>(o: T, parts: { [K in keyof T]?: (v: NonNullable<T[K]>) => string } = {}): string {
   let out = '{';
   for (const key of Object.keys(o) as (keyof T & string)[]) {
     const value = o[key];
@@ -141,7 +155,8 @@ function encodeTask(t: CheckpointedTask): string {
 }
 const encodeExecutor = (e: CheckpointedExecutor): string => encodeObject(e, { info: cachedJson, tasks: (ts) => encodeArray(ts, encodeTask) });
 const encodeFramework = (f: CheckpointedFramework): string => encodeObject(f, { info: cachedJson, executors: (es) => encodeArray(es, encodeExecutor) });
-const encodeStream = (s: CheckpointedStream): string => encodeObject(s, { pending: (ps) => encodeArray(ps, cachedJson) });
+/** A status update stream's JSON (its updates' from {@link cachedJson}). @internal */
+export const encodeStream = (s: CheckpointedStream): string => encodeObject(s, { pending: (ps) => encodeArray(ps, cachedJson) });
 
 /**
  * Serialises a checkpoint (compact JSON: it is rewritten often). The same text as
@@ -166,7 +181,12 @@ export function decodeCheckpoint(text: string): DecodedCheckpoint {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) return { ok: false, reason: 'not a JSON object' };
   const head = json as { format?: unknown; version?: unknown };
   if (head.format !== CHECKPOINT_FORMAT) return { ok: false, reason: `unknown format ${JSON.stringify(head.format)}` };
-  if (head.version !== CHECKPOINT_VERSION) return { ok: false, reason: `unsupported version ${JSON.stringify(head.version)} (this slave reads version ${CHECKPOINT_VERSION})` };
+  if (!READABLE_VERSIONS.includes(head.version)) return { ok: false, reason: `unsupported version ${JSON.stringify(head.version)} (this slave reads versions ${READABLE_VERSIONS.join(' and ')})` };
+  return validateCheckpoint(json);
+}
+
+/** Validates a parsed checkpoint document (a snapshot, or one rebuilt from a snapshot and its journal). */
+export function validateCheckpoint(json: unknown): DecodedCheckpoint {
   const parsed = safeParseJson(Checkpoint, json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

@@ -15,9 +15,10 @@
  * Sends go out in order per *lane* (the master link, each executor's event stream): a send
  * that needs nothing waits behind an earlier one of its lane that needs a write.
  *
- * Writes (temp file, fsync, rename, fsync of the directory: milliseconds on a real disk that
- * must not block the event loop) run on a worker thread (atomic-writer.ts), one at a time.
- * A write rebuilds the whole document from the live state (`build`) when it starts.
+ * Writes run on a worker thread (atomic-writer.ts; an fsync takes milliseconds on a real disk
+ * and must not block the event loop), one at a time. A write rebuilds the whole document from
+ * the live state (`build`) when it starts, and puts on disk only what changed since the last
+ * one, as a line of the journal, or, now and then, a new snapshot (checkpoint-writer.ts).
  *
  * @module
  */
@@ -25,7 +26,8 @@ import type { Clock, TimerHandle } from '../sdk/core/clock.js';
 import type { Logger } from '../sdk/core/log.js';
 import { AtomicFileWriter } from './atomic-writer.js';
 import type { Checkpoint } from './checkpoint.js';
-import { removeCheckpoint, writeCheckpoint, writeCheckpointAsync } from './checkpoint-store.js';
+import { removeCheckpoint, writeCheckpoint } from './checkpoint-store.js';
+import { CheckpointWriter } from './checkpoint-writer.js';
 import type { CheckpointHooks } from './executors.js';
 
 /** Delay of a coalesced (non-urgent) checkpoint write. */
@@ -83,12 +85,16 @@ export class Checkpointer implements CheckpointHooks {
   private closing = false;
   private closed = false;
   private failing = false;
-  /** Writes done (for tests and diagnostics). */
+  /** Writes done (for tests and diagnostics), and how many of them were snapshots. */
   writes = 0;
+  snapshots = 0;
   /** The writes run on a worker thread (one message each way instead of eight thread-pool hops). */
-  private readonly writer = new AtomicFileWriter();
+  private readonly files = new AtomicFileWriter();
+  private readonly writer: CheckpointWriter;
 
-  constructor(private readonly o: CheckpointerOptions) {}
+  constructor(private readonly o: CheckpointerOptions) {
+    this.writer = new CheckpointWriter(o.workDir, this.files);
+  }
 
   /** Marks the checkpoint dirty (a write follows within the coalescing delay); returns the change's ticket. */
   changed(): number {
@@ -167,7 +173,7 @@ export class Checkpointer implements CheckpointHooks {
         // `build` runs now: the document holds every change up to this ticket.
         const upTo = this.seq;
         try {
-          await writeCheckpointAsync(this.o.workDir, this.o.build(), this.writer);
+          if ((await this.writer.write(this.o.build())) === 'snapshot') this.snapshots++;
           this.written();
         } catch (e) {
           this.writeFailed(e);
@@ -233,7 +239,7 @@ export class Checkpointer implements CheckpointHooks {
     this.commitTimer = undefined;
     // The write in flight must not rename its file over the final one.
     await this.idle();
-    this.writer.close();
+    this.files.close();
     if (how === 'keep') {
       try {
         writeCheckpoint(this.o.workDir, this.o.build());

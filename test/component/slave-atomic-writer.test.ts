@@ -1,14 +1,16 @@
 /**
- * The checkpoint's atomic writes on a worker thread (slave/atomic-writer.ts): the file ends
- * up with the content and no temp file stays, writes in a row keep their order, an I/O error
- * rejects with its code, and once the worker is gone the writes still happen (fs.promises).
+ * The checkpoint's atomic writes and appends on a worker thread (slave/atomic-writer.ts): the
+ * file ends up with the content and no temp file stays, writes in a row keep their order, an
+ * append goes to the file as it is now (also after it was replaced), an I/O error rejects
+ * with its code, and once the worker is gone the writes still happen (fs.promises).
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { AtomicFileWriter } from '../../slave/atomic-writer.js';
-import { readCheckpoint, writeCheckpointAsync } from '../../slave/checkpoint-store.js';
+import { readCheckpoint } from '../../slave/checkpoint-store.js';
+import { CheckpointWriter } from '../../slave/checkpoint-writer.js';
 import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type Checkpoint } from '../../slave/checkpoint.js';
 
 function tempDir(t: { teardown(fn: () => void): void }): string {
@@ -55,11 +57,44 @@ t.test('after close, writes go through fs.promises; a checkpoint round-trips thr
     format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, boot_id: 'b', agent_id: 'a-S0', port: 5051,
     endpoint: '127.0.0.1:5051', written_at: 1, frameworks: [], status_updates: [],
   };
-  await writeCheckpointAsync(workDir, checkpoint, writer);
+  const checkpoints = new CheckpointWriter(workDir, writer);
+  t.equal(await checkpoints.write(checkpoint), 'snapshot');
   const read = readCheckpoint(workDir);
   t.match(read, { found: true, ok: true }, 'the checkpoint written by the worker decodes');
   writer.close();
-  await writeCheckpointAsync(workDir, { ...checkpoint, written_at: 2 }, writer);
+  t.equal(await checkpoints.write({ ...checkpoint, agent_id: 'a-S1', written_at: 2 }), 'snapshot', 'a new agent id is a new snapshot');
   const again = readCheckpoint(workDir);
-  t.ok(again.found && again.ok && again.checkpoint.written_at === 2, 'written without the worker');
+  t.ok(again.found && again.ok && again.checkpoint.written_at === 2 && again.checkpoint.agent_id === 'a-S1', 'written without the worker');
+});
+
+t.test('appends: to the file as it is, durable, in order; a missing file is an error', async (t) => {
+  const writer = new AtomicFileWriter();
+  t.teardown(() => writer.close());
+  const dir = tempDir(t);
+  const file = path.join(dir, 'journal');
+  await t.rejects(writer.append(file, 'x\n'), { code: 'ENOENT' }, 'an append never creates the file');
+  t.notOk(fs.existsSync(file));
+  await writer.write(file, 'head\n');
+  await Promise.all(Array.from({ length: 10 }, (_, i) => writer.append(file, `line ${i}\n`)));
+  t.equal(fs.readFileSync(file, 'utf8'), `head\n${Array.from({ length: 10 }, (_, i) => `line ${i}\n`).join('')}`, 'every append, in order');
+  await writer.write(file, 'new head\n');
+  await writer.append(file, 'after\n');
+  t.equal(fs.readFileSync(file, 'utf8'), 'new head\nafter\n', 'an append after a replace goes to the new file, not the old inode');
+  const big = 'y'.repeat(300_000);
+  await writer.append(file, `${big}\n`);
+  t.equal(fs.readFileSync(file, 'utf8').length, 'new head\nafter\n'.length + big.length + 1, 'a large append lands whole');
+});
+
+t.test('appends after close go through fs.promises; an append the stopped worker had in flight fails', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'journal');
+  fs.writeFileSync(file, 'head\n');
+  const writer = new AtomicFileWriter();
+  const inFlight = writer.append(file, 'maybe\n');
+  writer.close();
+  await t.rejects(inFlight, { code: 'AGORA_WRITER_STOPPED' }, 'not repeated: the worker may have done it');
+  fs.writeFileSync(file, 'head\n');
+  await writer.append(file, 'fallback\n');
+  t.equal(fs.readFileSync(file, 'utf8'), 'head\nfallback\n');
+  await t.rejects(writer.append(path.join(dir, 'missing'), 'x'), { code: 'ENOENT' }, 'the fallback never creates the file either');
 });

@@ -110,7 +110,8 @@ t.test('decode says what is wrong and never throws', async (t) => {
   t.equal(reason('[1]'), 'not a JSON object');
   t.equal(reason('null'), 'not a JSON object');
   t.match(reason('{"format":"mesos"}'), /unknown format "mesos"/);
-  t.match(reason(JSON.stringify({ ...sample(), version: 2 })), /unsupported version 2/);
+  t.match(reason(JSON.stringify({ ...sample(), version: 3 })), /unsupported version 3 \(this slave reads versions 1 and 2\)/);
+  t.ok(decodeCheckpoint(JSON.stringify({ ...sample(), version: 1 })).ok, 'version 1 (before the journal) is read');
   t.match(reason(JSON.stringify({ ...sample(), port: 70000 })), /invalid checkpoint: port/);
   const badTask = sample();
   (badTask.frameworks[0]!.executors[0]!.tasks[0] as { state: string }).state = 'TASK_BOGUS';
@@ -264,17 +265,21 @@ t.test('the checkpointer writes one at a time; changes made during a write go in
   const dir = tmp(t);
   const clock = new ManualClock();
   let version = 0;
-  const cp = new Checkpointer({ workDir: dir, clock, logger: silentLogger(), build: () => sample({ written_at: ++version }) });
+  // The second state has its updates acknowledged.
+  const cp = new Checkpointer({ workDir: dir, clock, logger: silentLogger(), build: () => sample({ written_at: ++version, ...(version > 1 ? { status_updates: [] } : {}) }) });
   cp.changed();
   const first = cp.flush();
   cp.changed(); // while the first write is in flight
   const second = cp.flush();
   await Promise.all([first, second]);
   t.equal(cp.writes, 2, 'the change made during the first write was written after it');
-  const stored = JSON.parse(fs.readFileSync(checkpointPath(dir), 'utf8')) as { written_at: number };
-  t.equal(stored.written_at, 2, 'the file holds the latest state, not the older write');
-  t.same(fs.readdirSync(path.dirname(checkpointPath(dir))), ['checkpoint.json'], 'no temp file left behind');
+  const stored = readCheckpoint(dir);
+  t.equal(stored.found && stored.ok ? stored.checkpoint.written_at : undefined, 2, 'the files hold the latest state, not the older write');
+  t.same(stored.found && stored.ok ? stored.checkpoint.status_updates : undefined, []);
+  t.equal(cp.snapshots, 1, 'the first write was a snapshot, the second a journal line');
+  t.same(fs.readdirSync(path.dirname(checkpointPath(dir))).sort(), ['checkpoint.journal', 'checkpoint.json'], 'no temp file left behind');
   await cp.close('keep');
+  t.same(fs.readdirSync(path.dirname(checkpointPath(dir))), ['checkpoint.json'], 'a stopping slave leaves one snapshot without a journal');
 });
 
 t.test('afterDurable: a group commit, one write then the sends in order', async (t) => {

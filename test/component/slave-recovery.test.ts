@@ -8,25 +8,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { checkpointPath, readCheckpoint, writeCheckpoint } from '../../slave/checkpoint-store.js';
-import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, decodeCheckpoint } from '../../slave/checkpoint.js';
+import { checkpointPath, journalPath, peekCheckpoint, readCheckpoint, writeCheckpoint } from '../../slave/checkpoint-store.js';
+import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION } from '../../slave/checkpoint.js';
 import { readProcessIdentity } from '../../slave/process-tree.js';
 import { waitFor } from '../helpers/wait.js';
 import { FakeMaster, FRAMEWORK, commandTask, startTestSlave, tempWorkDir } from './slave-kit.js';
-
-/**
- * Reads the checkpoint of a slave that is running. Not `readCheckpoint`: that is what a
- * starting slave calls, and it removes temp files — the ones of a write in flight, too.
- */
-function peekCheckpoint(workDir: string): ReturnType<typeof readCheckpoint> {
-  let text: string;
-  try {
-    text = fs.readFileSync(checkpointPath(workDir), 'utf8');
-  } catch {
-    return { found: false };
-  }
-  return { found: true, ...decodeCheckpoint(text) };
-}
 
 const alive = (pid: number): boolean => {
   const id = readProcessIdentity(pid);
@@ -209,6 +195,7 @@ t.test('cleanupOnExit leaves no checkpoint to recover', async (t) => {
   t.ok(fs.existsSync(checkpointPath(workDir)), 'a running slave keeps a checkpoint');
   await s.slave.close();
   t.notOk(fs.existsSync(checkpointPath(workDir)), 'removed after killing everything');
+  t.notOk(fs.existsSync(journalPath(workDir)), 'its journal too');
 });
 
 t.test('--recover=cleanup kills the executors of the previous run and starts a new agent', async (t) => {
