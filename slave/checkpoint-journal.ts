@@ -49,15 +49,16 @@ const sameItems = <T>(a: readonly T[], b: readonly T[]): boolean => a.length ===
 const sameStream = (a: CheckpointedStream, b: CheckpointedStream): boolean =>
   a.terminated === b.terminated && a.framework_id === b.framework_id && a.task_id === b.task_id && sameItems(a.pending, b.pending) && sameItems(a.seen_uuids, b.seen_uuids);
 
-/** `{"state":…,"phase":…}` texts, one object per pair: an unchanged task's record is the very same string. */
-const taskStateJson = new Map<string, string>();
+/** `{"state":…,"phase":…}` texts by state and phase, one string per pair: an unchanged task's record is the very same string. */
+const taskStateJson = new Map<string, Map<string, string>>();
 
 function stateJson(state: string, phase: string): string {
-  const pair = `${state} ${phase}`;
-  let json = taskStateJson.get(pair);
+  let byPhase = taskStateJson.get(state);
+  if (byPhase === undefined) taskStateJson.set(state, (byPhase = new Map()));
+  let json = byPhase.get(phase);
   if (json === undefined) {
     json = JSON.stringify({ state, phase });
-    taskStateJson.set(pair, json);
+    byPhase.set(phase, json);
   }
   return json;
 }
@@ -83,10 +84,10 @@ function keysOfTask(info: object, containerId: string, taskId: string): { info: 
  */
 export function checkpointRecords(c: Checkpoint, previous?: CheckpointRecords): CheckpointRecords | undefined {
   const values = new Map<string, string>();
+  // False when the key was there already (one hash lookup, not two: this runs per record per write).
   const put = (key: string, value: string): boolean => {
-    if (values.has(key)) return false;
-    values.set(key, value);
-    return true;
+    const size = values.size;
+    return values.set(key, value).size > size;
   };
   for (const f of c.frameworks) {
     const frameworkId = f.info.id?.value;
