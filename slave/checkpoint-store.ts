@@ -79,10 +79,12 @@ export function writeAtomicSteps(fsSync: typeof fs, paths: typeof path, file: st
 
 /**
  * Appends `data` to the open file `fd` and makes it durable (fdatasync: the data and the new
- * size). Self-contained, like {@link writeAtomicSteps}: the atomic writer's worker thread runs
- * it from its source text.
+ * size). A file that no longer has a name (removed, or its directory moved aside, while it was
+ * open) is not written to: that would be lost; it fails with ENOENT instead. Self-contained,
+ * like {@link writeAtomicSteps}: the atomic writer's worker thread runs it from its source text.
  */
 export function appendDurablySteps(fsSync: typeof fs, fd: number, data: string): void {
+  if (fsSync.fstatSync(fd).nlink === 0) throw Object.assign(new Error('the file was removed while open for appending'), { code: 'ENOENT' });
   const bytes = Buffer.from(data, 'utf8');
   let done = 0;
   while (done < bytes.length) done += fsSync.writeSync(fd, bytes, done, bytes.length - done);

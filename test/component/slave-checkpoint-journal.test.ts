@@ -96,6 +96,25 @@ t.test('a new agent id is a new snapshot; a failed append is followed by one', a
   t.same(normalizedCheckpoint(read(dir)), normalizedCheckpoint(c4));
 });
 
+t.test('a journal removed under a running writer is noticed: that write fails, the next is a snapshot', async (t) => {
+  const dir = tmp(t);
+  const files = new AtomicFileWriter();
+  t.teardown(() => files.close());
+  const writer = new CheckpointWriter(dir, files);
+  const sequence = new CheckpointSequence(8);
+  const first = sequence.next();
+  t.equal(await writer.write(first), 'snapshot');
+  const extra = (c: Checkpoint, id: string): Checkpoint => ({ ...c, frameworks: [...c.frameworks, { info: { id: { value: id }, user: 'u', name: id }, terminating: false, executors: [] }] });
+  const second = extra(first, 'fw-second');
+  t.equal(await writer.write(second), 'journal', 'the writer thread now holds the journal open');
+  // An operator clears the meta directory while the slave runs.
+  fs.rmSync(path.dirname(checkpointPath(dir)), { recursive: true });
+  const third = extra(second, 'fw-third');
+  await t.rejects(writer.write(third), { code: 'ENOENT' }, 'not appended to a file nobody will read');
+  t.equal(await writer.write(third), 'snapshot', 'the next write starts over');
+  t.same(normalizedCheckpoint(read(dir)), normalizedCheckpoint(third), 'and the files hold the state again');
+});
+
 t.test('a writer SIGKILLed while journaling leaves a state it had written', async (t) => {
   const dist = path.join(packageRoot(), 'dist');
   // Killed at different moments: after 40, 90 and 140 writes of three sequences.
