@@ -110,9 +110,9 @@ export type DecodedCheckpoint = { ok: true; checkpoint: Checkpoint } | { ok: fal
 
 /**
  * JSON of objects that never change once the slave holds them (TaskInfo, ExecutorInfo,
- * FrameworkInfo, accepted status updates), by identity. The checkpoint is rewritten after
- * every burst of changes with every live task in it; re-encoding each TaskInfo every time
- * was most of a write's CPU.
+ * FrameworkInfo, accepted status updates), by identity. Every write encodes every live task
+ * (a snapshot whole, a journal line to compare: checkpoint-journal.ts); re-encoding each
+ * TaskInfo every time was most of a write's CPU.
  */
 const encodedParts = new WeakMap<object, string>();
 
@@ -159,7 +159,7 @@ const encodeFramework = (f: CheckpointedFramework): string => encodeObject(f, { 
 export const encodeStream = (s: CheckpointedStream): string => encodeObject(s, { pending: (ps) => encodeArray(ps, cachedJson) });
 
 /**
- * Serialises a checkpoint (compact JSON: it is rewritten often). The same text as
+ * Serialises a checkpoint (compact JSON; a snapshot). The same text as
  * `JSON.stringify(c)`, but the parts that never change (see {@link encodedParts}) are
  * encoded once: the objects in a checkpoint must not be mutated after it was built.
  */
