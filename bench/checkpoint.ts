@@ -84,8 +84,26 @@ class LiveTasks {
 
 interface Round { bytes: number; wallMs: number; cpuMs: number }
 
-/** `writes` group commits of `live`, each written by `write`; per-write averages. */
-async function measure(live: LiveTasks, writes: number, write: (c: Checkpoint) => Promise<void>): Promise<Round> {
+/** The atomic writer, counting the bytes handed to it. */
+class CountingFiles {
+  bytes = 0;
+
+  constructor(private readonly files: AtomicFileWriter) {}
+
+  write(file: string, data: string): Promise<void> {
+    this.bytes += Buffer.byteLength(data);
+    return this.files.write(file, data);
+  }
+
+  append(file: string, data: string): Promise<void> {
+    this.bytes += Buffer.byteLength(data);
+    return this.files.append(file, data);
+  }
+}
+
+/** `writes` group commits of `live`, each written by `write` through `files`; per-write averages. */
+async function measure(live: LiveTasks, writes: number, files: CountingFiles, write: (c: Checkpoint) => Promise<void>): Promise<Round> {
+  files.bytes = 0;
   const cpu = process.cpuUsage();
   const start = performance.now();
   for (let i = 0; i < writes; i++) {
@@ -93,7 +111,7 @@ async function measure(live: LiveTasks, writes: number, write: (c: Checkpoint) =
     await write(live.checkpoint());
   }
   const used = process.cpuUsage(cpu);
-  return { bytes: 0, wallMs: (performance.now() - start) / writes, cpuMs: (used.user + used.system) / 1000 / writes };
+  return { bytes: files.bytes / writes, wallMs: (performance.now() - start) / writes, cpuMs: (used.user + used.system) / 1000 / writes };
 }
 
 await runBench({
@@ -105,6 +123,7 @@ await runBench({
     const sizes = ctx.quick ? [200, 1_000] : [200, 1_000, 5_000];
     const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'agora-bench-checkpoint-'));
     const files = new AtomicFileWriter();
+    const counted = new CountingFiles(files);
     try {
       const cells = [];
       for (const n of sizes) {
@@ -114,19 +133,10 @@ await runBench({
         const whole: Round[] = [];
         const journaled: Round[] = [];
         for (let r = 0; r < ROUNDS; r++) {
-          let bytes = 0;
-          const counted = {
-            write: (file: string, data: string) => { bytes += Buffer.byteLength(data); return files.write(file, data); },
-            append: (file: string, data: string) => { bytes += Buffer.byteLength(data); return files.append(file, data); },
-          };
-          const snapshot = await measure(live, writes, (c) => counted.write(checkpointPath(workDir), encodeCheckpoint(c)));
-          whole.push({ ...snapshot, bytes: bytes / writes });
-          bytes = 0;
+          whole.push(await measure(live, writes, counted, (c) => counted.write(checkpointPath(workDir), encodeCheckpoint(c))));
           const writer = new CheckpointWriter(workDir, counted);
           await writer.write(live.checkpoint()); // its first snapshot, not counted
-          bytes = 0;
-          const journal = await measure(live, writes, async (c) => { await writer.write(c); });
-          journaled.push({ ...journal, bytes: bytes / writes });
+          journaled.push(await measure(live, writes, counted, async (c) => { await writer.write(c); }));
         }
         const summary = (rounds: Round[]) => ({
           bytes_per_write: Math.round(median(rounds.map((x) => x.bytes))),

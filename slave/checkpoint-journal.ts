@@ -34,10 +34,8 @@ import { cachedJson, encodeObject, encodeStream, validateCheckpoint, type Checkp
 export interface CheckpointRecords {
   /** Key (JSON text of an array) → value (JSON text), in document order. */
   readonly values: Map<string, string>;
-  /** The streams the `s` records were encoded from, by key. */
-  readonly streams: Map<string, { stream: CheckpointedStream; json: string }>;
-  /** Keys of the `s` records, by framework id and task id. */
-  readonly streamKeys: Map<string, Map<string, string>>;
+  /** The `s` records by framework id and task id: their key, and the stream their JSON was encoded from. */
+  readonly streams: Map<string, Map<string, { key: string; stream: CheckpointedStream; json: string }>>;
 }
 
 const sameItems = <T>(a: readonly T[], b: readonly T[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
@@ -104,18 +102,16 @@ export function checkpointRecords(c: Checkpoint, previous?: CheckpointRecords): 
     }
   }
   const streams: CheckpointRecords['streams'] = new Map();
-  const streamKeys: CheckpointRecords['streamKeys'] = new Map();
   for (const s of c.status_updates) {
-    const key = previous?.streamKeys.get(s.framework_id)?.get(s.task_id) ?? JSON.stringify(['s', s.framework_id, s.task_id]);
-    let ofFramework = streamKeys.get(s.framework_id);
-    if (ofFramework === undefined) streamKeys.set(s.framework_id, (ofFramework = new Map()));
-    ofFramework.set(s.task_id, key);
-    const last = previous?.streams.get(key);
+    const last = previous?.streams.get(s.framework_id)?.get(s.task_id);
+    const key = last?.key ?? JSON.stringify(['s', s.framework_id, s.task_id]);
     const json = last !== undefined && sameStream(last.stream, s) ? last.json : encodeStream(s);
     if (!put(key, json)) return undefined;
-    streams.set(key, { stream: s, json });
+    let ofFramework = streams.get(s.framework_id);
+    if (ofFramework === undefined) streams.set(s.framework_id, (ofFramework = new Map()));
+    ofFramework.set(s.task_id, { key, stream: s, json });
   }
-  return { values, streams, streamKeys };
+  return { values, streams };
 }
 
 /** The head of a checkpoint (what only a snapshot holds), as comparable text. */
@@ -230,9 +226,10 @@ function fromRecords(snapshot: Checkpoint, records: Map<string, unknown>): objec
   for (const [[containerId, taskId], value] of byKind.get('i') ?? []) infos.set(JSON.stringify([containerId, taskId]), value);
   for (const [[containerId, taskId], value] of byKind.get('t') ?? []) {
     const executor = executors.get(containerId!);
-    const info = infos.get(JSON.stringify([containerId, taskId]));
+    const infoKey = JSON.stringify([containerId, taskId]);
+    const info = infos.get(infoKey);
     if (executor === undefined || info === undefined) return `task ${taskId} without its ${executor === undefined ? `executor ${containerId}` : 'TaskInfo'}`;
-    infos.delete(JSON.stringify([containerId, taskId]));
+    infos.delete(infoKey);
     executor.tasks.push({ info, ...(value as object) });
   }
   if (infos.size > 0) return `a TaskInfo without its task (${[...infos.keys()][0]})`;

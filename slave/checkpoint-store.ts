@@ -197,8 +197,7 @@ function removeStaleTempFiles(dir: string): void {
  * leaves), then removes the journal, which no longer applies. Throws the I/O error.
  */
 export function writeCheckpoint(workDir: string, c: Checkpoint): void {
-  const { journal: _journal, ...whole } = c;
-  writeFileAtomic(checkpointPath(workDir), encodeCheckpoint(whole));
+  writeFileAtomic(checkpointPath(workDir), encodeCheckpoint({ ...c, journal: undefined }));
   fs.rmSync(journalPath(workDir), { force: true });
 }
 

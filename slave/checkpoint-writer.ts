@@ -78,13 +78,12 @@ export class CheckpointWriter {
 
   /** The whole checkpoint, naming a fresh journal (none when its records cannot be keyed). */
   private async snapshot(c: Checkpoint, records: CheckpointRecords | undefined, head: string): Promise<void> {
-    const { journal: _journal, ...whole } = c;
     if (records === undefined) {
-      await this.files.write(checkpointPath(this.workDir), encodeCheckpoint(whole));
+      await this.files.write(checkpointPath(this.workDir), encodeCheckpoint({ ...c, journal: undefined }));
       return;
     }
     const id = this.newJournalId();
-    const text = encodeCheckpoint({ ...whole, journal: id });
+    const text = encodeCheckpoint({ ...c, journal: id });
     await this.files.write(checkpointPath(this.workDir), text);
     await this.files.write(journalPath(this.workDir), journalHeader(id));
     this.onDisk = { records, head, snapshotBytes: text.length, journalBytes: 0 };
