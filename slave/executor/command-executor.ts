@@ -32,7 +32,7 @@ import { parseHealthCheck, type HealthCheckSpec } from './health-check-spec.js';
 import { HealthChecker } from './health-checker.js';
 import { runHealthProbe, type ProbeResult } from './health-probes.js';
 import type { HealthReport } from './health-schedule.js';
-import { buildTaskEnv } from './task-env.js';
+import { buildTaskEnv, taskEnvBase, type TaskEnvBase } from './task-env.js';
 import { createTaskLauncher, type TaskLauncher } from './task-launcher.js';
 
 /** Mesos's default kill grace period for command tasks. */
@@ -91,6 +91,10 @@ export interface CommandExecutorOptions {
 export class CommandExecutor {
   private readonly driver: ExecutorDriver;
   private readonly env: NodeJS.ProcessEnv;
+  /** What each task inherits of {@link env}, filtered once. */
+  private readonly taskEnv: TaskEnvBase;
+  /** `<executor sandbox>/tasks`, normalised: each task's sandbox is a directory in it. */
+  private readonly tasksDir: string;
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly fetch: typeof fetchUris;
@@ -106,6 +110,8 @@ export class CommandExecutor {
     // A plain copy, taken once: every task's environment starts from it, and enumerating
     // `process.env` (each variable read through libc) cost ~0.5 ms per task.
     this.env = { ...(options.env ?? process.env) };
+    this.taskEnv = taskEnvBase(this.env);
+    this.tasksDir = path.join(this.driver.config.sandboxDir, 'tasks');
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger();
     this.fetch = options.fetch ?? fetchUris;
@@ -227,7 +233,9 @@ export class CommandExecutor {
       if (!health.ok) return this.terminate(record, 'TASK_FAILED', `Task's health check is invalid: ${health.error}`, 'REASON_TASK_INVALID');
       record.healthSpec = health.spec;
     }
-    const sandboxDir = path.join(this.driver.config.sandboxDir, 'tasks', id);
+    // Joined by hand: the id is one safe path segment (checked above) and the tasks
+    // directory is normalised once; path.join normalised the whole long path, three times a task.
+    const sandboxDir = `${this.tasksDir}/${id}`;
     let env: Record<string, string>;
     const uris = command.uris ?? [];
     // Without URIs the launcher creates the sandbox as it starts the process.
@@ -245,7 +253,7 @@ export class CommandExecutor {
     }
     try {
       env = buildTaskEnv({
-        executorEnv: this.env,
+        base: this.taskEnv,
         task,
         sandboxDir,
         frameworkId: this.driver.config.frameworkId,
@@ -270,8 +278,8 @@ export class CommandExecutor {
       cwd: sandboxDir,
       makeCwd: makeSandbox,
       env,
-      stdoutPath: path.join(sandboxDir, 'stdout'),
-      stderrPath: path.join(sandboxDir, 'stderr'),
+      stdoutPath: `${sandboxDir}/stdout`,
+      stderrPath: `${sandboxDir}/stderr`,
     }).then((proc) => {
       record.pgid = proc.pid;
       record.phase = 'running';
@@ -280,9 +288,10 @@ export class CommandExecutor {
       // A KILL that came while the process was starting.
       if (record.killRequested && record.escalateAt === undefined) this.killTask(record, undefined, undefined, true);
       else this.startHealthChecks(record, sandboxDir, env);
-      void proc.exited.then(({ code, signal }) => {
-        // Mesos destroys the whole container when the task's process ends; here that is its process group.
-        if (record.pgid !== undefined) signalGroup(record.pgid, 'SIGKILL');
+      void proc.exited.then(({ code, signal, groupKilled }) => {
+        // Mesos destroys the whole container when the task's process ends; here that is its
+        // process group (which the helper launchers kill themselves as they reap the task).
+        if (record.pgid !== undefined && groupKilled !== true) signalGroup(record.pgid, 'SIGKILL');
         record.pgid = undefined;
         const outcome = terminalOutcome({ code, signal, killed: record.killRequested });
         this.logger.info({ taskId: id, code, signal, state: outcome.state }, 'task process exited');

@@ -29,6 +29,9 @@ const ERRNO_NAMES = new Map(Object.entries(os.constants.errno).map(([name, n]) =
 /** Signal numbers → names (`15` → `SIGTERM`). */
 const SIGNAL_NAMES = new Map(Object.entries(os.constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]));
 
+/** Most variable names whose last encoding {@link HelperTaskLauncher} keeps. */
+const MAX_ENCODED_VARIABLES = 4096;
+
 interface PendingLaunch {
   spec: TaskProcessSpec;
   resolve(p: TaskProcess): void;
@@ -45,6 +48,8 @@ interface Helper {
   running: Map<number, (e: TaskProcessExit) => void>;
   /** Whether the helper's process and pipes hold the event loop now. */
   refd: boolean;
+  /** Whether its stdin is corked until the end of this tick (see `cork`). */
+  corked: boolean;
 }
 
 /**
@@ -84,6 +89,8 @@ export class HelperTaskLauncher implements TaskLauncher {
   private readonly orphans = new Map<number, { startTime: number | undefined; resolve(e: TaskProcessExit): void }>();
   private orphanPoll: TimerHandle | undefined;
   private closed = false;
+  /** The last `NAME=value` encoded for each variable name (see `encodeVariable`). */
+  private readonly encodedEnv = new Map<string, { value: string; encoded: string }>();
 
   constructor(private readonly o: HelperTaskLauncherOptions) {}
 
@@ -95,18 +102,55 @@ export class HelperTaskLauncher implements TaskLauncher {
   launch(spec: TaskProcessSpec): Promise<TaskProcess> {
     if (this.unavailable) return this.o.fallback.launch(spec);
     if (this.closed) return Promise.reject(new AgoraError('AGORA_TASK_LAUNCH_FAILED', 'the task launcher is closed'));
-    const fields = [spec.file, spec.argv0, spec.cwd, spec.makeCwd === true ? '1' : '0', spec.stdoutPath, spec.stderrPath, String(spec.args.length), ...spec.args,
-      ...Object.entries(spec.env).map(([k, v]) => `${k}=${v}`)];
-    if (fields.some((f) => f.includes('\0'))) {
+    const id = this.nextId;
+    const fields = [String(id), spec.file, spec.argv0, spec.cwd, spec.makeCwd === true ? '1' : '0', spec.stdoutPath, spec.stderrPath, String(spec.args.length), ...spec.args];
+    let nul = fields.some((f) => f.includes('\0'));
+    for (const name in spec.env) {
+      const variable = this.encodeVariable(name, spec.env[name]!);
+      if (variable === undefined) nul = true;
+      else fields.push(variable);
+    }
+    if (nul) {
       return Promise.reject(new AgoraError('AGORA_TASK_LAUNCH_FAILED', `spawn ${spec.file}: arguments and environment must not contain NUL bytes`));
     }
     const helper = this.helper ?? this.startHelper();
-    const id = this.nextId++;
-    const payload = Buffer.from([String(id), ...fields].join('\0'), 'utf8');
+    this.nextId++;
+    const payload = fields.join('\0');
     return new Promise<TaskProcess>((resolve, reject) => {
       helper.pending.set(id, { spec, resolve, reject });
       this.updateRef(helper);
-      helper.child.stdin.write(Buffer.concat([Buffer.from(`${payload.length}\n`), payload]));
+      this.cork(helper);
+      helper.child.stdin.write(`${Buffer.byteLength(payload)}\n${payload}`);
+    });
+  }
+
+  /**
+   * `NAME=value`, or undefined when either holds a NUL byte. Most of a task's environment is
+   * its executor's, the same for every task: the string built for the last value of each
+   * name is reused.
+   */
+  private encodeVariable(name: string, value: string): string | undefined {
+    const last = this.encodedEnv.get(name);
+    if (last !== undefined && last.value === value) return last.encoded;
+    if (name.includes('\0') || value.includes('\0')) return undefined;
+    const encoded = `${name}=${value}`;
+    // Names come from tasks too: a bound, should each task bring names of its own.
+    if (this.encodedEnv.size >= MAX_ENCODED_VARIABLES) this.encodedEnv.clear();
+    this.encodedEnv.set(name, { value, encoded });
+    return encoded;
+  }
+
+  /**
+   * Holds the helper's stdin until this tick ends: the launches of one LAUNCH batch leave in
+   * one write, and the helper wakes once for them rather than once each.
+   */
+  private cork(helper: Helper): void {
+    if (helper.corked) return;
+    helper.corked = true;
+    helper.child.stdin.cork();
+    process.nextTick(() => {
+      helper.corked = false;
+      helper.child.stdin.uncork();
     });
   }
 
@@ -128,7 +172,7 @@ export class HelperTaskLauncher implements TaskLauncher {
   private startHelper(): Helper {
     const program = this.o.helper;
     const child = spawn(program.file, [...program.args], { env: { ...program.env }, stdio: ['pipe', 'pipe', 'inherit'] });
-    const helper: Helper = { child, ready: false, gone: false, pending: new Map(), running: new Map(), refd: true };
+    const helper: Helper = { child, ready: false, gone: false, pending: new Map(), running: new Map(), refd: true, corked: false };
     this.helper = helper;
     const decoder = new StringDecoder('utf8');
     let partial = '';
@@ -176,7 +220,8 @@ export class HelperTaskLauncher implements TaskLauncher {
         this.updateRef(helper);
         const code = Number(b);
         const signal = Number(rest[0]);
-        resolve(code >= 0 ? { code, signal: null } : { code: null, signal: SIGNAL_NAMES.get(signal) ?? null });
+        // The helper SIGKILLed the rest of its group as it reaped it (perl-launcher.ts, protocol).
+        resolve(code >= 0 ? { code, signal: null, groupKilled: true } : { code: null, signal: SIGNAL_NAMES.get(signal) ?? null, groupKilled: true });
         return;
       }
       default:

@@ -11,7 +11,7 @@
  * stdout path, stderr path, argument count, arguments…, KEY=VALUE…`. Helper → executor on stdout, lines:
  * `R` (ready), `S <id> <pid>` (started: exec succeeded), `F <id> <errno> <step>: <text>`
  * (could not start; the failed child is reaped without an `X`), `X <pid> <code> <signal number>`
- * (ended; code -1 when a signal ended it).
+ * (ended, and its process group sent SIGKILL; code -1 when a signal ended it).
  *
  * Launches run side by side: the helper forks at once for every request and watches each
  * child's close-on-exec pipe in one `select()` loop (EOF: the exec happened, `S`; bytes: the
@@ -67,6 +67,8 @@ sub reap {
     started($fd) if defined $fd;
     next if delete $failed{$pid};
     delete $running{$pid};
+    # What is left of the ended task's process group goes too (native helper: why here).
+    kill('KILL', -$pid);
     $out .= ($st & 127) ? "X $pid -1 " . ($st & 127) . "\n" : "X $pid " . ($st >> 8) . " 0\n";
   }
 }

@@ -15,9 +15,25 @@ export const MAX_TASK_PORTS = 1024;
 /** Variables of the executor's environment that must not leak into a task. */
 const EXECUTOR_ONLY = new Set(['AGORA_EXECUTOR_LOG_LEVEL', 'AGORA_TASK_LAUNCHER', 'MESOS_HTTP_COMMAND_EXECUTOR']);
 
+/** What every task of an executor inherits of its environment ({@link taskEnvBase}). */
+export type TaskEnvBase = Readonly<Record<string, string>>;
+
+/**
+ * The executor's own environment (PATH, HOME, MESOS_* from the slave, …) as its tasks
+ * inherit it: without unset and executor-only variables. The executor builds it once; each
+ * task's environment starts as a copy of it.
+ */
+export function taskEnvBase(executorEnv: NodeJS.ProcessEnv): TaskEnvBase {
+  const base: Record<string, string> = {};
+  for (const [name, value] of Object.entries(executorEnv)) {
+    if (value !== undefined && !EXECUTOR_ONLY.has(name)) base[name] = value;
+  }
+  return base;
+}
+
 export interface TaskEnvInput {
-  /** The executor's own environment (PATH, HOME, MESOS_* from the slave, …). */
-  executorEnv: NodeJS.ProcessEnv;
+  /** The executor's environment as tasks inherit it ({@link taskEnvBase}). */
+  base: TaskEnvBase;
   task: TaskInfo;
   /** Absolute path of the task sandbox. */
   sandboxDir: string;
@@ -50,14 +66,11 @@ export function taskPorts(resources: readonly Resource[] | undefined): number[] 
 
 /**
  * Builds the task's environment. Later layers win: executor env (minus executor-only
- * variables) < sandbox/task/port variables < `CommandInfo.environment`. SECRET variables
- * and variables without a value are skipped (Agora has no secret store).
+ * variables: {@link taskEnvBase}) < sandbox/task/port variables < `CommandInfo.environment`.
+ * SECRET variables and variables without a value are skipped (Agora has no secret store).
  */
 export function buildTaskEnv(input: TaskEnvInput): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [name, value] of Object.entries(input.executorEnv)) {
-    if (value !== undefined && !EXECUTOR_ONLY.has(name)) env[name] = value;
-  }
+  const env: Record<string, string> = { ...input.base };
   env.MESOS_SANDBOX = input.sandboxDir;
   env.MESOS_DIRECTORY = input.sandboxDir;
   env.MESOS_TASK_ID = input.task.task_id.value;

@@ -49,6 +49,11 @@ export interface TaskProcessSpec {
 export interface TaskProcessExit {
   code: number | null;
   signal: NodeJS.Signals | null;
+  /**
+   * The launcher already sent SIGKILL to what was left of the process's group when it reaped
+   * it (the helpers do), so the caller need not.
+   */
+  groupKilled?: boolean;
 }
 
 /** A started task process: it leads its own session and process group (pgid = pid). */

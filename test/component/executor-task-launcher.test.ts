@@ -17,7 +17,8 @@ import { HelperTaskLauncher, type HelperProgram } from '../../slave/executor/hel
 import { nativeHelper, nativeLauncherBuilt } from '../../slave/executor/native-launcher.js';
 import { perlHelper } from '../../slave/executor/perl-launcher.js';
 import { packageRoot } from '../../slave/paths.js';
-import { NodeTaskLauncher, createTaskLauncher, taskLauncherKind, type TaskLauncher, type TaskProcessSpec } from '../../slave/executor/task-launcher.js';
+import { readProcessIdentity } from '../../slave/process-tree.js';
+import { NodeTaskLauncher, createTaskLauncher, taskLauncherKind, type TaskLauncher, type TaskProcessExit, type TaskProcessSpec } from '../../slave/executor/task-launcher.js';
 import { pollFor, within } from './executor-fake-slave.js';
 
 const PATH = process.env.PATH ?? '/usr/bin:/bin';
@@ -72,14 +73,16 @@ for (const [name, make, skip] of launchers) {
   t.test(`${name} launcher`, { skip }, async (t) => {
     const launcher = make();
     t.teardown(() => launcher.close());
+    // The helpers SIGKILL the rest of a task's group as they reap it, and say so.
+    const ended = (code: number | null, signal: NodeJS.Signals | null): TaskProcessExit => ({ code, signal, ...(name === 'node' ? {} : { groupKilled: true }) });
 
     t.test('exit status 0 and N, in a new session, stdout and stderr appended', async (t) => {
       const dir = tempDir(t);
       const p = await launcher.launch(spec(dir, '/bin/sh', ['-c', 'cat /proc/$$/stat > stat; echo out; echo err >&2; exit 3'], { argv0: 'sh' }));
-      t.same(await within(p.exited, 10_000, 'exit'), { code: 3, signal: null }, 'exit status 3');
+      t.same(await within(p.exited, 10_000, 'exit'), ended(3, null), 'exit status 3');
       t.same(groupAndSession(fs.readFileSync(path.join(dir, 'stat'), 'utf8')), [p.pid, p.pid], 'it leads its own process group and session');
       const q = await launcher.launch(spec(dir, '/bin/sh', ['-c', 'echo again; echo again >&2'], { argv0: 'sh' }));
-      t.same(await within(q.exited, 10_000, 'exit'), { code: 0, signal: null }, 'exit status 0');
+      t.same(await within(q.exited, 10_000, 'exit'), ended(0, null), 'exit status 0');
       t.equal(fs.readFileSync(path.join(dir, 'stdout'), 'utf8'), 'out\nagain\n', 'stdout appended');
       t.equal(fs.readFileSync(path.join(dir, 'stderr'), 'utf8'), 'err\nagain\n', 'stderr appended');
     });
@@ -87,7 +90,7 @@ for (const [name, make, skip] of launchers) {
     t.test('exactly the given environment, argv0, PATH from that environment, cwd', async (t) => {
       const dir = tempDir(t);
       const p = await launcher.launch(spec(dir, 'sh', ['-c', 'echo "$0|$(pwd)"; env -0 > env0'], { argv0: 'my-task', env: { PATH, A: '1', B: 'x y=z' } }));
-      t.same(await within(p.exited, 10_000, 'exit'), { code: 0, signal: null });
+      t.same(await within(p.exited, 10_000, 'exit'), ended(0, null));
       t.equal(fs.readFileSync(path.join(dir, 'stdout'), 'utf8'), `my-task|${dir}\n`, 'argv0 and cwd');
       const env = fs.readFileSync(path.join(dir, 'env0'), 'utf8').split('\0').filter((l) => l !== '').sort();
       // sh adds PWD (and may add SHLVL/_); tap's process-info hook adds its own variables to
@@ -99,7 +102,7 @@ for (const [name, make, skip] of launchers) {
       const dir = tempDir(t);
       const p = await launcher.launch(spec(dir, 'sleep', ['30']));
       process.kill(-p.pid, 'SIGTERM');
-      t.same(await within(p.exited, 10_000, 'exit'), { code: null, signal: 'SIGTERM' });
+      t.same(await within(p.exited, 10_000, 'exit'), ended(null, 'SIGTERM'));
     });
 
     t.test('makeCwd creates the sandbox; without it a missing cwd fails', async (t) => {
@@ -107,7 +110,7 @@ for (const [name, make, skip] of launchers) {
       const sandbox = path.join(dir, 'tasks', 't1');
       await t.rejects(launcher.launch(spec(sandbox, '/bin/true', [])), { code: 'AGORA_TASK_LAUNCH_FAILED', message: /ENOENT/ });
       const p = await launcher.launch(spec(sandbox, '/bin/true', [], { makeCwd: true }));
-      t.same(await within(p.exited, 10_000, 'exit'), { code: 0, signal: null });
+      t.same(await within(p.exited, 10_000, 'exit'), ended(0, null));
       t.ok(fs.existsSync(path.join(sandbox, 'stdout')), 'the sandbox and its stdout exist');
     });
 
@@ -121,7 +124,7 @@ for (const [name, make, skip] of launchers) {
       const script = path.join(dir, 'script');
       fs.writeFileSync(script, 'echo "script ran: $1"\n', { mode: 0o755 });
       const p = await launcher.launch(spec(dir, script, ['x'], { argv0: 'script' }));
-      t.same(await within(p.exited, 10_000, 'exit'), { code: 0, signal: null });
+      t.same(await within(p.exited, 10_000, 'exit'), ended(0, null));
       t.equal(fs.readFileSync(path.join(dir, 'stdout'), 'utf8'), 'script ran: x\n');
       const plain = path.join(dir, 'plain');
       fs.writeFileSync(plain, 'echo no\n', { mode: 0o644 });
@@ -171,11 +174,24 @@ for (const [name, program, skip] of helpers) {
         if (!('err' in o) || !/ENOENT/.test(o.err.message)) wrong++;
         return;
       }
-      const expected = kind === 'signal' ? { code: null, signal: 'SIGKILL' } : { code: i % 7, signal: null };
+      const expected = kind === 'signal' ? { code: null, signal: 'SIGKILL', groupKilled: true } : { code: i % 7, signal: null, groupKilled: true };
       if (!('proc' in o) || JSON.stringify(exits[k]) !== JSON.stringify(expected)) wrong++;
     });
     t.equal(wrong, 0, 'each of the 240 launches has its own outcome');
     t.equal(new Set(outcomes.flatMap((o) => ('proc' in o ? [o.proc.pid] : []))).size, kinds.filter((k) => k !== 'missing').length, 'distinct pids');
+  });
+
+  t.test(`${name} helper: what is left of an ended task's process group is SIGKILLed as the task is reaped`, { skip }, async (t) => {
+    const launcher = helperLauncher(program());
+    t.teardown(() => launcher.close());
+    const dir = tempDir(t);
+    // The task leaves a process behind in its group (no job control: same group) and ends.
+    const p = await launcher.launch(spec(dir, '/bin/sh', ['-c', 'sleep 60 & echo $! > left; exit 0'], { argv0: 'sh' }));
+    t.same(await within(p.exited, 10_000, 'exit'), { code: 0, signal: null, groupKilled: true }, 'the exit says the group was killed');
+    const left = Number(fs.readFileSync(path.join(dir, 'left'), 'utf8'));
+    t.teardown(() => { try { process.kill(left, 'SIGKILL'); } catch { /* gone, as it should be */ } });
+    await pollFor(() => { const identity = readProcessIdentity(left); return identity === undefined || identity.state === 'Z'; }, 'the process left behind to be killed');
+    t.pass('the process it left behind is gone');
   });
 
   t.test(`${name} helper: it ignores SIGTERM, restarts after dying, and watches the tasks of a dead helper`, { skip }, async (t) => {
@@ -187,13 +203,13 @@ for (const [name, program, skip] of helpers) {
     t.ok(helper > 0, 'a helper runs');
     process.kill(helper, 'SIGTERM');
     const second = await launcher.launch(spec(dir, '/bin/true', []));
-    t.same(await within(second.exited, 10_000, 'exit'), { code: 0, signal: null }, 'still launching after SIGTERM');
+    t.same(await within(second.exited, 10_000, 'exit'), { code: 0, signal: null, groupKilled: true }, 'still launching after SIGTERM');
     t.equal(launcher.helperPid, helper, 'the same helper');
 
     process.kill(helper, 'SIGKILL');
     await pollFor(() => launcher.helperPid === undefined, 'the launcher to notice its helper died');
     const third = await launcher.launch(spec(dir, '/bin/true', []));
-    t.same(await within(third.exited, 10_000, 'exit'), { code: 0, signal: null }, 'a new helper launches');
+    t.same(await within(third.exited, 10_000, 'exit'), { code: 0, signal: null, groupKilled: true }, 'a new helper launches');
     t.not(launcher.helperPid, helper, 'it is a new process');
 
     let firstEnded = false;
@@ -219,15 +235,15 @@ for (const [name, program, skip] of helpers) {
       launcher.launch(spec(dir, 'no-such-program-xyz', [])).then(() => 'started', (e: Error) => e.message),
       launcher.launch(spec(dir, '/bin/true', [])),
     ]), 10_000, 'the launches behind the stuck one');
-    t.same(await within(others[0].exited, 10_000, 'exit'), { code: 2, signal: null }, 'a later task started and ended');
+    t.same(await within(others[0].exited, 10_000, 'exit'), { code: 2, signal: null, groupKilled: true }, 'a later task started and ended');
     t.match(others[1], /spawn no-such-program-xyz ENOENT \(exec: /, 'a later failed start is reported with its step');
-    t.same(await within(others[2].exited, 10_000, 'exit'), { code: 0, signal: null }, 'and the one after it ran');
+    t.same(await within(others[2].exited, 10_000, 'exit'), { code: 0, signal: null, groupKilled: true }, 'and the one after it ran');
     t.notOk(stuckStarted, 'the stuck launch is still waiting for its exec');
     // A reader unblocks it; its start is reported before its end.
     const reader = fs.createReadStream(fifo);
     t.teardown(() => reader.destroy());
     const p = await within(stuck, 10_000, 'the stuck launch');
-    t.same(await within(p.exited, 10_000, 'exit'), { code: 7, signal: null }, 'it started and its exit status is its own');
+    t.same(await within(p.exited, 10_000, 'exit'), { code: 7, signal: null, groupKilled: true }, 'it started and its exit status is its own');
   });
 
   t.test(`${name} helper: when it cannot start, every launch goes to the fallback`, async (t) => {
@@ -245,6 +261,20 @@ for (const [name, program, skip] of helpers) {
     const launcher = helperLauncher(program());
     t.teardown(() => launcher.close());
     await t.rejects(launcher.launch(spec(os.tmpdir(), '/bin/echo', ['a\0b'])), { code: 'AGORA_TASK_LAUNCH_FAILED', message: /NUL/ });
+    await t.rejects(launcher.launch(spec(os.tmpdir(), '/bin/true', [], { env: { PATH, V: 'a\0b' } })), { code: 'AGORA_TASK_LAUNCH_FAILED', message: /NUL/ }, 'in a value');
+    await t.rejects(launcher.launch(spec(os.tmpdir(), '/bin/true', [], { env: { PATH, 'V\0W': 'a' } })), { code: 'AGORA_TASK_LAUNCH_FAILED', message: /NUL/ }, 'in a name');
+  });
+
+  t.test(`${name} helper: each launch gets its own values of the variables the last one had`, { skip }, async (t) => {
+    const launcher = helperLauncher(program());
+    t.teardown(() => launcher.close());
+    const dir = tempDir(t);
+    // The helper launcher reuses the encoding of unchanged variables: a changed value must not be missed.
+    for (const value of ['one', 'two', 'two', 'three']) {
+      const p = await launcher.launch(spec(dir, '/bin/sh', ['-c', 'echo "$V$W"'], { argv0: 'sh', env: { PATH, V: value, ...(value === 'two' ? { W: '+' } : {}) } }));
+      await within(p.exited, 10_000, 'exit');
+    }
+    t.equal(fs.readFileSync(path.join(dir, 'stdout'), 'utf8'), 'one\ntwo+\ntwo+\nthree\n');
   });
 }
 
@@ -286,5 +316,5 @@ t.test('AGORA_TASK_LAUNCHER picks the launcher; native falls back to perl where 
   const parent = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]!;
   t.equal(fs.readFileSync(`/proc/${parent}/comm`, 'utf8').trim(), 'perl', 'the task is a child of the perl helper');
   process.kill(-p.pid, 'SIGKILL');
-  t.same(await within(p.exited, 10_000, 'exit'), { code: null, signal: 'SIGKILL' });
+  t.same(await within(p.exited, 10_000, 'exit'), { code: null, signal: 'SIGKILL', groupKilled: true });
 });

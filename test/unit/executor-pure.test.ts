@@ -8,7 +8,7 @@ import { formatMesosDuration, nanosecondsToMs, parseMesosDuration } from '../../
 import { EXECUTOR_CONFIG_DEFAULTS, executorConfigFromEnv } from '../../sdk/executor/options.js';
 import type { TaskInfo } from '../../sdk/protocol/mesos.js';
 import { describeEnding, terminalOutcome } from '../../slave/executor/exit-status.js';
-import { MAX_TASK_PORTS, buildTaskEnv, taskPorts } from '../../slave/executor/task-env.js';
+import { MAX_TASK_PORTS, buildTaskEnv, taskEnvBase, taskPorts } from '../../slave/executor/task-env.js';
 
 t.test('parseMesosDuration', async (t) => {
   t.equal(parseMesosDuration('15mins'), 900_000);
@@ -88,8 +88,10 @@ t.test('taskPorts and buildTaskEnv', async (t) => {
   t.throws(() => taskPorts([{ name: 'ports', type: 'RANGES', ranges: { range: [{ begin: 5, end: 4 }] } }]), { code: 'AGORA_TASK_INVALID' });
   t.throws(() => taskPorts([{ name: 'ports', type: 'RANGES', ranges: { range: [{ begin: 1, end: MAX_TASK_PORTS + 1 }] } }]), { code: 'AGORA_TASK_INVALID' });
 
+  const base = taskEnvBase({ PATH: '/bin', MESOS_SANDBOX: '/executor', AGORA_EXECUTOR_LOG_LEVEL: 'debug', AGORA_TASK_LAUNCHER: 'perl', MESOS_HTTP_COMMAND_EXECUTOR: '1', PORT0: 'stale', UNSET: undefined });
+  t.same(base, { PATH: '/bin', MESOS_SANDBOX: '/executor', PORT0: 'stale' }, 'the base drops executor-only and unset variables');
   const env = buildTaskEnv({
-    executorEnv: { PATH: '/bin', MESOS_SANDBOX: '/executor', AGORA_EXECUTOR_LOG_LEVEL: 'debug', AGORA_TASK_LAUNCHER: 'perl', MESOS_HTTP_COMMAND_EXECUTOR: '1', PORT0: 'stale', UNSET: undefined },
+    base,
     task: task({
       resources: [{ name: 'ports', type: 'RANGES', ranges: { range: [{ begin: 8081, end: 8081 }, { begin: 8080, end: 8080 }] } }],
       command: {
@@ -117,7 +119,8 @@ t.test('taskPorts and buildTaskEnv', async (t) => {
     PORTS: '8080,8081',
     A: 'b',
   });
-  const noPorts = buildTaskEnv({ executorEnv: {}, task: task(), sandboxDir: '/s', frameworkId: 'fw', agentId: '', hostname: '' });
+  t.same(base, { PATH: '/bin', MESOS_SANDBOX: '/executor', PORT0: 'stale' }, 'building a task environment leaves the base as it was');
+  const noPorts = buildTaskEnv({ base: taskEnvBase({}), task: task(), sandboxDir: '/s', frameworkId: 'fw', agentId: '', hostname: '' });
   t.notOk('PORTS' in noPorts);
   t.notOk('MESOS_AGENT_ID' in noPorts);
 });
