@@ -27,8 +27,7 @@
  */
 import fs from 'node:fs';
 import { LaunchFramework, type TaskTimes } from './lib/framework.js';
-import { processesUnder } from '../bin/process-sweep.js';
-import { CpuWindow, ProcessSetSampler, commandName, peakRssMb } from './lib/proc-stats.js';
+import { CpuWindow, ProcessSetSampler, commandName, descendantPids, peakRssMb } from './lib/proc-stats.js';
 import { intFlag, runBench } from './lib/run.js';
 import { rawSpawnRate, rawTaskSpawnRate } from './lib/spawn-raw.js';
 import { percentiles, round } from './lib/stats.js';
@@ -65,13 +64,13 @@ await runBench({
     const slave = await ctx.processes.slave(master, 'cpus:8;mem:16384;disk:10000;ports:[31000-31999]');
     const masterCpu = new CpuWindow(master.proc.pid);
     const slaveCpu = new CpuWindow(slave.proc.pid);
-    // Executors, their task launcher helpers (cwd in the executor sandbox) and any task
-    // caught alive: processes whose MESOS_DIRECTORY/MESOS_SANDBOX or cwd is under the work dir.
-    const underWorkDir = (): number[] => processesUnder(ctx.processes.workDir, { byCwd: true });
+    // The slave's executors and their task launcher helpers: its children and grandchildren
+    // (the tasks, the helpers' children, are counted by what the helpers reaped).
+    const executorsAndHelpers = (): number[] => descendantPids(slave.proc.pid, 2);
     // The task processes' CPU is what the executors' task launcher helpers (native or perl,
     // slave/executor/helper-launcher.ts) reaped. Only the helpers count: an executor's own
     // reaped CPU would count its helper again.
-    const executors = new ProcessSetSampler(underWorkDir, 250, (pid) => LAUNCHER_HELPERS.has(commandName(pid) ?? ''));
+    const executors = new ProcessSetSampler(executorsAndHelpers, 250, (pid) => LAUNCHER_HELPERS.has(commandName(pid) ?? ''));
     const benchCpu = process.cpuUsage();
 
     ctx.note(`launching ${2 * tasks} true tasks (the first ${tasks} warm up)`);
