@@ -100,6 +100,7 @@ export class CommandExecutor {
   private readonly fetch: typeof fetchUris;
   private readonly defaultGraceMs: number;
   private readonly launcher: TaskLauncher;
+  /** The tasks of this executor by id, until their terminal update is sent (see `terminate`). */
   private readonly tasks = new Map<string, TaskRecord>();
   private shuttingDown = false;
   private finished = false;
@@ -388,6 +389,10 @@ export class CommandExecutor {
     const healthy = state === 'TASK_KILLED' && record.killedByHealthCheck ? { healthy: false } : {};
     await this.send(record.info.task_id, { state, message, ...(reason !== undefined ? { reason } : {}), ...healthy });
     record.markDone();
+    // Forgotten once ended: this executor runs every command task of its framework on this
+    // slave, for as long as there is one (a record kept per task ever run grew without
+    // bound), and Mesos lets a framework reuse the id of a task that has ended.
+    if (this.tasks.get(record.info.task_id.value) === record) this.tasks.delete(record.info.task_id.value);
     // Mesos's default executor kills the rest of a task group when one task does not finish.
     if (state !== 'TASK_FINISHED' && record.group.length > 0) {
       for (const otherId of record.group) {
