@@ -31,7 +31,7 @@
  */
 import fs from 'node:fs';
 import { LaunchFramework, type TaskTimes } from './lib/framework.js';
-import { CpuWindow, ProcessSetSampler, commandName, descendantPids, peakRssMb } from './lib/proc-stats.js';
+import { CpuWindow, ProcessSetSampler, commandName, descendantsToDepth, peakRssMb } from './lib/proc-stats.js';
 import { intFlag, runBench } from './lib/run.js';
 import { rawSpawnRate, rawTaskSpawnRate } from './lib/spawn-raw.js';
 import { percentiles, round } from './lib/stats.js';
@@ -70,7 +70,7 @@ await runBench({
     const slaveCpu = new CpuWindow(slave.proc.pid);
     // The slave's executors and their task launcher helpers: its children and grandchildren
     // (the tasks, the helpers' children, are counted by what the helpers reaped).
-    const executorsAndHelpers = (): number[] => descendantPids(slave.proc.pid, 2);
+    const executorsAndHelpers = (): number[] => descendantsToDepth(slave.proc.pid, 2);
     // The task processes' CPU is what the executors' task launcher helpers (native or perl,
     // slave/executor/helper-launcher.ts) reaped. Only the helpers count: an executor's own
     // reaped CPU would count its helper again.

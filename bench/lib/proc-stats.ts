@@ -80,11 +80,13 @@ export function childPids(pid: number): number[] {
 }
 
 /**
- * The descendants of `pid` down to `depth` generations (1: its children), parents first.
- * A few reads per process in the tree, where a scan of every process on the machine (what
- * the benches did before) cost the bench process ~10 % of its samples while it measured.
+ * The descendants of `pid` down to `depth` generations (1: its children), parents first,
+ * from the `children` files: a few reads per process in the tree. slave/process-tree.ts
+ * `descendantPids` reads every process's stat instead (exact for a tree that changes, what
+ * signalling needs); a scan of every process on the machine cost the bench process ~10 % of
+ * its samples while it measured.
  */
-export function descendantPids(pid: number, depth: number): number[] {
+export function descendantsToDepth(pid: number, depth: number): number[] {
   const found: number[] = [];
   let generation = [pid];
   for (let level = 0; level < depth && generation.length > 0; level++) {

@@ -48,8 +48,6 @@ interface Helper {
   running: Map<number, (e: TaskProcessExit) => void>;
   /** Whether the helper's process and pipes hold the event loop now. */
   refd: boolean;
-  /** Whether its stdin is corked until the end of this tick (see `cork`). */
-  corked: boolean;
 }
 
 /**
@@ -145,13 +143,10 @@ export class HelperTaskLauncher implements TaskLauncher {
    * one write, and the helper wakes once for them rather than once each.
    */
   private cork(helper: Helper): void {
-    if (helper.corked) return;
-    helper.corked = true;
-    helper.child.stdin.cork();
-    process.nextTick(() => {
-      helper.corked = false;
-      helper.child.stdin.uncork();
-    });
+    const stdin = helper.child.stdin;
+    if (stdin.writableCorked > 0) return;
+    stdin.cork();
+    process.nextTick(() => stdin.uncork());
   }
 
   close(): void {
@@ -172,7 +167,7 @@ export class HelperTaskLauncher implements TaskLauncher {
   private startHelper(): Helper {
     const program = this.o.helper;
     const child = spawn(program.file, [...program.args], { env: { ...program.env }, stdio: ['pipe', 'pipe', 'inherit'] });
-    const helper: Helper = { child, ready: false, gone: false, pending: new Map(), running: new Map(), refd: true, corked: false };
+    const helper: Helper = { child, ready: false, gone: false, pending: new Map(), running: new Map(), refd: true };
     this.helper = helper;
     const decoder = new StringDecoder('utf8');
     let partial = '';
@@ -221,7 +216,7 @@ export class HelperTaskLauncher implements TaskLauncher {
         const code = Number(b);
         const signal = Number(rest[0]);
         // The helper SIGKILLed the rest of its group as it reaped it (perl-launcher.ts, protocol).
-        resolve(code >= 0 ? { code, signal: null, groupKilled: true } : { code: null, signal: SIGNAL_NAMES.get(signal) ?? null, groupKilled: true });
+        resolve({ ...(code >= 0 ? { code, signal: null } : { code: null, signal: SIGNAL_NAMES.get(signal) ?? null }), groupKilled: true });
         return;
       }
       default:
