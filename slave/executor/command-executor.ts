@@ -100,8 +100,10 @@ export class CommandExecutor {
   private readonly fetch: typeof fetchUris;
   private readonly defaultGraceMs: number;
   private readonly launcher: TaskLauncher;
-  /** The tasks of this executor by id, until their terminal update is sent (see `terminate`). */
+  /** The tasks of this executor by id, until their terminal update is handed to the driver (see `terminate`). */
   private readonly tasks = new Map<string, TaskRecord>();
+  /** Ended tasks whose terminal update is still being sent (shutdown waits for them). */
+  private readonly ending = new Set<TaskRecord>();
   private shuttingDown = false;
   private finished = false;
   private resolveRun: ((code: number) => void) | undefined;
@@ -170,7 +172,7 @@ export class CommandExecutor {
     for (const task of this.tasks.values()) {
       if (task.phase !== 'exited') this.killTask(task, undefined, graceCapMs, canReport);
     }
-    await Promise.all([...this.tasks.values()].map((t) => t.done));
+    await Promise.all([...this.tasks.values(), ...this.ending].map((t) => t.done));
     if (canReport) {
       const acked = await this.driver.waitForAcknowledgements(budgetMs);
       if (!acked) this.logger.warn('exiting with unacknowledged status updates');
@@ -387,12 +389,17 @@ export class CommandExecutor {
     record.checker?.stop();
     // Mesos marks the end of a task killed by its health check with `healthy: false` (no special reason).
     const healthy = state === 'TASK_KILLED' && record.killedByHealthCheck ? { healthy: false } : {};
-    await this.send(record.info.task_id, { state, message, ...(reason !== undefined ? { reason } : {}), ...healthy });
-    record.markDone();
-    // Forgotten once ended: this executor runs every command task of its framework on this
-    // slave, for as long as there is one (a record kept per task ever run grew without
-    // bound), and Mesos lets a framework reuse the id of a task that has ended.
+    const sent = this.send(record.info.task_id, { state, message, ...(reason !== undefined ? { reason } : {}), ...healthy });
+    // Forgotten as its terminal update goes to the driver (which keeps the update until the
+    // slave acknowledges it): this executor runs every command task of its framework on this
+    // slave for as long as there is one (a record kept per task ever run grew without bound),
+    // and Mesos lets a framework reuse the id of a task that has ended. Not after the send
+    // resolves: the slave may forward the update, and the framework relaunch the id, first.
     if (this.tasks.get(record.info.task_id.value) === record) this.tasks.delete(record.info.task_id.value);
+    this.ending.add(record);
+    await sent;
+    this.ending.delete(record);
+    record.markDone();
     // Mesos's default executor kills the rest of a task group when one task does not finish.
     if (state !== 'TASK_FINISHED' && record.group.length > 0) {
       for (const otherId of record.group) {
